@@ -1,0 +1,164 @@
+/**
+ * Agent: a process that holds one value, read and changed with functions, as
+ * Elixir's `Agent`. The functions run inside the agent's process, one at a
+ * time, in the order the requests arrive.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const agent = await Agent.start(() => new Map<string, number>());
+ * await Agent.update(agent, (m) => m.set("milk", 3));
+ * console.assert(await Agent.get(agent, (m) => m.get("milk")) === 3);
+ * await Agent.stop(agent);
+ * ```
+ *
+ * @module
+ */
+import type { Pid } from "./process/pid.ts";
+import {
+  call,
+  type Callbacks,
+  cast as genCast,
+  GenServerProcess,
+  type StartOptions,
+  startBehaviour,
+  stop as genStop,
+} from "./gen_server.ts";
+
+/** An agent's pid, carrying the type of its value. */
+export type AgentRef<S> = Pid<AgentMessage<S>> | string;
+/** Phantom message type of an agent (for typing only). */
+export interface AgentMessage<S> {
+  readonly __state?: S;
+}
+
+const GET = 0, UPDATE = 1, GET_AND_UPDATE = 2;
+type Request = readonly [number, (s: any) => any];
+
+const agentCallbacks: Callbacks<unknown, () => unknown, Request, unknown, (s: unknown) => unknown> = {
+  init(fn) {
+    return ["ok", fn()];
+  },
+  handleCall(req, _from, state) {
+    const r = req[1](state);
+    switch (req[0]) {
+      case GET:
+        return ["reply", r, state];
+      case UPDATE:
+        return ["reply", true, r];
+      default: {
+        const [value, next] = r as [unknown, unknown];
+        return ["reply", value, next];
+      }
+    }
+  },
+  handleCast(fn, state) {
+    return ["noreply", fn(state)];
+  },
+};
+
+function startAgent<S>(fn: () => S, opts: StartOptions | undefined, link: boolean): Promise<Pid<AgentMessage<S>>> {
+  return startBehaviour(new GenServerProcess(agentCallbacks as Callbacks<any, any>, "Agent"), fn, opts, link);
+}
+
+/**
+ * Starts an agent whose value is `fn()` (run inside the agent).
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const a = await Agent.start(() => 1, { name: "doc_agent" });
+ * console.assert(await Agent.get("doc_agent", (n: number) => n) === 1);
+ * ```
+ */
+export function start<S>(fn: () => S, opts?: StartOptions): Promise<Pid<AgentMessage<S>>> {
+  return startAgent(fn, opts, false);
+}
+
+/**
+ * Starts an agent linked to the caller.
+ *
+ * @example
+ * ```ts
+ * import { Agent, Process } from "../mod.ts";
+ * await Process.run(async () => {
+ *   const a = await Agent.startLink(() => []);
+ *   await Agent.stop(a);
+ * });
+ * ```
+ */
+export function startLink<S>(fn: () => S, opts?: StartOptions): Promise<Pid<AgentMessage<S>>> {
+  return startAgent(fn, opts, true);
+}
+
+/**
+ * Returns `fn(value)`, computed in the agent.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const a = await Agent.start(() => [1, 2, 3]);
+ * console.assert(await Agent.get(a, (xs) => xs.length) === 3);
+ * ```
+ */
+export function get<S, R>(agent: AgentRef<S>, fn: (state: S) => R, timeout = 5000): Promise<R> {
+  return call(agent as Pid, [GET, fn] as Request, timeout) as Promise<R>;
+}
+
+/**
+ * Replaces the value with `fn(value)`; resolves once done.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const a = await Agent.start(() => 1);
+ * await Agent.update(a, (n) => n + 1);
+ * console.assert(await Agent.get(a, (n) => n) === 2);
+ * ```
+ */
+export function update<S>(agent: AgentRef<S>, fn: (state: S) => S, timeout = 5000): Promise<void> {
+  return call(agent as Pid, [UPDATE, fn] as Request, timeout).then(() => undefined);
+}
+
+/**
+ * `fn(value)` returns `[reply, newValue]`: stores `newValue`, resolves to `reply`.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const a = await Agent.start(() => 5);
+ * console.assert(await Agent.getAndUpdate(a, (n) => [n, 0]) === 5);
+ * ```
+ */
+export function getAndUpdate<S, R>(agent: AgentRef<S>, fn: (state: S) => [R, S], timeout = 5000): Promise<R> {
+  return call(agent as Pid, [GET_AND_UPDATE, fn] as Request, timeout) as Promise<R>;
+}
+
+/**
+ * Replaces the value with `fn(value)` without waiting.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const a = await Agent.start(() => 1);
+ * Agent.cast(a, (n) => n * 10);
+ * console.assert(await Agent.get(a, (n) => n) === 10);
+ * ```
+ */
+export function cast<S>(agent: AgentRef<S>, fn: (state: S) => S): void {
+  genCast(agent as Pid, fn);
+}
+
+/**
+ * Stops the agent with `reason` (default `"normal"`).
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const a = await Agent.start(() => 1);
+ * await Agent.stop(a);
+ * ```
+ */
+export function stop<S>(agent: AgentRef<S>, reason: unknown = "normal", timeout = Infinity): Promise<void> {
+  return genStop(agent as Pid, reason, timeout);
+}

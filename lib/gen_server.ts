@@ -1,0 +1,625 @@
+/**
+ * GenServer: a process that keeps state and answers synchronous calls,
+ * asynchronous casts and plain messages through callbacks, as Elixir's
+ * `GenServer` does.
+ *
+ * Callbacks return Elixir-shaped tuples:
+ *
+ * | callback | returns |
+ * |---|---|
+ * | `init(arg)` | `["ok", state]`, `["ok", state, timeoutOrContinue]`, `["stop", reason]`, `"ignore"` |
+ * | `handleCall(req, from, state)` | `["reply", reply, state, extra?]`, `["noreply", state, extra?]`, `["stop", reason, reply, state]`, `["stop", reason, state]` |
+ * | `handleCast`/`handleInfo`/`handleContinue` | `["noreply", state, extra?]`, `["stop", reason, state]` |
+ * | `terminate(reason, state)` | anything (ignored) |
+ *
+ * `extra` is a timeout in ms (a `"timeout"` message goes to `handleInfo` if no
+ * other message arrives first) or `{ continue: value }` (runs
+ * `handleContinue(value, state)` before the next message).
+ *
+ * Any callback may be `async`: the server takes no new message until the
+ * promise settles. A callback that throws (or returns something else) ends the
+ * server with `["error", thrown]` after `terminate` runs.
+ *
+ * **Start failures** are always thrown (the promise rejects) as a
+ * {@linkcode StartError} whose `reason` is the `init` stop reason, `"ignore"`,
+ * `["already_started", pid]` for a taken name, `["error", thrown]` for a
+ * throwing init, or `"timeout"`. A failed `startLink` unlinks before the
+ * process exits, so the caller is not sent an exit signal.
+ *
+ * @example A counter
+ * ```ts
+ * import { GenServer } from "../mod.ts";
+ * const Counter: GenServer.Callbacks<number, number> = {
+ *   init: (start) => ["ok", start],
+ *   handleCall: (req, _from, n) => req === "get" ? ["reply", n, n] : ["reply", n + 1, n + 1],
+ *   handleCast: (_req, n) => ["noreply", n + 1],
+ * };
+ * const pid = await GenServer.start(Counter, 10);
+ * GenServer.cast(pid, "bump");
+ * console.assert(await GenServer.call(pid, "get") === 11);
+ * await GenServer.stop(pid);
+ * ```
+ *
+ * @module
+ */
+import { Pid } from "./process/pid.ts";
+import { schedule, type Timer } from "./process/_timers.ts";
+import {
+  addMonitor,
+  als,
+  type Behaviour,
+  currentProc,
+  DEAD,
+  deliver,
+  die,
+  type DownTarget,
+  linkProcs,
+  lookup,
+  type Proc,
+  ProcessExit,
+  spawnProc,
+  unlinkProcs,
+  wake,
+} from "./process/_runtime.ts";
+import { nextRefId } from "./process/pid.ts";
+import { registerProc } from "./process/process.ts";
+import { ExitMessage } from "./process/messages.ts";
+import { formatReason } from "./process/reason.ts";
+
+/** `{ continue: value }`: run `handleContinue(value, state)` next. */
+export interface Continue {
+  continue: unknown;
+}
+/** A timeout in ms, or a continue instruction. */
+export type Extra = number | Continue;
+
+/** What `init` returns. */
+export type InitResult<S> =
+  | readonly ["ok", S]
+  | readonly ["ok", S, Extra]
+  | readonly ["stop", unknown]
+  | "ignore";
+/** What `handleCall` returns. */
+export type CallResult<S, R = unknown> =
+  | readonly ["reply", R, S]
+  | readonly ["reply", R, S, Extra]
+  | readonly ["noreply", S]
+  | readonly ["noreply", S, Extra]
+  | readonly ["stop", unknown, R, S]
+  | readonly ["stop", unknown, S];
+/** What `handleCast`, `handleInfo` and `handleContinue` return. */
+export type NoReplyResult<S> =
+  | readonly ["noreply", S]
+  | readonly ["noreply", S, Extra]
+  | readonly ["stop", unknown, S];
+
+type MaybeAsync<T> = T | Promise<T>;
+
+/**
+ * A GenServer's callbacks. `S` is the state, `A` the `init` argument, `Call`,
+ * `Reply`, `Cast` and `Info` the message types.
+ */
+export interface Callbacks<S, A = undefined, Call = any, Reply = any, Cast = any, Info = any> {
+  /** Sets up the state; runs in the new process before `start` returns. */
+  init(arg: A): MaybeAsync<InitResult<S>>;
+  /** Answers `call`. Without it, a call crashes the server, as in Elixir. */
+  handleCall?(request: Call, from: From<Reply>, state: S): MaybeAsync<CallResult<S, Reply>>;
+  /** Handles `cast`. Without it, a cast crashes the server, as in Elixir. */
+  handleCast?(request: Cast, state: S): MaybeAsync<NoReplyResult<S>>;
+  /** Handles any other message. Without it, such messages are dropped. */
+  handleInfo?(msg: Info, state: S): MaybeAsync<NoReplyResult<S>>;
+  /** Handles a `{ continue: value }` returned by another callback. */
+  handleContinue?(value: any, state: S): MaybeAsync<NoReplyResult<S>>;
+  /** Runs before the server exits on `stop`, a callback crash, or its parent's exit when trapping. */
+  terminate?(reason: unknown, state: S): unknown;
+}
+
+/** A GenServer's pid, carrying its call, reply and cast types for `call`/`cast`. */
+export type ServerRef<Call = any, Reply = any, Cast = any> = Pid<GenServerMessage<Call, Reply, Cast>>;
+/** Phantom message type of a GenServer (for typing only). */
+export interface GenServerMessage<Call, Reply, Cast> {
+  readonly __call?: Call;
+  readonly __reply?: Reply;
+  readonly __cast?: Cast;
+}
+
+/** Options for `start`/`startLink`. */
+export interface StartOptions {
+  /** Register the server under this name. */
+  name?: string;
+  /** Fail the start with `"timeout"` if `init` takes longer (ms). Default: no limit. */
+  timeout?: number;
+}
+
+/** A GenServer start failed; `reason` says why (see the module doc). */
+export class StartError extends Error {
+  /** The failure reason: init's stop reason, `"ignore"`, `["already_started", pid]`, ... */
+  readonly reason: unknown;
+  constructor(reason: unknown) {
+    super(`Start failed: ${formatReason(reason)}`);
+    this.name = "StartError";
+    this.reason = reason;
+  }
+}
+
+/**
+ * A `call` failed. `reason` is `"noproc"` (no such process), `"timeout"`,
+ * `"calling_self"`, or the reason the server exited with while the call was
+ * pending.
+ */
+export class CallError extends Error {
+  /** Why the call failed. */
+  readonly reason: unknown;
+  /** The server called (pid or name). */
+  readonly server: Pid | string;
+  /** The request sent. */
+  readonly request: unknown;
+  /** The call's timeout in ms. */
+  readonly timeout: number;
+  constructor(reason: unknown, server: Pid | string, request: unknown, timeout: number) {
+    const what = reason === "noproc"
+      ? "no process"
+      : reason === "timeout"
+      ? "time out"
+      : reason === "calling_self"
+      ? "process attempted to call itself"
+      : formatReason(reason);
+    super(`exited in: GenServer.call(${String(server)}, ${formatReason(request)}, ${timeout}): ${what}`);
+    this.name = "CallError";
+    this.reason = reason;
+    this.server = server;
+    this.request = request;
+    this.timeout = timeout;
+  }
+}
+
+/** The caller of a pending `call`: pass it to {@linkcode reply} to answer later. */
+export class From<R = unknown> implements DownTarget {
+  /** @internal */ resolve: ((v: R) => void) | null;
+  /** @internal */ reject: (e: unknown) => void;
+  /** @internal */ server: Proc;
+  /** @internal */ refId: number;
+  /** @internal */ timer: Timer | null = null;
+  /** @internal */ dest: Pid | string;
+  /** @internal */ request: unknown;
+  /** @internal */ timeout: number;
+  /** The calling process (undefined: plain code). */
+  readonly caller: Pid | undefined;
+  /** @internal */
+  constructor(
+    resolve: (v: R) => void,
+    reject: (e: unknown) => void,
+    server: Proc,
+    dest: Pid | string,
+    request: unknown,
+    timeout: number,
+    caller: Pid | undefined,
+  ) {
+    this.resolve = resolve;
+    this.reject = reject;
+    this.server = server;
+    this.refId = nextRefId();
+    this.dest = dest;
+    this.request = request;
+    this.timeout = timeout;
+    this.caller = caller;
+  }
+  /** @internal */
+  fail(reason: unknown): void {
+    if (this.resolve === null) return;
+    this.resolve = null;
+    this.server.monitors?.delete(this.refId);
+    if (this.timer !== null) this.timer.cancel();
+    this.reject(new CallError(reason, this.dest, this.request, this.timeout));
+  }
+  /** @internal */
+  down(_target: Proc, reason: unknown): void {
+    this.fail(reason);
+  }
+}
+
+class CallMessage {
+  constructor(readonly from: From<any>, readonly request: unknown) {}
+}
+class CastMessage {
+  constructor(readonly request: unknown) {}
+}
+class StopMessage {
+  constructor(readonly reason: unknown) {}
+}
+class TimeoutMessage {}
+
+type AnyCallbacks = Callbacks<any, any>;
+
+/** Which callbacks are `async` functions, computed once per callbacks object. */
+interface Compiled {
+  asyncAny: boolean;
+}
+const compiled = new WeakMap<object, Compiled>();
+function compile(cb: AnyCallbacks): Compiled {
+  let c = compiled.get(cb);
+  if (c === undefined) {
+    const isAsync = (f: unknown) => typeof f === "function" && f.constructor?.name === "AsyncFunction";
+    c = {
+      asyncAny: isAsync(cb.init) || isAsync(cb.handleCall) || isAsync(cb.handleCast) ||
+        isAsync(cb.handleInfo) || isAsync(cb.handleContinue) || isAsync(cb.terminate),
+    };
+    compiled.set(cb, c);
+  }
+  return c;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
+}
+
+/** The behaviour object plugged into a GenServer's process. @internal */
+export class GenServerProcess implements Behaviour {
+  readonly kind: string;
+  readonly cb: AnyCallbacks;
+  readonly asyncCb: boolean;
+  state: unknown = undefined;
+  proc!: Proc;
+  timer: Timer | null = null;
+  constructor(cb: AnyCallbacks, kind: string) {
+    this.cb = cb;
+    this.kind = kind;
+    this.asyncCb = compile(cb).asyncAny;
+  }
+
+  /** Calls a callback; async ones run in the process's async context so `self()` holds after `await`. */
+  invoke(fn: (...args: any[]) => unknown, a: unknown, b?: unknown, c?: unknown): unknown {
+    if (this.asyncCb) return als.run(this.proc, () => fn.call(this.cb, a, b, c));
+    return fn.call(this.cb, a, b, c);
+  }
+
+  handle(msg: unknown): unknown {
+    if (this.timer !== null) {
+      this.timer.cancel();
+      this.timer = null;
+    }
+    const cb = this.cb;
+    try {
+      if (msg instanceof CallMessage) {
+        if (cb.handleCall === undefined) {
+          throw new Error(`attempted to call GenServer ${this.proc.pid} but no handleCall callback was provided`);
+        }
+        return this.then(this.invoke(cb.handleCall, msg.request, msg.from, this.state), msg.from);
+      }
+      if (msg instanceof CastMessage) {
+        if (cb.handleCast === undefined) {
+          throw new Error(`attempted to cast GenServer ${this.proc.pid} but no handleCast callback was provided`);
+        }
+        return this.then(this.invoke(cb.handleCast, msg.request, this.state), null);
+      }
+      if (msg instanceof StopMessage) return this.stop(msg.reason);
+      if (msg instanceof ExitMessage && this.proc.parent !== null && msg.from === this.proc.parent.pid) {
+        return this.stop(msg.reason);
+      }
+      if (msg instanceof TimeoutMessage) msg = "timeout";
+      if (cb.handleInfo === undefined) return undefined; // unknown messages are dropped, as the guide explains
+      return this.then(this.invoke(cb.handleInfo, msg, this.state), null);
+    } catch (e) {
+      return this.crash(e);
+    }
+  }
+
+  private then(r: unknown, from: From<any> | null): unknown {
+    if (isThenable(r)) {
+      return (r as Promise<unknown>).then((v) => this.apply(v, from), (e) => this.crash(e));
+    }
+    return this.apply(r, from);
+  }
+
+  private apply(r: unknown, from: From<any> | null): unknown {
+    if (this.proc.state === DEAD) return undefined;
+    if (Array.isArray(r)) {
+      const tag = r[0];
+      if (tag === "noreply" && (r.length === 2 || r.length === 3)) {
+        this.state = r[1];
+        return r.length === 3 ? this.extra(r[2]) : undefined;
+      }
+      if (tag === "reply" && from !== null && (r.length === 3 || r.length === 4)) {
+        this.state = r[2];
+        reply(from, r[1]);
+        return r.length === 4 ? this.extra(r[3]) : undefined;
+      }
+      if (tag === "stop" && r.length === 4 && from !== null) {
+        this.state = r[3];
+        reply(from, r[2]);
+        return this.stop(r[1]);
+      }
+      if (tag === "stop" && r.length === 3) {
+        this.state = r[2];
+        return this.stop(r[1]);
+      }
+    }
+    return this.crash(new Error(`bad return value from a GenServer callback: ${formatReason(r)}`));
+  }
+
+  private extra(x: unknown): unknown {
+    if (typeof x === "number") {
+      if (x !== Infinity) {
+        const proc = this.proc;
+        this.timer = schedule(x, () => {
+          this.timer = null;
+          deliver(proc, new TimeoutMessage());
+        });
+      }
+      return undefined;
+    }
+    if (x !== null && typeof x === "object" && "continue" in x) {
+      const cb = this.cb;
+      if (cb.handleContinue === undefined) {
+        return this.crash(new Error(`GenServer ${this.proc.pid} returned a continue but has no handleContinue`));
+      }
+      try {
+        return this.then(this.invoke(cb.handleContinue, (x as Continue).continue, this.state), null);
+      } catch (e) {
+        return this.crash(e);
+      }
+    }
+    return this.crash(new Error(`bad timeout or continue value: ${formatReason(x)}`));
+  }
+
+  /** Runs `terminate` (if any), then ends the process with `reason`. */
+  stop(reason: unknown): unknown {
+    const proc = this.proc;
+    const t = this.cb.terminate;
+    if (t !== undefined) {
+      let r: unknown;
+      try {
+        r = this.invoke(t, reason, this.state);
+      } catch (e) {
+        die(proc, ["error", e]);
+        return undefined;
+      }
+      if (isThenable(r)) {
+        return (r as Promise<unknown>).then(() => die(proc, reason), (e) => die(proc, ["error", e]));
+      }
+    }
+    die(proc, reason);
+    return undefined;
+  }
+
+  private crash(e: unknown): unknown {
+    return this.stop(e instanceof ProcessExit ? e.reason : ["error", e]);
+  }
+
+  /** Runs `init` in the new process and settles the start promise. */
+  init(arg: unknown, resolve: (pid: Pid) => void, reject: (e: unknown) => void, linked: Proc | null): unknown {
+    const proc = this.proc;
+    const fail = (reason: unknown, exitReason: unknown) => {
+      if (linked !== null) unlinkProcs(proc, linked);
+      reject(new StartError(reason));
+      die(proc, exitReason);
+    };
+    const settle = (r: unknown): unknown => {
+      if (proc.state === DEAD) return undefined;
+      if (r === "ignore") return fail("ignore", "normal");
+      if (Array.isArray(r)) {
+        if (r[0] === "ok" && (r.length === 2 || r.length === 3)) {
+          this.state = r[1];
+          resolve(proc.pid);
+          return r.length === 3 ? this.extra(r[2]) : undefined;
+        }
+        if (r[0] === "stop" && r.length === 2) return fail(r[1], r[1]);
+      }
+      const e = ["error", new Error(`bad return value from init: ${formatReason(r)}`)];
+      return fail(e, e);
+    };
+    let r: unknown;
+    try {
+      r = this.invoke(this.cb.init, arg);
+    } catch (e) {
+      const reason = e instanceof ProcessExit ? e.reason : ["error", e];
+      return fail(reason, reason);
+    }
+    if (isThenable(r)) {
+      return (r as Promise<unknown>).then(settle, (e) => {
+        const reason = e instanceof ProcessExit ? e.reason : ["error", e];
+        fail(reason, reason);
+      });
+    }
+    return settle(r);
+  }
+}
+
+/** Spawns a server process with the given behaviour. @internal */
+export function startBehaviour(
+  server: GenServerProcess,
+  arg: unknown,
+  opts: StartOptions | undefined,
+  link: boolean,
+): Promise<Pid> {
+  return new Promise<Pid>((resolve, reject) => {
+    const parent = currentProc();
+    const proc = spawnProc(parent, server.kind, null, server);
+    server.proc = proc;
+    if (opts?.name !== undefined) {
+      try {
+        registerProc(opts.name, proc);
+      } catch (e) {
+        die(proc, "normal");
+        const holder = lookup(opts.name);
+        reject(holder !== null ? new StartError(["already_started", holder.pid]) : e);
+        return;
+      }
+    }
+    const linked = link && parent !== null ? parent : null;
+    if (linked !== null) linkProcs(linked, proc);
+    let timer: Timer | null = null;
+    let settled = false;
+    const done = (pid: Pid) => {
+      settled = true;
+      if (timer !== null) timer.cancel();
+      resolve(pid);
+    };
+    const failed = (e: unknown) => {
+      settled = true;
+      if (timer !== null) timer.cancel();
+      reject(e);
+    };
+    if (opts?.timeout !== undefined && opts.timeout !== Infinity) {
+      timer = schedule(opts.timeout, () => {
+        if (settled) return;
+        settled = true;
+        if (linked !== null) unlinkProcs(proc, linked);
+        die(proc, "killed");
+        reject(new StartError("timeout"));
+      });
+    }
+    proc.init = () => server.init(arg, done, failed, linked);
+    wake(proc);
+  });
+}
+
+/**
+ * Starts a GenServer (not linked). Resolves with its pid once `init` has
+ * returned; rejects with {@linkcode StartError} otherwise.
+ *
+ * @example
+ * ```ts
+ * import { GenServer } from "../mod.ts";
+ * const pid = await GenServer.start({ init: () => ["ok", 0] }, undefined, { name: "doc_gs" });
+ * await GenServer.stop("doc_gs");
+ * ```
+ */
+export function start<S, A, Call, Reply, Cast>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+  arg: A,
+  opts?: StartOptions,
+): Promise<ServerRef<Call, Reply, Cast>> {
+  return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, false);
+}
+
+/**
+ * Starts a GenServer linked to the caller (when the caller is a process).
+ * If the server traps exits, an exit signal from that parent makes it run
+ * `terminate` and exit with the same reason, as in OTP.
+ *
+ * @example
+ * ```ts
+ * import { GenServer, Process } from "../mod.ts";
+ * await Process.run(async () => {
+ *   const pid = await GenServer.startLink({ init: () => ["ok", 0] }, undefined);
+ *   console.assert(Process.info(pid)!.links.includes(Process.self()));
+ *   await GenServer.stop(pid);
+ * });
+ * ```
+ */
+export function startLink<S, A, Call, Reply, Cast>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+  arg: A,
+  opts?: StartOptions,
+): Promise<ServerRef<Call, Reply, Cast>> {
+  return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, true);
+}
+
+/**
+ * Sends `request` and waits for the reply (default timeout 5000 ms; `Infinity`
+ * waits forever). Rejects with {@linkcode CallError}: `noproc`, `timeout` (a
+ * late reply is dropped), `calling_self`, or the server's exit reason.
+ *
+ * @example
+ * ```ts
+ * import { GenServer } from "../mod.ts";
+ * const pid = await GenServer.start({
+ *   init: () => ["ok", null],
+ *   handleCall: (req: string) => ["reply", req.length, null],
+ * }, undefined);
+ * console.assert(await GenServer.call(pid, "four") === 4);
+ * ```
+ */
+export function call<Call, Reply>(
+  server: ServerRef<Call, Reply, any> | string,
+  request: Call,
+  timeout: number = 5000,
+): Promise<Reply> {
+  const p = lookup(server);
+  if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, request, timeout));
+  const caller = currentProc();
+  if (caller === p) return Promise.reject(new CallError("calling_self", server, request, timeout));
+  return new Promise<Reply>((resolve, reject) => {
+    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller?.pid);
+    addMonitor(p, from.refId, from);
+    if (timeout !== Infinity) from.timer = schedule(timeout, () => from.fail("timeout"));
+    deliver(p, new CallMessage(from, request));
+  });
+}
+
+/**
+ * Sends `request` without waiting. Never fails, even if the server is gone.
+ *
+ * @example
+ * ```ts
+ * import { GenServer } from "../mod.ts";
+ * GenServer.cast("nobody_here", "hello"); // no error, as in Elixir
+ * ```
+ */
+export function cast<Cast>(server: ServerRef<any, any, Cast> | string, request: Cast): void {
+  const p = lookup(server);
+  if (p !== null) deliver(p, new CastMessage(request));
+}
+
+/**
+ * Answers a call explicitly (after `["noreply", state]` in `handleCall`).
+ * Replying twice, or after the caller gave up, does nothing.
+ *
+ * @example
+ * ```ts
+ * import { GenServer } from "../mod.ts";
+ * const pid = await GenServer.start({
+ *   init: () => ["ok", null],
+ *   handleCall: (_req, from) => { GenServer.reply(from, "later"); return ["noreply", null]; },
+ * }, undefined);
+ * console.assert(await GenServer.call(pid, "x") === "later");
+ * ```
+ */
+export function reply<R>(from: From<R>, value: R): void {
+  const resolve = from.resolve;
+  if (resolve === null) return;
+  from.resolve = null;
+  from.server.monitors?.delete(from.refId);
+  if (from.timer !== null) from.timer.cancel();
+  resolve(value);
+}
+
+/**
+ * Stops the server: it runs `terminate(reason, state)` and exits with
+ * `reason` (default `"normal"`). Resolves once it is dead; rejects with
+ * {@linkcode CallError} `noproc` if it is not running, `timeout` if it is
+ * still alive after `timeout` ms, or the other reason it exited with.
+ *
+ * @example
+ * ```ts
+ * import { GenServer, Process } from "../mod.ts";
+ * const pid = await GenServer.start({ init: () => ["ok", 0] }, undefined);
+ * await GenServer.stop(pid);
+ * console.assert(!Process.isAlive(pid));
+ * ```
+ */
+export function stop(server: Pid | string, reason: unknown = "normal", timeout: number = Infinity): Promise<void> {
+  const p = lookup(server);
+  if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, "stop", timeout));
+  if (currentProc() === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
+  return new Promise<void>((resolve, reject) => {
+    let timer: Timer | null = null;
+    const refId = nextRefId();
+    addMonitor(p, refId, {
+      down(_t: Proc, exitReason: unknown) {
+        if (timer !== null) timer.cancel();
+        if (exitReason === reason) resolve();
+        else if (exitReason === "noproc") reject(new CallError("noproc", server, "stop", timeout));
+        else reject(new CallError(exitReason, server, "stop", timeout));
+      },
+    });
+    if (timeout !== Infinity) {
+      timer = schedule(timeout, () => {
+        p.monitors?.delete(refId);
+        reject(new CallError("timeout", server, "stop", timeout));
+      });
+    }
+    deliver(p, new StopMessage(reason));
+  });
+}

@@ -1,0 +1,466 @@
+/**
+ * The heart of the runtime: process control blocks, the scheduler's run queue,
+ * message delivery and exit-signal semantics. Private: the public API lives in
+ * `process.ts` and the behaviours.
+ *
+ * Model: a process is an object with a mailbox. `deliver` only enqueues and, if
+ * the process was idle, puts it on the run queue; the queue is drained later
+ * (never inside the sender's stack) in batches, each process getting a budget
+ * of messages per turn so none can starve the others, and each batch ending
+ * with a macrotask yield so timers and sockets get their turn.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Pid, Ref } from "./pid.ts";
+import { DownMessage, ExitMessage } from "./messages.ts";
+import { setImmediate } from "node:timers";
+import type { Timer } from "./_timers.ts";
+
+/** Process states. */
+export const WAITING = 0; // idle: runs when a message arrives
+export const RUNNING = 1; // being dispatched right now
+export const SUSPENDED = 2; // busy in async code; messages queue up
+export const DEAD = 3;
+
+/** What a behaviour plugs into a process: one call per message. */
+export interface Behaviour {
+  /** Kind shown by introspection ("GenServer", "Agent", ...). */
+  readonly kind: string;
+  /** Handles one message; a returned promise suspends the process until it settles. */
+  handle(msg: unknown): unknown;
+}
+
+/** Something told when a monitored process dies. */
+export interface DownTarget {
+  down(target: Proc, reason: unknown): void;
+}
+
+/** A receive in progress (raw processes). */
+export interface Waiter {
+  match: ((msg: unknown) => boolean) | null;
+  resolve: (msg: unknown) => void;
+  timer: Timer | null;
+}
+
+let nextPid = 1;
+/** Every live process, by pid id (for names, introspection and `list`). */
+export const table = new Map<number, Proc>();
+/** Registered names. */
+export const names = new Map<string, Proc>();
+
+/** Totals for introspection. */
+export const stats = { spawned: 0, exited: 0, dispatched: 0 };
+
+/** Process control block. */
+export class Proc {
+  readonly pid: Pid;
+  mq: unknown[] | null = null;
+  mqHead = 0;
+  state: number = WAITING;
+  queued = false;
+  /** Startup code to run on first dispatch (the body, or a behaviour's init). */
+  init: (() => unknown) | null = null;
+  behaviour: Behaviour | null = null;
+  waiter: Waiter | null = null;
+  scanPos = 0;
+  links: Set<Proc> | null = null;
+  /** Monitors on this process: ref id -> who to tell. */
+  monitors: Map<number, DownTarget> | null = null;
+  /** Monitors this process holds: ref id -> monitored process. */
+  monitoring: Map<number, Proc> | null = null;
+  trapExit = false;
+  name: string | undefined = undefined;
+  parent: Proc | null;
+  handled = 0;
+  reason: unknown = undefined;
+  /** Run at death, after links and monitors (ETS ownership, Task results). */
+  exitHooks: Array<(reason: unknown) => void> | null = null;
+  /** Label for introspection when there is no behaviour ("raw", "Task"). */
+  kind: string;
+  constructor(parent: Proc | null, kind: string) {
+    this.pid = new Pid(nextPid++);
+    this.parent = parent;
+    this.kind = kind;
+    table.set(this.pid.id, this);
+    stats.spawned++;
+  }
+  get alive(): boolean {
+    return this.state !== DEAD;
+  }
+  get queueLength(): number {
+    return this.mq === null ? 0 : this.mq.length - this.mqHead;
+  }
+  /** Messages still queued, oldest first (introspection only). */
+  pending(): unknown[] {
+    return this.mq === null ? [] : this.mq.slice(this.mqHead);
+  }
+}
+
+// ---------------------------------------------------------------- context
+
+/** Async context for raw bodies and async callbacks, whose continuations run outside dispatch. */
+export const als = new AsyncLocalStorage<Proc>();
+/** The process being dispatched synchronously right now, if any. */
+let current: Proc | null = null;
+
+/** The calling process, or null from plain code. */
+export function currentProc(): Proc | null {
+  if (current !== null) return current;
+  const p = als.getStore();
+  return p === undefined ? null : p;
+}
+
+/** Resolves a pid or registered name to a live process, or null. */
+export function lookup(dest: Pid | string): Proc | null {
+  const p = typeof dest === "string" ? names.get(dest) : table.get(dest.id);
+  return p === undefined ? null : p;
+}
+
+// ---------------------------------------------------------------- run queue
+
+let rq: Proc[] = [];
+let rqHead = 0;
+let drainScheduled = false;
+/** Messages handled per process per turn before it goes to the back of the queue. */
+const PROC_BUDGET = 200;
+/** Dispatches per macrotask before yielding to timers and I/O. */
+const TICK_BUDGET = 20_000;
+
+function enqueue(p: Proc): void {
+  p.queued = true;
+  rq.push(p);
+  if (!drainScheduled) {
+    drainScheduled = true;
+    queueMicrotask(drain);
+  }
+}
+
+/** Number of processes waiting in the run queue (introspection). */
+export function runQueueLength(): number {
+  return rq.length - rqHead;
+}
+
+function drain(): void {
+  let budget = TICK_BUDGET;
+  while (rqHead < rq.length) {
+    const p = rq[rqHead++];
+    p.queued = false;
+    if (p.state !== WAITING) continue;
+    budget -= dispatch(p);
+    if (budget <= 0 && rqHead < rq.length) {
+      compactRunQueue();
+      setImmediate(drain);
+      return;
+    }
+  }
+  rq = [];
+  rqHead = 0;
+  drainScheduled = false;
+}
+
+function compactRunQueue(): void {
+  if (rqHead > 0) {
+    rq = rq.slice(rqHead);
+    rqHead = 0;
+  }
+}
+
+/** Runs one process for up to its budget; returns the work done. */
+function dispatch(p: Proc): number {
+  current = p;
+  let n = 0;
+  try {
+    if (p.init !== null) {
+      const init = p.init;
+      p.init = null;
+      p.state = RUNNING;
+      n++;
+      settleOrSuspend(p, invoke(p, init));
+    }
+    const b = p.behaviour;
+    if (b !== null) {
+      const mq = p.mq;
+      while (p.state === WAITING && mq !== null && p.mqHead < mq.length && n < PROC_BUDGET) {
+        const msg = mq[p.mqHead];
+        mq[p.mqHead++] = undefined;
+        p.handled++;
+        n++;
+        p.state = RUNNING;
+        let r: unknown;
+        try {
+          r = b.handle(msg);
+        } catch (e) {
+          die(p, ["error", e]);
+          break;
+        }
+        if (r !== undefined && typeof (r as PromiseLike<unknown>).then === "function") {
+          if (p.state === RUNNING) suspend(p, r as PromiseLike<unknown>);
+        } else if (p.state === RUNNING) {
+          p.state = WAITING;
+        }
+      }
+      if (mq !== null && p.mqHead === mq.length) {
+        mq.length = 0;
+        p.mqHead = 0;
+      } else if (p.state === WAITING && mq !== null) {
+        if (p.mqHead > 1024 && p.mqHead * 2 > mq.length) {
+          p.mq = mq.slice(p.mqHead);
+          p.mqHead = 0;
+        }
+        enqueue(p);
+      }
+    } else if (p.state === WAITING && p.waiter !== null) {
+      n++;
+      scanForWaiter(p);
+    }
+  } finally {
+    current = null;
+  }
+  stats.dispatched += n;
+  return n;
+}
+
+function invoke(p: Proc, fn: () => unknown): unknown {
+  try {
+    return fn();
+  } catch (e) {
+    die(p, ["error", e]);
+    return undefined;
+  }
+}
+
+function settleOrSuspend(p: Proc, r: unknown): void {
+  if (p.state !== RUNNING) return;
+  if (r !== undefined && r !== null && typeof (r as PromiseLike<unknown>).then === "function") {
+    suspend(p, r as PromiseLike<unknown>);
+  } else {
+    p.state = WAITING;
+  }
+}
+
+function suspend(p: Proc, r: PromiseLike<unknown>): void {
+  p.state = SUSPENDED;
+  r.then(() => resume(p), (e) => die(p, e instanceof ProcessExit ? e.reason : ["error", e]));
+}
+
+/** Marks a suspended process idle again, and schedules it if mail is waiting. */
+export function resume(p: Proc): void {
+  if (p.state !== SUSPENDED) return;
+  p.state = WAITING;
+  if (!p.queued && p.mq !== null && p.mqHead < p.mq.length && (p.behaviour !== null || p.waiter !== null)) {
+    enqueue(p);
+  }
+}
+
+/** Thrown by `exit(reason)` inside a process to end it with that reason. */
+export class ProcessExit extends Error {
+  readonly reason: unknown;
+  constructor(reason: unknown) {
+    super("process exit");
+    this.name = "ProcessExit";
+    this.reason = reason;
+  }
+}
+
+// ---------------------------------------------------------------- spawn
+
+/** Creates a process that will run `init` on its first dispatch. */
+export function spawnProc(
+  parent: Proc | null,
+  kind: string,
+  init: (() => unknown) | null,
+  behaviour: Behaviour | null,
+): Proc {
+  const p = new Proc(parent, kind);
+  p.init = init;
+  p.behaviour = behaviour;
+  if (init !== null) enqueue(p);
+  return p;
+}
+
+/** Schedules `p` if it is idle (used after changing what it waits for). */
+export function wake(p: Proc): void {
+  if (p.state === WAITING && !p.queued) enqueue(p);
+}
+
+// ---------------------------------------------------------------- messages
+
+/** Puts `msg` in `p`'s mailbox; never runs `p`'s code here. */
+export function deliver(p: Proc, msg: unknown): void {
+  if (p.state === DEAD) return;
+  let mq = p.mq;
+  if (mq === null) mq = p.mq = [];
+  mq.push(msg);
+  if (p.state === WAITING && !p.queued && (p.behaviour !== null || p.waiter !== null)) enqueue(p);
+}
+
+function scanForWaiter(p: Proc): void {
+  const w = p.waiter!;
+  const mq = p.mq;
+  if (mq === null) return;
+  const i = findMatch(p, w.match, Math.max(p.scanPos, p.mqHead));
+  if (i < 0) {
+    p.scanPos = mq.length;
+    return;
+  }
+  const msg = takeAt(p, i);
+  p.waiter = null;
+  p.state = SUSPENDED;
+  if (w.timer !== null) w.timer.cancel();
+  p.handled++;
+  w.resolve(msg);
+}
+
+/** Index of the first message from `from` that matches, or -1. */
+export function findMatch(p: Proc, match: ((m: unknown) => boolean) | null, from: number): number {
+  const mq = p.mq;
+  if (mq === null) return -1;
+  for (let i = from; i < mq.length; i++) {
+    if (match === null || match(mq[i])) return i;
+  }
+  return -1;
+}
+
+/** Removes and returns the message at absolute index `i`. */
+export function takeAt(p: Proc, i: number): unknown {
+  const mq = p.mq!;
+  const msg = mq[i];
+  if (i === p.mqHead) {
+    mq[p.mqHead++] = undefined;
+    if (p.mqHead === mq.length) {
+      mq.length = 0;
+      p.mqHead = 0;
+    }
+  } else {
+    mq.splice(i, 1);
+  }
+  return msg;
+}
+
+// ---------------------------------------------------------------- links and monitors
+
+/** Links two live processes (both directions). */
+export function linkProcs(a: Proc, b: Proc): void {
+  if (a === b) return;
+  (a.links ??= new Set()).add(b);
+  (b.links ??= new Set()).add(a);
+}
+
+/** Removes a link in both directions. */
+export function unlinkProcs(a: Proc, b: Proc): void {
+  a.links?.delete(b);
+  b.links?.delete(a);
+}
+
+/** A process-to-process monitor: tells the watcher with a DOWN message. */
+export class ProcMonitor implements DownTarget {
+  readonly ref: Ref;
+  readonly watcher: Proc;
+  constructor(ref: Ref, watcher: Proc) {
+    this.ref = ref;
+    this.watcher = watcher;
+  }
+  down(target: Proc, reason: unknown): void {
+    this.watcher.monitoring?.delete(this.ref.id);
+    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason));
+  }
+}
+
+/** Adds a monitor on `target`; if it is dead, tells `who` at once with `noproc`. */
+export function addMonitor(target: Proc | null, refId: number, who: DownTarget): void {
+  if (target === null || target.state === DEAD) {
+    who.down(target ?? deadPlaceholder, "noproc");
+    return;
+  }
+  (target.monitors ??= new Map()).set(refId, who);
+}
+
+const deadPlaceholder = { pid: new Pid(0) } as Proc;
+
+// ---------------------------------------------------------------- exit signals
+
+/** Pending link signals, processed iteratively so long link chains do not recurse. */
+const signalQueue: Array<[Proc, Proc, unknown]> = [];
+let processingSignals = false;
+
+/**
+ * Sends an exit signal from `from` (null: plain code) to `target`, with
+ * Erlang's rules. `viaLink` is true when the signal comes from a linked
+ * process's death (then `kill` is an ordinary reason).
+ */
+export function exitSignal(target: Proc, from: Proc | null, fromPid: Pid, reason: unknown, viaLink: boolean): void {
+  if (target.state === DEAD) return;
+  if (!viaLink && reason === "kill") {
+    die(target, "killed");
+  } else if (target.trapExit) {
+    deliver(target, new ExitMessage(fromPid, reason));
+  } else if (reason === "normal") {
+    if (!viaLink && from === target) die(target, "normal");
+  } else {
+    die(target, reason);
+  }
+}
+
+/** Ends `p` with `reason`: frees its name, tells monitors and links, runs exit hooks. */
+export function die(p: Proc, reason: unknown): void {
+  if (p.state === DEAD) return;
+  p.state = DEAD;
+  p.reason = reason;
+  const w = p.waiter;
+  if (w !== null) {
+    p.waiter = null;
+    if (w.timer !== null) w.timer.cancel();
+  }
+  p.mq = null;
+  p.mqHead = 0;
+  p.init = null;
+  if (p.name !== undefined) {
+    if (names.get(p.name) === p) names.delete(p.name);
+  }
+  table.delete(p.pid.id);
+  stats.exited++;
+  const monitoring = p.monitoring;
+  if (monitoring !== null) {
+    for (const [refId, target] of monitoring) target.monitors?.delete(refId);
+    p.monitoring = null;
+  }
+  const monitors = p.monitors;
+  if (monitors !== null) {
+    p.monitors = null;
+    for (const who of monitors.values()) who.down(p, reason);
+  }
+  const hooks = p.exitHooks;
+  if (hooks !== null) {
+    p.exitHooks = null;
+    for (const h of hooks) {
+      try {
+        h(reason);
+      } catch (e) {
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+  }
+  const links = p.links;
+  if (links !== null) {
+    p.links = null;
+    for (const l of links) {
+      l.links?.delete(p);
+      signalQueue.push([l, p, reason]);
+    }
+    if (!processingSignals) {
+      processingSignals = true;
+      try {
+        for (let i = 0; i < signalQueue.length; i++) {
+          const [t, from, r] = signalQueue[i];
+          exitSignal(t, from, from.pid, r, true);
+        }
+      } finally {
+        signalQueue.length = 0;
+        processingSignals = false;
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The messages the runtime itself puts in mailboxes.
+ *
+ * @module
+ */
+import type { Pid, Ref } from "./pid.ts";
+
+/**
+ * `{'EXIT', from, reason}`: an exit signal turned into a message, received by a
+ * process that traps exits.
+ */
+export class ExitMessage {
+  /** The process the signal came from (itself for `exit(self(), r)`). */
+  readonly from: Pid;
+  /** The exit reason carried by the signal. */
+  readonly reason: unknown;
+  /** @internal */
+  constructor(from: Pid, reason: unknown) {
+    this.from = from;
+    this.reason = reason;
+  }
+}
+
+/** `{'DOWN', ref, process, pid, reason}`: a monitored process has died. */
+export class DownMessage {
+  /** The ref returned by `monitor`. */
+  readonly ref: Ref;
+  /** The process that died. */
+  readonly pid: Pid;
+  /** Why it died; `"noproc"` when it was already dead when monitored. */
+  readonly reason: unknown;
+  /** @internal */
+  constructor(ref: Ref, pid: Pid, reason: unknown) {
+    this.ref = ref;
+    this.pid = pid;
+    this.reason = reason;
+  }
+}
+
+/**
+ * True if `msg` is an {@linkcode ExitMessage}.
+ *
+ * @example
+ * ```ts
+ * import { isExitMessage } from "./messages.ts";
+ * console.assert(!isExitMessage({ from: 1 }));
+ * ```
+ */
+export function isExitMessage(msg: unknown): msg is ExitMessage {
+  return msg instanceof ExitMessage;
+}
+
+/**
+ * True if `msg` is a {@linkcode DownMessage}.
+ *
+ * @example
+ * ```ts
+ * import { isDownMessage } from "./messages.ts";
+ * console.assert(!isDownMessage("DOWN"));
+ * ```
+ */
+export function isDownMessage(msg: unknown): msg is DownMessage {
+  return msg instanceof DownMessage;
+}

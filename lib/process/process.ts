@@ -1,0 +1,726 @@
+/**
+ * Processes: spawn, send, selective receive, links, monitors, exit signals,
+ * registered names and introspection — Erlang's process model.
+ *
+ * A raw process is an `async` body. It reaches its own pid through the context
+ * argument (or {@linkcode self}) and waits for messages with
+ * {@linkcode receive}. Messages that do not match stay queued, in order.
+ *
+ * @example Ping-pong
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const echo = Process.spawn(async ({ receive }) => {
+ *   const [from, text] = await receive<[Process.Pid, string]>();
+ *   Process.send(from, text.toUpperCase());
+ * });
+ * const reply = await Process.run(async ({ self, receive }) => {
+ *   Process.send(echo, [self, "hi"]);
+ *   return await receive<string>();
+ * });
+ * console.assert(reply === "HI");
+ * ```
+ *
+ * @module
+ */
+import { type Ref, makeRef, nextRefId, Pid } from "./pid.ts";
+import { toMatcher } from "./pattern.ts";
+import { schedule, type Timer } from "./_timers.ts";
+import {
+  addMonitor,
+  als,
+  currentProc,
+  DEAD,
+  deliver,
+  die,
+  exitSignal,
+  findMatch,
+  linkProcs,
+  lookup,
+  names,
+  type Proc,
+  ProcessExit,
+  ProcMonitor,
+  RUNNING,
+  SUSPENDED,
+  spawnProc,
+  stats,
+  table,
+  takeAt,
+  unlinkProcs,
+  WAITING,
+  type Waiter,
+  wake,
+  runQueueLength,
+} from "./_runtime.ts";
+import { formatReason } from "./reason.ts";
+
+export { Pid, type Ref };
+
+/** What `receive` resolves to when its `after` timeout passes first. */
+export const TIMEOUT: unique symbol = Symbol("timeout");
+
+/** Given to a raw process body: its own pid, and its mailbox. */
+export interface ProcessContext {
+  /** This process. */
+  readonly self: Pid;
+  /** Waits for the first message matching `pattern` (see {@linkcode receive}). */
+  receive<T = any>(pattern?: unknown): Promise<T>;
+  /** Same, giving up after `after` ms with {@linkcode TIMEOUT}. */
+  receive<T = any>(pattern: unknown, after: number): Promise<T | typeof TIMEOUT>;
+  /** Ends this process with `reason` (throws; do not catch it). */
+  exit(reason: unknown): never;
+}
+
+/** Options for {@linkcode spawn}. */
+export interface SpawnOptions {
+  /** Link the new process to the caller (a process). */
+  link?: boolean;
+  /** Register the new process under this name (throws if taken). */
+  name?: string;
+  /** Start with exits trapped. */
+  trapExit?: boolean;
+}
+
+/** A raw process body. Returning ends the process with reason `normal`. */
+export type ProcessBody = (ctx: ProcessContext) => unknown;
+
+function callerOrThrow(what: string): Proc {
+  const p = currentProc();
+  if (p === null) throw new Error(`${what} must be called from a process (use Process.run or spawn)`);
+  return p;
+}
+
+/** Plain code has no pid of its own; signals from it carry this one. */
+export const ROOT: Pid = new Pid(0);
+
+function makeContext(p: Proc): ProcessContext {
+  return {
+    self: p.pid,
+    receive: ((pattern?: unknown, after?: number) => receiveIn(p, pattern, after)) as ProcessContext["receive"],
+    exit(reason: unknown): never {
+      throw new ProcessExit(reason);
+    },
+  };
+}
+
+/** Creates the process; the body starts later, from the scheduler. @internal */
+export function spawnBody(body: ProcessBody, opts: SpawnOptions | undefined, kind: string): Proc {
+  const parent = currentProc();
+  const p = spawnProc(parent, kind, null, null);
+  if (opts?.name !== undefined) registerProc(opts.name, p);
+  if (opts?.trapExit) p.trapExit = true;
+  if (opts?.link && parent !== null) linkProcs(parent, p);
+  p.init = () => {
+    p.state = SUSPENDED;
+    als.run(p, runBody, p, body);
+    return undefined;
+  };
+  wake(p);
+  return p;
+}
+
+function runBody(p: Proc, body: ProcessBody): void {
+  let r: unknown;
+  try {
+    r = body(makeContext(p));
+  } catch (e) {
+    die(p, e instanceof ProcessExit ? e.reason : ["error", e]);
+    return;
+  }
+  Promise.resolve(r).then(
+    () => die(p, "normal"),
+    (e) => die(p, e instanceof ProcessExit ? e.reason : ["error", e]),
+  );
+}
+
+/**
+ * Starts a new process running `body`. The body runs later, from the
+ * scheduler, never inside the caller's stack.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * console.assert(Process.isAlive(pid));
+ * Process.exit(pid, "kill");
+ * ```
+ */
+export function spawn(body: ProcessBody, opts?: SpawnOptions): Pid {
+  return spawnBody(body, opts, "raw").pid;
+}
+
+/**
+ * Spawns and links to the caller atomically (Erlang's `spawn_link`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(async ({ receive }) => {
+ *   Process.trapExit(true);
+ *   const child = Process.spawnLink(() => { throw new Error("boom"); });
+ *   const msg = await receive((m) => m instanceof Process.ExitMessage);
+ *   console.assert(msg.from === child);
+ * });
+ * ```
+ */
+export function spawnLink(body: ProcessBody, opts?: Omit<SpawnOptions, "link">): Pid {
+  callerOrThrow("Process.spawnLink");
+  return spawnBody(body, { ...opts, link: true }, "raw").pid;
+}
+
+/**
+ * Spawns and monitors atomically; returns the pid and the monitor ref.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(async ({ receive }) => {
+ *   const [pid, ref] = Process.spawnMonitor(() => {});
+ *   const down = await receive<Process.DownMessage>({ ref });
+ *   console.assert(down.pid === pid && down.reason === "normal");
+ * });
+ * ```
+ */
+export function spawnMonitor(body: ProcessBody, opts?: SpawnOptions): [Pid, Ref] {
+  const caller = callerOrThrow("Process.spawnMonitor");
+  const p = spawnBody(body, opts, "raw");
+  return [p.pid, monitorFrom(caller, p)];
+}
+
+/**
+ * The calling process's pid. Throws from plain code; see {@linkcode current}.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = await Process.run(async ({ self }) => {
+ *   console.assert(Process.self() === self);
+ *   return self;
+ * });
+ * ```
+ */
+export function self(): Pid {
+  return callerOrThrow("Process.self").pid;
+}
+
+/**
+ * The calling process's pid, or `undefined` from plain code.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * console.assert(Process.current() === undefined);
+ * ```
+ */
+export function current(): Pid | undefined {
+  return currentProc()?.pid;
+}
+
+/**
+ * Sends `msg` to a pid or registered name. Sending to a dead pid does nothing;
+ * sending to a name nobody holds throws (as Erlang's `badarg`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive("stop"); });
+ * Process.send(pid, "stop");
+ * ```
+ */
+export function send<M>(dest: Pid<M> | string, msg: M): void {
+  if (typeof dest === "string") {
+    const p = names.get(dest);
+    if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
+    deliver(p, msg);
+    return;
+  }
+  const p = table.get(dest.id);
+  if (p !== undefined) deliver(p, msg);
+}
+
+function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promise<any> {
+  if (p.state === DEAD) return new Promise(() => {});
+  if (p.waiter !== null) throw new Error("Process is already waiting in receive");
+  const match = toMatcher(pattern);
+  const i = findMatch(p, match, p.mqHead);
+  if (i >= 0) {
+    p.handled++;
+    return Promise.resolve(takeAt(p, i));
+  }
+  if (after !== undefined && after <= 0) return Promise.resolve(TIMEOUT);
+  return new Promise((resolve) => {
+    const w: Waiter = { match, resolve, timer: null };
+    if (after !== undefined && after !== Infinity) {
+      w.timer = schedule(after, () => {
+        if (p.waiter !== w) return;
+        p.waiter = null;
+        if (p.state === WAITING) p.state = SUSPENDED;
+        resolve(TIMEOUT);
+      });
+    }
+    p.waiter = w;
+    p.scanPos = p.mq === null ? 0 : p.mq.length;
+    if (p.state === SUSPENDED || p.state === RUNNING) p.state = WAITING;
+  });
+}
+
+/**
+ * Waits for the first message in the caller's mailbox matching `pattern` (a
+ * predicate or a shape, see `pattern.ts`; omitted: any message). With `after`
+ * (ms), resolves to {@linkcode TIMEOUT} if nothing matches in time.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const r = await Process.run(async () => {
+ *   Process.send(Process.self(), "b");
+ *   Process.send(Process.self(), "a");
+ *   const first = await Process.receive("a"); // "b" stays queued
+ *   const second = await Process.receive();
+ *   return [first, second, await Process.receive(undefined, 0)];
+ * });
+ * console.assert(r[0] === "a" && r[1] === "b" && r[2] === Process.TIMEOUT);
+ * ```
+ */
+export function receive<T = any>(pattern?: unknown): Promise<T>;
+export function receive<T = any>(pattern: unknown, after: number): Promise<T | typeof TIMEOUT>;
+export function receive(pattern?: unknown, after?: number): Promise<unknown> {
+  return receiveIn(callerOrThrow("Process.receive"), pattern, after);
+}
+
+/**
+ * Links the caller and `pid`. Linking to a dead process sends the caller an
+ * exit signal with reason `noproc`, as in Erlang.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(async () => {
+ *   const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ *   Process.link(pid);
+ *   console.assert(Process.info(pid)!.links.includes(Process.self()));
+ *   Process.unlink(pid);
+ * });
+ * ```
+ */
+export function link(pid: Pid | string): void {
+  const caller = callerOrThrow("Process.link");
+  const p = lookup(pid);
+  if (p === null || p.state === DEAD) {
+    exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
+    return;
+  }
+  linkProcs(caller, p);
+}
+
+/**
+ * Removes a link between the caller and `pid` (a no-op if there is none).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(async () => Process.unlink(Process.self()));
+ * ```
+ */
+export function unlink(pid: Pid): void {
+  const caller = callerOrThrow("Process.unlink");
+  const p = table.get(pid.id);
+  if (p !== undefined) unlinkProcs(caller, p);
+}
+
+function monitorFrom(caller: Proc, target: Proc | null): Ref {
+  const ref = makeRef();
+  const m = new ProcMonitor(ref, caller);
+  if (target !== null && target.state !== DEAD) (caller.monitoring ??= new Map()).set(ref.id, target);
+  addMonitor(target, ref.id, m);
+  return ref;
+}
+
+/**
+ * Monitors `pid`: when it dies the caller gets one {@linkcode DownMessage}.
+ * A dead or unknown pid gives an immediate `DOWN` with reason `noproc`.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(async ({ receive }) => {
+ *   const pid = Process.spawn(() => {});
+ *   const ref = Process.monitor(pid);
+ *   const down = await receive<Process.DownMessage>({ ref });
+ *   console.assert(down.reason === "normal");
+ * });
+ * ```
+ */
+export function monitor(pid: Pid | string): Ref {
+  const caller = callerOrThrow("Process.monitor");
+  return monitorFrom(caller, lookup(pid));
+}
+
+/**
+ * Removes a monitor. With `{ flush: true }`, also removes its `DOWN` if one is
+ * already queued. Returns true if the monitor was active.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(async () => {
+ *   const ref = Process.monitor(Process.spawn(() => {}));
+ *   Process.demonitor(ref, { flush: true });
+ * });
+ * ```
+ */
+export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
+  const caller = callerOrThrow("Process.demonitor");
+  const target = caller.monitoring?.get(ref.id);
+  let active = false;
+  if (target !== undefined) {
+    caller.monitoring!.delete(ref.id);
+    active = target.monitors?.delete(ref.id) ?? false;
+  }
+  if (opts?.flush && caller.mq !== null) {
+    const i = findMatch(caller, (m) => m instanceof DownMessage && m.ref === ref, caller.mqHead);
+    if (i >= 0) takeAt(caller, i);
+  }
+  return active;
+}
+
+/**
+ * `exit(pid, reason)` sends an exit signal (Erlang's `exit/2`): `kill` cannot
+ * be trapped and kills with `killed`; a trapping target gets an
+ * {@linkcode ExitMessage}; otherwise `normal` is ignored (unless sent to
+ * oneself) and any other reason kills the target with that reason.
+ *
+ * `exit(reason)` (one argument, inside a process) ends the caller with
+ * `reason` by throwing; do not catch it.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * Process.exit(pid, "kill");
+ * console.assert(!Process.isAlive(pid));
+ * ```
+ */
+export function exit(pid: Pid | string, reason: unknown): void;
+export function exit(reason: unknown): never;
+export function exit(a: unknown, b?: unknown): void {
+  if (arguments.length < 2) throw new ProcessExit(a);
+  const target = lookup(a as Pid | string);
+  if (target === null) {
+    if (typeof a === "string") throw new Error(`No process is registered as ${JSON.stringify(a)}`);
+    return;
+  }
+  const from = currentProc();
+  exitSignal(target, from, from?.pid ?? ROOT, b, false);
+}
+
+/**
+ * Sets whether the caller traps exits; returns the previous setting.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(async () => {
+ *   console.assert(Process.trapExit(true) === false);
+ * });
+ * ```
+ */
+export function trapExit(flag: boolean): boolean {
+  const p = callerOrThrow("Process.trapExit");
+  const old = p.trapExit;
+  p.trapExit = flag;
+  return old;
+}
+
+/**
+ * True while the process is alive.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * console.assert(!Process.isAlive(Process.spawn(() => {})) || true);
+ * ```
+ */
+export function isAlive(pid: Pid): boolean {
+  const p = table.get(pid.id);
+  return p !== undefined && p.state !== DEAD;
+}
+
+/** Registers `p` under `name`. @internal */
+export function registerProc(name: string, p: Proc): void {
+  if (typeof name !== "string" || name === "") throw new TypeError("A process name must be a non-empty string");
+  const holder = names.get(name);
+  if (holder !== undefined) throw new Error(`Name ${JSON.stringify(name)} is already registered to ${holder.pid}`);
+  if (p.state === DEAD) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${p.pid} is not alive`);
+  if (p.name !== undefined) throw new Error(`Process ${p.pid} is already registered as ${JSON.stringify(p.name)}`);
+  names.set(name, p);
+  p.name = name;
+}
+
+/**
+ * Registers `pid` under `name`. Throws if the name is taken, the process is
+ * dead, or it already has a name. A dead process's name is freed.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * Process.register("doc_example", pid);
+ * console.assert(Process.whereis("doc_example") === pid);
+ * Process.exit(pid, "kill");
+ * console.assert(Process.whereis("doc_example") === undefined);
+ * ```
+ */
+export function register(name: string, pid: Pid): void {
+  const p = table.get(pid.id);
+  if (p === undefined) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${pid} is not alive`);
+  registerProc(name, p);
+}
+
+/**
+ * Frees a registered name. Throws if it is not registered.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * Process.register("doc_unreg", pid);
+ * Process.unregister("doc_unreg");
+ * ```
+ */
+export function unregister(name: string): void {
+  const p = names.get(name);
+  if (p === undefined) throw new Error(`Name ${JSON.stringify(name)} is not registered`);
+  names.delete(name);
+  p.name = undefined;
+}
+
+/**
+ * The pid registered under `name`, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * console.assert(Process.whereis("nobody") === undefined);
+ * ```
+ */
+export function whereis(name: string): Pid | undefined {
+  return names.get(name)?.pid;
+}
+
+/**
+ * All registered names.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * console.assert(Array.isArray(Process.registered()));
+ * ```
+ */
+export function registered(): string[] {
+  return [...names.keys()];
+}
+
+/** What {@linkcode info} reports about a live process. */
+export interface ProcessInfo {
+  pid: Pid;
+  /** `waiting` (idle), `runnable` (queued), `running`, or `suspended` (in async code). */
+  status: "waiting" | "runnable" | "running" | "suspended";
+  /** What the process is: `raw`, `Task`, `GenServer`, `Agent`, `Supervisor`, ... */
+  behaviour: string;
+  registeredName: string | undefined;
+  messageQueueLen: number;
+  /** Messages taken from the mailbox so far. */
+  messagesHandled: number;
+  links: Pid[];
+  /** Processes this one monitors. */
+  monitors: Pid[];
+  /** Processes monitoring this one. */
+  monitoredBy: Pid[];
+  trapExit: boolean;
+  /** The process that spawned it (undefined: plain code). */
+  parent: Pid | undefined;
+  /** A rough estimate of the bytes this process holds. */
+  memory: number;
+}
+
+/**
+ * Information about a live process, or `undefined` if it is dead.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * Process.send(pid, "hello");
+ * console.assert(Process.info(pid)!.messageQueueLen >= 0);
+ * ```
+ */
+export function info(pid: Pid): ProcessInfo | undefined {
+  const p = table.get(pid.id);
+  if (p === undefined || p.state === DEAD) return undefined;
+  const monitoredBy: Pid[] = [];
+  if (p.monitors !== null) {
+    for (const m of p.monitors.values()) if (m instanceof ProcMonitor) monitoredBy.push(m.watcher.pid);
+  }
+  const qlen = p.queueLength;
+  return {
+    pid: p.pid,
+    status: p.state === RUNNING
+      ? "running"
+      : p.state === SUSPENDED
+      ? "suspended"
+      : p.queued
+      ? "runnable"
+      : "waiting",
+    behaviour: p.behaviour?.kind ?? p.kind,
+    registeredName: p.name,
+    messageQueueLen: qlen,
+    messagesHandled: p.handled,
+    links: p.links === null ? [] : [...p.links].map((l) => l.pid),
+    monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid),
+    monitoredBy,
+    trapExit: p.trapExit,
+    parent: p.parent?.pid,
+    memory: 160 + qlen * 48 + (p.links?.size ?? 0) * 48 + (p.monitors?.size ?? 0) * 64 +
+      (p.monitoring?.size ?? 0) * 48,
+  };
+}
+
+/**
+ * Every live process's pid.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * console.assert(Process.list().length >= 0);
+ * ```
+ */
+export function list(): Pid[] {
+  const out: Pid[] = [];
+  for (const p of table.values()) out.push(p.pid);
+  return out;
+}
+
+/**
+ * Runtime totals: live processes, processes spawned and exited so far,
+ * messages dispatched, run-queue length.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * console.assert(Process.statistics().processes >= 0);
+ * ```
+ */
+export function statistics(): {
+  processes: number;
+  spawned: number;
+  exited: number;
+  dispatched: number;
+  runQueue: number;
+} {
+  return {
+    processes: table.size,
+    spawned: stats.spawned,
+    exited: stats.exited,
+    dispatched: stats.dispatched,
+    runQueue: runQueueLength(),
+  };
+}
+
+/** A timer started by {@linkcode sendAfter}. */
+export type TimerRef = Timer;
+
+/**
+ * Sends `msg` to `dest` after `ms` milliseconds (Erlang's `send_after`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const got = await Process.run(async ({ self, receive }) => {
+ *   Process.sendAfter(self, "tick", 1);
+ *   return await receive("tick");
+ * });
+ * console.assert(got === "tick");
+ * ```
+ */
+export function sendAfter<M>(dest: Pid<M> | string, msg: M, ms: number): TimerRef {
+  return schedule(ms, () => {
+    const p = lookup(dest);
+    if (p !== null) deliver(p, msg);
+  });
+}
+
+/**
+ * Cancels a {@linkcode sendAfter} timer; false if it already fired.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const t = Process.sendAfter(Process.spawn(() => {}), "x", 1000);
+ * console.assert(Process.cancelTimer(t) === true);
+ * ```
+ */
+export function cancelTimer(timer: TimerRef): boolean {
+  return timer.cancel();
+}
+
+/**
+ * Resolves after `ms` milliseconds; for process bodies that must pause.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.sleep(1);
+ * ```
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => schedule(ms, resolve));
+}
+
+/** Raised by {@linkcode run} when its process ends with a reason other than `normal`. */
+export class ProcessExitError extends Error {
+  /** The exit reason. */
+  readonly reason: unknown;
+  /** The process that exited. */
+  readonly pid: Pid;
+  constructor(pid: Pid, reason: unknown) {
+    super(`Process ${pid} exited: ${formatReason(reason)}`);
+    this.name = "ProcessExitError";
+    this.pid = pid;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Runs `body` as a new process and resolves with its result; lets plain code
+ * (a script, a test) act as a process with a mailbox. Rejects with
+ * {@linkcode ProcessExitError} if the process dies for any reason before
+ * returning (an exit signal, a throw, `exit(reason)`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const n = await Process.run(async ({ self }) => self.id);
+ * console.assert(typeof n === "number");
+ * ```
+ */
+export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: SpawnOptions): Promise<Awaited<T>> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const p = spawnBody(async (ctx) => {
+      const v = await body(ctx);
+      done = true;
+      resolve(v as Awaited<T>);
+    }, opts, "raw");
+    (p.exitHooks ??= []).push((reason) => {
+      if (!done) reject(new ProcessExitError(p.pid, reason));
+    });
+  });
+}
+
+export { DownMessage, ExitMessage, isDownMessage, isExitMessage } from "./messages.ts";
+import { DownMessage } from "./messages.ts";
+export { _, matches, type Pattern } from "./pattern.ts";
+export { type ExitReason, formatReason, isNormalExit } from "./reason.ts";
+export { makeRef };
+export { nextRefId as _nextRefId };

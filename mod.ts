@@ -1,0 +1,26 @@
+/**
+ * OTP in TypeScript: processes, GenServer, Agent, Task, and (as they land)
+ * supervisors, applications, events and ETS-like tables. No dependencies; runs
+ * on Bun, Deno and Node.
+ *
+ * Each namespace is named after its Elixir module:
+ *
+ * ```ts
+ * import { GenServer, Process } from "./mod.ts";
+ * const pid = await GenServer.start({
+ *   init: () => ["ok", 0],
+ *   handleCall: (_req: "next", _from, n: number) => ["reply", n + 1, n + 1],
+ * }, undefined);
+ * console.assert(await GenServer.call(pid, "next") === 1);
+ * ```
+ *
+ * @module
+ */
+export * as Process from "./lib/process/process.ts";
+export * as GenServer from "./lib/gen_server.ts";
+export * as Agent from "./lib/agent.ts";
+export * as Task from "./lib/task.ts";
+export { Pid, Ref } from "./lib/process/pid.ts";
+export { DownMessage, ExitMessage } from "./lib/process/messages.ts";
+export { _, matches } from "./lib/process/pattern.ts";
+export { type ExitReason, isNormalExit } from "./lib/process/reason.ts";
