@@ -18,7 +18,17 @@
 export const _: unique symbol = Symbol("_");
 
 /** A predicate or a shape (see the module doc). */
-export type Pattern<T = unknown> = ((msg: unknown) => msg is T) | ((msg: unknown) => boolean) | unknown;
+export type Pattern =
+  // deno-lint-ignore no-explicit-any
+  | ((msg: any) => boolean)
+  | object
+  | string
+  | number
+  | boolean
+  | symbol
+  | bigint
+  | null
+  | undefined;
 
 /**
  * True if `value` matches `pattern` (a predicate or a shape).

@@ -23,7 +23,7 @@
  * @module
  */
 import { type Ref, makeRef, nextRefId, Pid } from "./pid.ts";
-import { toMatcher } from "./pattern.ts";
+import { type Pattern, toMatcher } from "./pattern.ts";
 import { schedule, type Timer } from "./_timers.ts";
 import {
   addMonitor,
@@ -64,9 +64,9 @@ export interface ProcessContext {
   /** This process. */
   readonly self: Pid;
   /** Waits for the first message matching `pattern` (see {@linkcode receive}). */
-  receive<T = any>(pattern?: unknown): Promise<T>;
+  receive<T = any>(pattern?: Pattern): Promise<T>;
   /** Same, giving up after `after` ms with {@linkcode TIMEOUT}. */
-  receive<T = any>(pattern: unknown, after: number): Promise<T | typeof TIMEOUT>;
+  receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
   /** Ends this process with `reason` (throws; do not catch it). */
   exit(reason: unknown): never;
 }
@@ -282,9 +282,9 @@ function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promis
  * console.assert(r[0] === "a" && r[1] === "b" && r[2] === Process.TIMEOUT);
  * ```
  */
-export function receive<T = any>(pattern?: unknown): Promise<T>;
-export function receive<T = any>(pattern: unknown, after: number): Promise<T | typeof TIMEOUT>;
-export function receive(pattern?: unknown, after?: number): Promise<unknown> {
+export function receive<T = any>(pattern?: Pattern): Promise<T>;
+export function receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
+export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
   return receiveIn(callerOrThrow("Process.receive"), pattern, after);
 }
 
