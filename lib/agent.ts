@@ -26,7 +26,7 @@ import {
 } from "./gen_server.ts";
 
 /** An agent's pid, carrying the type of its value. */
-export type AgentRef<S> = Pid<AgentMessage<S>> | string;
+export type AgentRef<S> = (Pid & { readonly __agent?: AgentMessage<S> }) | string;
 /** Phantom message type of an agent (for typing only). */
 export interface AgentMessage<S> {
   readonly __state?: S;
@@ -57,7 +57,7 @@ const agentCallbacks: Callbacks<unknown, () => unknown, Request, unknown, (s: un
   },
 };
 
-function startAgent<S>(fn: () => S, opts: StartOptions | undefined, link: boolean): Promise<Pid<AgentMessage<S>>> {
+function startAgent<S>(fn: () => S, opts: StartOptions | undefined, link: boolean): Promise<Pid & { readonly __agent?: AgentMessage<S> }> {
   return startBehaviour(new GenServerProcess(agentCallbacks as Callbacks<any, any>, "Agent"), fn, opts, link);
 }
 
@@ -71,7 +71,7 @@ function startAgent<S>(fn: () => S, opts: StartOptions | undefined, link: boolea
  * console.assert(await Agent.get("doc_agent", (n: number) => n) === 1);
  * ```
  */
-export function start<S>(fn: () => S, opts?: StartOptions): Promise<Pid<AgentMessage<S>>> {
+export function start<S>(fn: () => S, opts?: StartOptions): Promise<Pid & { readonly __agent?: AgentMessage<S> }> {
   return startAgent(fn, opts, false);
 }
 
@@ -87,7 +87,7 @@ export function start<S>(fn: () => S, opts?: StartOptions): Promise<Pid<AgentMes
  * });
  * ```
  */
-export function startLink<S>(fn: () => S, opts?: StartOptions): Promise<Pid<AgentMessage<S>>> {
+export function startLink<S>(fn: () => S, opts?: StartOptions): Promise<Pid & { readonly __agent?: AgentMessage<S> }> {
   return startAgent(fn, opts, true);
 }
 

@@ -115,7 +115,7 @@ export interface Callbacks<S, A = undefined, Call = any, Reply = any, Cast = any
 }
 
 /** A GenServer's pid, carrying its call, reply and cast types for `call`/`cast`. */
-export type ServerRef<Call = any, Reply = any, Cast = any> = Pid<GenServerMessage<Call, Reply, Cast>>;
+export type ServerRef<Call = any, Reply = any, Cast = any> = Pid & { readonly __server?: GenServerMessage<Call, Reply, Cast> };
 /** Phantom message type of a GenServer (for typing only). */
 export interface GenServerMessage<Call, Reply, Cast> {
   readonly __call?: Call;
@@ -531,7 +531,7 @@ export function startLink<S, A, Call, Reply, Cast>(
  * console.assert(await GenServer.call(pid, "four") === 4);
  * ```
  */
-export function call<Call, Reply>(
+export function call<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string,
   request: Call,
   timeout: number = 5000,
@@ -557,7 +557,7 @@ export function call<Call, Reply>(
  * GenServer.cast("nobody_here", "hello"); // no error, as in Elixir
  * ```
  */
-export function cast<Cast>(server: ServerRef<any, any, Cast> | string, request: Cast): void {
+export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: Cast): void {
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));
 }
