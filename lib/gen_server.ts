@@ -43,7 +43,7 @@
  * @module
  */
 import { Pid } from "./process/pid.ts";
-import { schedule, type Timer } from "./process/_timers.ts";
+import { schedule, start as startTimer, Timer } from "./process/_timers.ts";
 import {
   addMonitor,
   als,
@@ -173,13 +173,16 @@ export class CallError extends Error {
   }
 }
 
-/** The caller of a pending `call`: pass it to {@linkcode reply} to answer later. */
-export class From<R = unknown> implements DownTarget {
+/**
+ * The caller of a pending `call`: pass it to {@linkcode reply} to answer later.
+ * It is also the call's timeout timer, and (once the server holds it past
+ * `handleCall`) a monitor on the server, so a call costs few allocations.
+ */
+export class From<R = unknown> extends Timer implements DownTarget {
   /** @internal */ resolve: ((v: R) => void) | null;
   /** @internal */ reject: (e: unknown) => void;
   /** @internal */ server: Proc;
-  /** @internal */ refId: number;
-  /** @internal */ timer: Timer | null = null;
+  /** @internal */ refId = 0;
   /** @internal */ dest: Pid | string;
   /** @internal */ request: unknown;
   /** @internal */ timeout: number;
@@ -195,39 +198,58 @@ export class From<R = unknown> implements DownTarget {
     timeout: number,
     caller: Pid | undefined,
   ) {
+    super();
     this.resolve = resolve;
     this.reject = reject;
     this.server = server;
-    this.refId = nextRefId();
     this.dest = dest;
     this.request = request;
     this.timeout = timeout;
     this.caller = caller;
   }
+  /** @internal The server keeps this call past `handleCall`: watch the server. */
+  hold(): void {
+    if (this.resolve !== null && this.refId === 0) {
+      this.refId = nextRefId();
+      addMonitor(this.server, this.refId, this);
+    }
+  }
   /** @internal */
   fail(reason: unknown): void {
     if (this.resolve === null) return;
     this.resolve = null;
-    this.server.monitors?.delete(this.refId);
-    if (this.timer !== null) this.timer.cancel();
+    if (this.refId !== 0) this.server.monitors?.delete(this.refId);
+    this.cancel();
     this.reject(new CallError(reason, this.dest, this.request, this.timeout));
   }
-  /** @internal */
+  /** @internal Timeout. */
+  override fire(): void {
+    this.fail("timeout");
+  }
+  /** @internal The server died. */
   down(_target: Proc, reason: unknown): void {
     this.fail(reason);
   }
 }
 
-class CallMessage {
-  constructor(readonly from: From<any>, readonly request: unknown) {}
+/** Messages the GenServer loop itself understands (one `instanceof` for all). */
+class SystemMessage {}
+class CallMessage extends SystemMessage {
+  constructor(readonly from: From<any>, readonly request: unknown) {
+    super();
+  }
 }
-class CastMessage {
-  constructor(readonly request: unknown) {}
+class CastMessage extends SystemMessage {
+  constructor(readonly request: unknown) {
+    super();
+  }
 }
-class StopMessage {
-  constructor(readonly reason: unknown) {}
+class StopMessage extends SystemMessage {
+  constructor(readonly reason: unknown) {
+    super();
+  }
 }
-class TimeoutMessage {}
+class TimeoutMessage extends SystemMessage {}
 
 type AnyCallbacks = Callbacks<any, any>;
 
@@ -261,6 +283,8 @@ export class GenServerProcess implements Behaviour {
   state: unknown = undefined;
   proc!: Proc;
   timer: Timer | null = null;
+  /** The call being handled right now, until it is answered or held. */
+  inflight: From<any> | null = null;
   constructor(cb: AnyCallbacks, kind: string) {
     this.cb = cb;
     this.kind = kind;
@@ -280,27 +304,48 @@ export class GenServerProcess implements Behaviour {
     }
     const cb = this.cb;
     try {
-      if (msg instanceof CallMessage) {
-        if (cb.handleCall === undefined) {
-          throw new Error(`attempted to call GenServer ${this.proc.pid} but no handleCall callback was provided`);
+      if (msg instanceof SystemMessage) {
+        if (msg instanceof CallMessage) {
+          const from = msg.from;
+          if (cb.handleCall === undefined) {
+            throw new Error(`attempted to call GenServer ${this.proc.pid} but no handleCall callback was provided`);
+          }
+          this.inflight = from;
+          const r = this.then(this.invoke(cb.handleCall, msg.request, from, this.state), from);
+          // Not answered yet (noreply, or async): the caller must hear if the server dies.
+          if (from.resolve !== null) from.hold();
+          this.inflight = null;
+          return r;
         }
-        return this.then(this.invoke(cb.handleCall, msg.request, msg.from, this.state), msg.from);
-      }
-      if (msg instanceof CastMessage) {
-        if (cb.handleCast === undefined) {
-          throw new Error(`attempted to cast GenServer ${this.proc.pid} but no handleCast callback was provided`);
+        if (msg instanceof CastMessage) {
+          if (cb.handleCast === undefined) {
+            throw new Error(`attempted to cast GenServer ${this.proc.pid} but no handleCast callback was provided`);
+          }
+          return this.then(this.invoke(cb.handleCast, msg.request, this.state), null);
         }
-        return this.then(this.invoke(cb.handleCast, msg.request, this.state), null);
-      }
-      if (msg instanceof StopMessage) return this.stop(msg.reason);
-      if (msg instanceof ExitMessage && this.proc.parent !== null && msg.from === this.proc.parent.pid) {
+        if (msg instanceof StopMessage) return this.stop(msg.reason);
+        msg = "timeout";
+      } else if (msg instanceof ExitMessage && this.proc.parent !== null && msg.from === this.proc.parent.pid) {
         return this.stop(msg.reason);
       }
-      if (msg instanceof TimeoutMessage) msg = "timeout";
       if (cb.handleInfo === undefined) return undefined; // unknown messages are dropped, as the guide explains
       return this.then(this.invoke(cb.handleInfo, msg, this.state), null);
     } catch (e) {
       return this.crash(e);
+    }
+  }
+
+  /** Calls still queued when the server dies fail with its reason (they hold no monitor). */
+  dying(queued: unknown[] | null, from: number, reason: unknown): void {
+    const inflight = this.inflight;
+    if (inflight !== null) {
+      this.inflight = null;
+      inflight.fail(reason);
+    }
+    if (queued === null) return;
+    for (let i = from; i < queued.length; i++) {
+      const m = queued[i];
+      if (m instanceof CallMessage) m.from.fail(reason);
     }
   }
 
@@ -542,8 +587,7 @@ export function call<Call = any, Reply = any>(
   if (caller === p) return Promise.reject(new CallError("calling_self", server, request, timeout));
   return new Promise<Reply>((resolve, reject) => {
     const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller?.pid);
-    addMonitor(p, from.refId, from);
-    if (timeout !== Infinity) from.timer = schedule(timeout, () => from.fail("timeout"));
+    if (timeout !== Infinity) startTimer(from, timeout);
     deliver(p, new CallMessage(from, request));
   });
 }
@@ -580,8 +624,8 @@ export function reply<R>(from: From<R>, value: R): void {
   const resolve = from.resolve;
   if (resolve === null) return;
   from.resolve = null;
-  from.server.monitors?.delete(from.refId);
-  if (from.timer !== null) from.timer.cancel();
+  if (from.refId !== 0) from.server.monitors?.delete(from.refId);
+  from.cancel();
   resolve(value);
 }
 

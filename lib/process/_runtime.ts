@@ -29,6 +29,8 @@ export interface Behaviour {
   readonly kind: string;
   /** Handles one message; a returned promise suspends the process until it settles. */
   handle(msg: unknown): unknown;
+  /** Told, as the process dies, which messages were still queued (from index `from`). */
+  dying?(queued: unknown[] | null, from: number, reason: unknown): void;
 }
 
 /** Something told when a monitored process dies. */
@@ -41,11 +43,49 @@ export interface Waiter {
   match: ((msg: unknown) => boolean) | null;
   resolve: (msg: unknown) => void;
   timer: Timer | null;
+  /** Messages before this index are known not to match. */
+  scanPos: number;
 }
 
 let nextPid = 1;
-/** Every live process, by pid id (for names, introspection and `list`). */
-export const table = new Map<number, Proc>();
+/**
+ * Every live process, as an intrusive doubly linked list (cheaper than a Map
+ * entry per process; pids point at their process directly for lookups).
+ */
+class ProcTable {
+  head: Proc | null = null;
+  size = 0;
+  add(p: Proc): void {
+    p.next = this.head;
+    if (this.head !== null) this.head.prev = p;
+    this.head = p;
+    this.size++;
+  }
+  remove(p: Proc): void {
+    if (p.prev !== null) p.prev.next = p.next;
+    else if (this.head === p) this.head = p.next;
+    else return;
+    if (p.next !== null) p.next.prev = p.prev;
+    p.prev = p.next = null;
+    this.size--;
+  }
+  /** Live processes, newest first. */
+  *values(): IterableIterator<Proc> {
+    for (let p = this.head; p !== null; p = p.next) yield p;
+  }
+  /** The live process with this pid id (a scan: introspection only). */
+  get(id: number): Proc | undefined {
+    for (let p = this.head; p !== null; p = p.next) if (p.pid.id === id) return p;
+    return undefined;
+  }
+}
+/** Every live process. */
+export const table = new ProcTable();
+
+/** The live process behind `pid`, or null. */
+export function procOf(pid: Pid): Proc | null {
+  return pid._proc as Proc | null;
+}
 /** Registered names. */
 export const names = new Map<string, Proc>();
 
@@ -63,7 +103,6 @@ export class Proc {
   init: (() => unknown) | null = null;
   behaviour: Behaviour | null = null;
   waiter: Waiter | null = null;
-  scanPos = 0;
   links: Set<Proc> | null = null;
   /** Monitors on this process: ref id -> who to tell. */
   monitors: Map<number, DownTarget> | null = null;
@@ -73,16 +112,17 @@ export class Proc {
   name: string | undefined = undefined;
   parent: Proc | null;
   handled = 0;
-  reason: unknown = undefined;
   /** Run at death, after links and monitors (ETS ownership, Task results). */
   exitHooks: Array<(reason: unknown) => void> | null = null;
   /** Label for introspection when there is no behaviour ("raw", "Task"). */
   kind: string;
+  prev: Proc | null = null;
+  next: Proc | null = null;
   constructor(parent: Proc | null, kind: string) {
-    this.pid = new Pid(nextPid++);
+    this.pid = new Pid(nextPid++, this);
     this.parent = parent;
     this.kind = kind;
-    table.set(this.pid.id, this);
+    table.add(this);
     stats.spawned++;
   }
   get alive(): boolean {
@@ -113,8 +153,11 @@ export function currentProc(): Proc | null {
 
 /** Resolves a pid or registered name to a live process, or null. */
 export function lookup(dest: Pid | string): Proc | null {
-  const p = typeof dest === "string" ? names.get(dest) : table.get(dest.id);
-  return p === undefined ? null : p;
+  if (typeof dest === "string") {
+    const p = names.get(dest);
+    return p === undefined ? null : p;
+  }
+  return dest._proc as Proc | null;
 }
 
 // ---------------------------------------------------------------- run queue
@@ -170,7 +213,7 @@ function compactRunQueue(): void {
 function dispatch(p: Proc): number {
   current = p;
   let n = 0;
-  try {
+  {
     if (p.init !== null) {
       const init = p.init;
       p.init = null;
@@ -214,9 +257,8 @@ function dispatch(p: Proc): number {
       n++;
       scanForWaiter(p);
     }
-  } finally {
-    current = null;
   }
+  current = null;
   stats.dispatched += n;
   return n;
 }
@@ -299,9 +341,9 @@ function scanForWaiter(p: Proc): void {
   const w = p.waiter!;
   const mq = p.mq;
   if (mq === null) return;
-  const i = findMatch(p, w.match, Math.max(p.scanPos, p.mqHead));
+  const i = findMatch(p, w.match, Math.max(w.scanPos, p.mqHead));
   if (i < 0) {
-    p.scanPos = mq.length;
+    w.scanPos = mq.length;
     return;
   }
   const msg = takeAt(p, i);
@@ -406,19 +448,21 @@ export function exitSignal(target: Proc, from: Proc | null, fromPid: Pid, reason
 export function die(p: Proc, reason: unknown): void {
   if (p.state === DEAD) return;
   p.state = DEAD;
-  p.reason = reason;
   const w = p.waiter;
   if (w !== null) {
     p.waiter = null;
     if (w.timer !== null) w.timer.cancel();
   }
+  const b = p.behaviour;
+  if (b !== null && b.dying !== undefined) b.dying(p.mq, p.mqHead, reason);
   p.mq = null;
   p.mqHead = 0;
   p.init = null;
   if (p.name !== undefined) {
     if (names.get(p.name) === p) names.delete(p.name);
   }
-  table.delete(p.pid.id);
+  table.remove(p);
+  p.pid._proc = null;
   stats.exited++;
   const monitoring = p.monitoring;
   if (monitoring !== null) {

@@ -1,118 +1,146 @@
 /**
  * A timer service tuned for many short-lived timeouts (every `GenServer.call`
  * has one). Timers of the same duration expire in the order they were made,
- * so each distinct duration keeps a FIFO and at most one host timer. Cancelled
- * entries are skipped lazily and compacted when they dominate.
+ * so each distinct duration keeps a FIFO lane with at most one host timer.
+ * Cancelling is O(1): the entry is marked and skipped later; a lane compacts
+ * itself when dead entries dominate, and drops its host timer when nothing
+ * live is left, so an idle program can exit.
  *
  * @module
  */
 
-/** A scheduled callback; `cancel()` it to keep it from running. */
+/**
+ * A scheduled action. Subclasses override `fire` (a call's `From` is one, so a
+ * call costs no separate timer object).
+ */
 export class Timer {
-  deadline: number;
-  callback: (() => void) | null;
-  lane: Lane;
-  constructor(deadline: number, callback: () => void, lane: Lane) {
-    this.deadline = deadline;
-    this.callback = callback;
-    this.lane = lane;
-  }
+  /** When it is due, in `performance.now()` milliseconds. */
+  deadline = 0;
+  /** @internal The lane it waits in; null once fired or cancelled. */
+  lane: Lane | null = null;
+  /** Runs when due. */
+  fire(): void {}
   /** Stops the timer; returns false if it already fired or was cancelled. */
   cancel(): boolean {
-    if (this.callback === null) return false;
-    this.callback = null;
-    this.lane.onCancel();
+    const lane = this.lane;
+    if (lane === null) return false;
+    this.lane = null;
+    if (--lane.live === 0) lane.reset();
     return true;
   }
 }
 
-const lanes = new Map<number, Lane>();
-const now: () => number = () => performance.now();
+/** A timer that runs a callback. */
+class CallbackTimer extends Timer {
+  readonly callback: () => void;
+  constructor(callback: () => void) {
+    super();
+    this.callback = callback;
+  }
+  override fire(): void {
+    this.callback();
+  }
+}
 
-class Lane {
+const lanes = new Map<number, Lane>();
+
+/** @internal One FIFO of timers sharing a duration. */
+export class Lane {
   readonly ms: number;
   entries: Timer[] = [];
   head = 0;
-  cancelled = 0;
+  live = 0;
+  compactAt = 1024;
   handle: ReturnType<typeof setTimeout> | undefined = undefined;
   constructor(ms: number) {
     this.ms = ms;
   }
-  add(callback: () => void): Timer {
-    const t = new Timer(now() + this.ms, callback, this);
-    this.entries.push(t);
+  add(t: Timer): void {
+    t.deadline = performance.now() + this.ms;
+    t.lane = this;
+    this.live++;
+    const entries = this.entries;
+    entries.push(t);
+    if (entries.length >= this.compactAt) this.compact();
     if (this.handle === undefined) this.arm(this.ms);
-    return t;
+  }
+  /** Drops cancelled entries; amortised O(1) per add. */
+  compact(): void {
+    const kept: Timer[] = [];
+    const entries = this.entries;
+    for (let i = this.head; i < entries.length; i++) if (entries[i].lane === this) kept.push(entries[i]);
+    this.entries = kept;
+    this.head = 0;
+    this.compactAt = Math.max(1024, kept.length * 2);
   }
   arm(delay: number): void {
-    this.handle = setTimeout(this.fire, delay < 0 ? 0 : delay);
-  }
-  onCancel(): void {
-    this.cancelled++;
-    const live = this.entries.length - this.head - this.cancelled;
-    if (live === 0) {
-      // Nothing left to wait for: release the host timer so idle programs can exit.
-      this.reset();
-    } else if (this.cancelled > 512 && this.cancelled > live) {
-      this.entries = this.entries.slice(this.head).filter((t) => t.callback !== null);
-      this.head = 0;
-      this.cancelled = 0;
-    }
+    this.handle = setTimeout(this.onTimeout, delay < 0 ? 0 : delay);
   }
   reset(): void {
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handle = undefined;
     this.entries = [];
     this.head = 0;
-    this.cancelled = 0;
-    lanes.delete(this.ms);
+    this.live = 0;
+    this.compactAt = 1024;
+    if (lanes.get(this.ms) === this) lanes.delete(this.ms);
   }
-  fire = (): void => {
+  onTimeout = (): void => {
     this.handle = undefined;
-    const t0 = now();
+    const t0 = performance.now();
     const entries = this.entries;
     while (this.head < entries.length) {
       const t = entries[this.head];
-      const cb = t.callback;
-      if (cb === null) {
+      if (t.lane !== this) {
         this.head++;
-        this.cancelled--;
         continue;
       }
       // Host timers may fire a little early; allow 1 ms of slack.
       if (t.deadline > t0 + 1) break;
       this.head++;
-      t.callback = null;
+      t.lane = null;
+      this.live--;
       try {
-        cb();
+        t.fire();
       } catch (e) {
         queueMicrotask(() => {
           throw e;
         });
       }
     }
-    if (this.head >= entries.length) {
-      if (this.entries === entries) this.reset();
+    if (this.live === 0) {
+      this.reset();
       return;
     }
+    if (this.entries !== entries) return; // a callback compacted or reset the lane
     if (this.head > 1024 && this.head * 2 > entries.length) {
       this.entries = entries.slice(this.head);
       this.head = 0;
     }
-    if (this.handle === undefined) this.arm(this.entries[this.head].deadline - now());
+    if (this.handle === undefined) {
+      let i = this.head;
+      while (this.entries[i].lane !== this) i++;
+      this.arm(this.entries[i].deadline - performance.now());
+    }
   };
 }
 
-/**
- * Runs `callback` after `ms` milliseconds unless the returned timer is cancelled.
- * `ms` is rounded to a whole number; `Infinity` is not allowed here.
- */
-export function schedule(ms: number, callback: () => void): Timer {
+/** Puts `timer` in the lane for `ms` (rounded up to a whole ms). */
+export function start(timer: Timer, ms: number): Timer {
   const key = ms <= 0 ? 0 : Math.ceil(ms);
   let lane = lanes.get(key);
   if (lane === undefined) {
     lane = new Lane(key);
     lanes.set(key, lane);
   }
-  return lane.add(callback);
+  lane.add(timer);
+  return timer;
+}
+
+/**
+ * Runs `callback` after `ms` milliseconds unless the returned timer is cancelled.
+ * `Infinity` is not allowed here.
+ */
+export function schedule(ms: number, callback: () => void): Timer {
+  return start(new CallbackTimer(callback), ms);
 }

@@ -25,9 +25,15 @@ export class Pid<M = any> {
   declare readonly __message?: M;
   /** A number unique to this process for the life of the runtime. */
   readonly id: number;
+  /**
+   * @internal The live process behind this pid; null once it is dead, so a
+   * kept pid does not keep the process's state alive.
+   */
+  _proc: unknown;
   /** @internal */
-  constructor(id: number) {
+  constructor(id: number, proc: unknown = null) {
     this.id = id;
+    this._proc = proc;
   }
   /** Erlang-style rendering, `<0.ID.0>`. */
   toString(): string {

@@ -45,6 +45,7 @@ import {
   spawnProc,
   stats,
   table,
+  procOf,
   takeAt,
   unlinkProcs,
   WAITING,
@@ -93,44 +94,51 @@ function callerOrThrow(what: string): Proc {
 /** Plain code has no pid of its own; signals from it carry this one. */
 export const ROOT: Pid = new Pid(0);
 
-function makeContext(p: Proc): ProcessContext {
-  return {
-    self: p.pid,
-    receive: ((pattern?: unknown, after?: number) => receiveIn(p, pattern, after)) as ProcessContext["receive"],
-    exit(reason: unknown): never {
-      throw new ProcessExit(reason);
-    },
-  };
+/** The context handed to a body; its functions work destructured (`({ receive }) => ...`). */
+class Context implements ProcessContext {
+  readonly self: Pid;
+  readonly receive: ProcessContext["receive"];
+  constructor(p: Proc) {
+    this.self = p.pid;
+    this.receive = ((pattern?: Pattern, after?: number) => receiveIn(p, pattern, after)) as ProcessContext["receive"];
+  }
+  exit(this: void, reason: unknown): never {
+    throw new ProcessExit(reason);
+  }
 }
 
 /** Creates the process; the body starts later, from the scheduler. @internal */
 export function spawnBody(body: ProcessBody, opts: SpawnOptions | undefined, kind: string): Proc {
   const parent = currentProc();
   const p = spawnProc(parent, kind, null, null);
-  if (opts?.name !== undefined) registerProc(opts.name, p);
-  if (opts?.trapExit) p.trapExit = true;
-  if (opts?.link && parent !== null) linkProcs(parent, p);
-  p.init = () => {
-    p.state = SUSPENDED;
-    als.run(p, runBody, p, body);
-    return undefined;
-  };
+  if (opts !== undefined) {
+    if (opts.name !== undefined) registerProc(opts.name, p);
+    if (opts.trapExit) p.trapExit = true;
+    if (opts.link && parent !== null) linkProcs(parent, p);
+  }
+  // Bodies run in an async context so `self()` still works after any `await`.
+  p.init = () => als.run(p, runBody, p, body);
   wake(p);
   return p;
 }
 
 function runBody(p: Proc, body: ProcessBody): void {
+  p.state = SUSPENDED;
   let r: unknown;
   try {
-    r = body(makeContext(p));
+    r = body(new Context(p));
   } catch (e) {
     die(p, e instanceof ProcessExit ? e.reason : ["error", e]);
     return;
   }
-  Promise.resolve(r).then(
-    () => die(p, "normal"),
-    (e) => die(p, e instanceof ProcessExit ? e.reason : ["error", e]),
-  );
+  if (r !== null && typeof r === "object" && typeof (r as PromiseLike<unknown>).then === "function") {
+    (r as PromiseLike<unknown>).then(
+      () => die(p, "normal"),
+      (e) => die(p, e instanceof ProcessExit ? e.reason : ["error", e]),
+    );
+  } else {
+    die(p, "normal");
+  }
 }
 
 /**
@@ -234,8 +242,8 @@ export function send<M>(dest: Pid<M> | string, msg: M): void {
     deliver(p, msg);
     return;
   }
-  const p = table.get(dest.id);
-  if (p !== undefined) deliver(p, msg);
+  const p = procOf(dest);
+  if (p !== null) deliver(p, msg);
 }
 
 function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promise<any> {
@@ -249,7 +257,7 @@ function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promis
   }
   if (after !== undefined && after <= 0) return Promise.resolve(TIMEOUT);
   return new Promise((resolve) => {
-    const w: Waiter = { match, resolve, timer: null };
+    const w: Waiter = { match, resolve, timer: null, scanPos: p.mq === null ? 0 : p.mq.length };
     if (after !== undefined && after !== Infinity) {
       w.timer = schedule(after, () => {
         if (p.waiter !== w) return;
@@ -259,7 +267,6 @@ function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promis
       });
     }
     p.waiter = w;
-    p.scanPos = p.mq === null ? 0 : p.mq.length;
     if (p.state === SUSPENDED || p.state === RUNNING) p.state = WAITING;
   });
 }
@@ -324,8 +331,8 @@ export function link(pid: Pid | string): void {
  */
 export function unlink(pid: Pid): void {
   const caller = callerOrThrow("Process.unlink");
-  const p = table.get(pid.id);
-  if (p !== undefined) unlinkProcs(caller, p);
+  const p = procOf(pid);
+  if (p !== null) unlinkProcs(caller, p);
 }
 
 function monitorFrom(caller: Proc, target: Proc | null): Ref {
@@ -442,8 +449,8 @@ export function trapExit(flag: boolean): boolean {
  * ```
  */
 export function isAlive(pid: Pid): boolean {
-  const p = table.get(pid.id);
-  return p !== undefined && p.state !== DEAD;
+  const p = procOf(pid);
+  return p !== null && p.state !== DEAD;
 }
 
 /** Registers `p` under `name`. @internal */
@@ -472,8 +479,8 @@ export function registerProc(name: string, p: Proc): void {
  * ```
  */
 export function register(name: string, pid: Pid): void {
-  const p = table.get(pid.id);
-  if (p === undefined) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${pid} is not alive`);
+  const p = procOf(pid);
+  if (p === null) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${pid} is not alive`);
   registerProc(name, p);
 }
 
@@ -556,8 +563,8 @@ export interface ProcessInfo {
  * ```
  */
 export function info(pid: Pid): ProcessInfo | undefined {
-  const p = table.get(pid.id);
-  if (p === undefined || p.state === DEAD) return undefined;
+  const p = procOf(pid);
+  if (p === null || p.state === DEAD) return undefined;
   const monitoredBy: Pid[] = [];
   if (p.monitors !== null) {
     for (const m of p.monitors.values()) if (m instanceof ProcMonitor) monitoredBy.push(m.watcher.pid);

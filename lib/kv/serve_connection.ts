@@ -1,0 +1,297 @@
+/**
+ * {@linkcode serveConnection}: the KV protocol on one TCP connection, over
+ * any {@linkcode KvStore}. It knows nothing of processes: the KV application
+ * wraps it, a plain `Map` store makes the bare benchmark server.
+ *
+ * @module
+ */
+
+import {
+  type Command,
+  ERROR_LINE_TOO_LONG,
+  execute,
+  type KvStore,
+  parse,
+  type Reply,
+} from "./command.ts";
+import { type LineSink, LineReader } from "./line_reader.ts";
+import { ReplyBuffer } from "./_reply_buffer.ts";
+import type { TcpConnection, TcpConnectionHandler } from "../net/tcp.ts";
+
+/** Options of {@linkcode serveConnection}. */
+export interface ServeConnectionOptions {
+  /** The longest request line, in bytes. Defaults to 64 KiB. */
+  maxLineLength?: number;
+  /**
+   * Requests that may wait (unanswered or not yet started) before the
+   * connection stops reading from its client. Defaults to 256.
+   */
+  maxPendingRequests?: number;
+  /** Told about each store failure and each internal failure. Defaults to `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+/** A request line that was over the limit: queued like a command. */
+const TOO_LONG = Symbol("too long");
+type Request = Command | typeof TOO_LONG;
+
+/** Write when this much output is ready even in the middle of a read. */
+const FLUSH_SIZE = 64 * 1024;
+
+function reportError(error: unknown): void {
+  console.error("KV connection failed to serve a request:", error);
+}
+
+/**
+ * Serves the KV protocol on `conn`; the result is the connection's handler
+ * (what a {@linkcode TcpAcceptor} returns).
+ *
+ * - Requests run in order and replies go out in request order. With an
+ *   asynchronous store, requests are *started* without waiting for earlier
+ *   ones to settle (pipelining), except after a `CREATE` that has not
+ *   settled, since later lookups may need its bucket. So the store must apply
+ *   operations on one bucket in the order they were issued (true of messages
+ *   to one process).
+ * - The replies produced from one read go out in one write (asynchronous
+ *   replies settled in the same tick are coalesced too).
+ * - Backpressure: when `write` reports a full buffer, or too many requests
+ *   wait, the connection is paused (no more reads from that client) until
+ *   the output drains and the backlog shrinks.
+ * - A store failure answers `ERROR\r\n`; a line over the limit answers
+ *   `ERROR LINE TOO LONG\r\n` once and is skipped.
+ * - When the client half-closes, pending requests are answered, then the
+ *   connection closes; an unterminated last line is discarded.
+ *
+ * @example Serving a Map store
+ * ```ts
+ * import { listen } from "../net/tcp.ts";
+ * import { MapStore } from "./map_store.ts";
+ * import { serveConnection } from "./serve_connection.ts";
+ * import * as net from "node:net";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MapStore();
+ * const server = await listen({ port: 0 }, (conn) => serveConnection(conn, store));
+ * const socket = net.connect(server.port, "127.0.0.1");
+ * let received = "";
+ * socket.on("data", (chunk) => received += chunk.toString("latin1"));
+ * const closed = new Promise((resolve) => socket.on("close", resolve));
+ * socket.end("CREATE a\r\nPUT a x 1\r\nGET a x\r\nGET zz x\r\n");
+ * await closed;
+ * assert.equal(received, "OK\r\nOK\r\n1\r\nOK\r\nNOT FOUND\r\n");
+ * await server.close();
+ * ```
+ *
+ * @typeParam B The store's bucket handle.
+ * @param conn The connection to serve.
+ * @param store Where the data lives.
+ * @param options See {@linkcode ServeConnectionOptions}.
+ * @returns The connection's handler.
+ */
+export function serveConnection<B>(
+  conn: TcpConnection,
+  store: KvStore<B>,
+  options: ServeConnectionOptions = {},
+): TcpConnectionHandler {
+  return new ConnectionServer(conn, store, options);
+}
+
+class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
+  readonly #conn: TcpConnection;
+  readonly #store: KvStore<B>;
+  readonly #onError: (error: unknown) => void;
+  readonly #maxPending: number;
+  readonly #reader: LineReader;
+  readonly #out = new ReplyBuffer();
+
+  /**
+   * Replies of started requests, in request order, while any is unsettled
+   * (`undefined` = unsettled). Empty on the synchronous fast path, where
+   * replies go straight to `#out`.
+   */
+  #slots: (Reply | undefined)[] = [];
+  /** Index in `#slots` of the oldest reply not yet moved to `#out`. */
+  #head = 0;
+  /** Sequence number of `#slots[0]`: settling callbacks find their slot by it. */
+  #first = 0;
+  /** Requests not started: waiting for a `CREATE` to settle or for output to drain. */
+  #blocked: Request[] = [];
+  #blockedHead = 0;
+  /** A started `CREATE` has not settled. */
+  #barrier = false;
+  /** `write` reported a full buffer; waiting for `drain`. */
+  #outputFull = false;
+  #paused = false;
+  #flushScheduled = false;
+  #ended = false;
+  #closed = false;
+
+  constructor(conn: TcpConnection, store: KvStore<B>, options: ServeConnectionOptions) {
+    this.#conn = conn;
+    this.#store = store;
+    this.#onError = options.onError ?? reportError;
+    this.#maxPending = options.maxPendingRequests ?? 256;
+    this.#reader = new LineReader({ maxLineLength: options.maxLineLength });
+  }
+
+  // --- TcpConnectionHandler ---
+
+  data(bytes: Uint8Array): void {
+    if (this.#closed || this.#ended) return;
+    this.#reader.push(bytes, this);
+    this.#collect();
+    this.#write();
+    this.#updatePause();
+  }
+
+  drain(): void {
+    this.#outputFull = false;
+    this.#startBlocked();
+    this.#collect();
+    this.#write();
+    this.#updatePause();
+    this.#finishIfDone();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#reader.end();
+    this.#finishIfDone();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#slots = [];
+    this.#blocked = [];
+    this.#out.clear();
+  }
+
+  // --- LineSink ---
+
+  line(bytes: Uint8Array, start: number, end: number): void {
+    this.#request(parse(bytes, start, end));
+  }
+
+  tooLong(): void {
+    this.#request(TOO_LONG);
+  }
+
+  // --- the pipeline ---
+
+  #request(request: Request): void {
+    if (this.#barrier || this.#outputFull || this.#blockedHead < this.#blocked.length) {
+      this.#blocked.push(request);
+    } else {
+      this.#start(request);
+    }
+  }
+
+  #start(request: Request): void {
+    const reply = request === TOO_LONG ? ERROR_LINE_TOO_LONG : execute(request, this.#store, this.#onError);
+    if (reply instanceof Promise) {
+      const seq = this.#first + this.#slots.length;
+      this.#slots.push(undefined);
+      const isCreate = request !== TOO_LONG && request.kind === "create";
+      if (isCreate) this.#barrier = true;
+      reply.then((settled) => this.#settle(seq, settled, isCreate));
+    } else if (this.#head === this.#slots.length) {
+      // Nothing unsettled ahead of it: the fast path.
+      this.#out.push(reply);
+      if (this.#out.length >= FLUSH_SIZE) this.#write();
+    } else {
+      this.#slots.push(reply);
+    }
+  }
+
+  #settle(seq: number, reply: Reply, isCreate: boolean): void {
+    if (this.#closed) return;
+    try {
+      this.#slots[seq - this.#first] = reply;
+      if (isCreate) {
+        this.#barrier = false;
+        this.#startBlocked();
+      }
+      // Replies settled in the same tick share one write.
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(() => this.#flushSettled());
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #flushSettled(): void {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    try {
+      this.#collect();
+      this.#write();
+      this.#updatePause();
+      this.#finishIfDone();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Starts blocked requests until one blocks again. */
+  #startBlocked(): void {
+    const blocked = this.#blocked;
+    while (this.#blockedHead < blocked.length && !this.#barrier && !this.#outputFull) {
+      const request = blocked[this.#blockedHead];
+      this.#blockedHead++;
+      this.#start(request);
+    }
+    if (this.#blockedHead === blocked.length) {
+      blocked.length = 0;
+      this.#blockedHead = 0;
+    }
+  }
+
+  /** Moves settled replies at the head of the line to the output buffer. */
+  #collect(): void {
+    const slots = this.#slots;
+    let head = this.#head;
+    while (head < slots.length) {
+      const reply = slots[head];
+      if (reply === undefined) break;
+      this.#out.push(reply);
+      head++;
+    }
+    if (head === slots.length) {
+      this.#first += slots.length;
+      slots.length = 0;
+      this.#head = 0;
+    } else {
+      this.#head = head;
+    }
+  }
+
+  #write(): void {
+    if (this.#out.length === 0 || this.#closed) return;
+    const ok = this.#conn.write(this.#out.view());
+    this.#out.clear();
+    if (!ok) this.#outputFull = true;
+  }
+
+  #pendingCount(): number {
+    return this.#slots.length - this.#head + this.#blocked.length - this.#blockedHead;
+  }
+
+  #updatePause(): void {
+    const pause = this.#outputFull || this.#pendingCount() >= this.#maxPending;
+    if (pause === this.#paused || this.#closed) return;
+    this.#paused = pause;
+    if (pause) this.#conn.pause();
+    else this.#conn.resume();
+  }
+
+  #finishIfDone(): void {
+    if (this.#ended && !this.#closed && this.#pendingCount() === 0) this.#conn.close();
+  }
+
+  #fail(error: unknown): void {
+    this.#onError(error);
+    this.#conn.abort();
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The TCP adapter for Bun, on `Bun.listen` / `Bun.connect`.
+ *
+ * Bun's `socket.write` sends what the kernel takes and returns the count; it
+ * buffers nothing. So this adapter keeps the rest in its own queue (copied,
+ * since callers may reuse their buffer) and sends it on `drain`.
+ *
+ * `Bun` is reached through `globalThis` so that `deno check` (which has no
+ * Bun types) accepts this file.
+ *
+ * @module
+ */
+
+import type {
+  ConnectOptions,
+  ListenOptions,
+  TcpAcceptor,
+  TcpAdapter,
+  TcpConnection,
+  TcpConnectionHandler,
+  TcpListener,
+} from "./tcp.ts";
+
+/** The subset of Bun's socket this adapter uses. */
+interface BunSocket {
+  data: BunConnection | undefined;
+  write(bytes: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay?(noDelay: boolean): boolean;
+  readonly remoteAddress: string;
+  readonly remotePort?: number;
+}
+
+// deno-lint-ignore no-explicit-any
+const Bun = (globalThis as any).Bun;
+
+const NOOP_HANDLER: TcpConnectionHandler = { data() {} };
+
+class BunConnection implements TcpConnection {
+  handler: TcpConnectionHandler = NOOP_HANDLER;
+  closed = false;
+  #socket: BunSocket;
+  #highWaterMark: number;
+  #onError: (error: unknown) => void;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #needDrain = false;
+  #closing = false;
+  #remotePort: number;
+
+  constructor(socket: BunSocket, highWaterMark: number, onError: (error: unknown) => void, remotePort: number) {
+    this.#socket = socket;
+    this.#highWaterMark = highWaterMark;
+    this.#onError = onError;
+    this.#remotePort = socket.remotePort ?? remotePort;
+  }
+
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.#remotePort;
+  }
+
+  get bufferedAmount(): number {
+    return this.#pendingBytes;
+  }
+
+  write(bytes: Uint8Array): boolean {
+    if (this.closed || this.#closing || bytes.length === 0) return true;
+    if (this.#pendingBytes === 0) {
+      // Fast path: the kernel usually takes everything at once.
+      const n = this.#socket.write(bytes);
+      if (n === bytes.length) return true;
+      this.#enqueue(bytes.slice(n > 0 ? n : 0));
+    } else {
+      this.#enqueue(bytes.slice());
+    }
+    if (this.#pendingBytes >= this.#highWaterMark) {
+      this.#needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  #enqueue(copy: Uint8Array): void {
+    this.#pending.push(copy);
+    this.#pendingBytes += copy.length;
+  }
+
+  /** Sends queued output; true when the queue is empty. */
+  flush(): boolean {
+    while (this.#pending.length > 0) {
+      const chunk = this.#pending[0];
+      const n = this.#socket.write(chunk);
+      if (n < 0) return false;
+      this.#pendingBytes -= n;
+      if (n < chunk.length) {
+        this.#pending[0] = chunk.subarray(n);
+        return false;
+      }
+      this.#pending.shift();
+    }
+    return true;
+  }
+
+  onDrain(): void {
+    if (this.closed || !this.flush()) return;
+    if (this.#closing) {
+      this.#socket.end();
+      return;
+    }
+    if (this.#needDrain) {
+      this.#needDrain = false;
+      this.call("drain");
+    }
+  }
+
+  close(): void {
+    if (this.closed || this.#closing) return;
+    this.#closing = true;
+    if (this.#pendingBytes === 0) this.#socket.end();
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#socket.terminate();
+  }
+
+  pause(): void {
+    if (!this.closed) this.#socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.#socket.resume();
+  }
+
+  /** Runs a handler callback; a throw aborts this connection only. */
+  call(name: "drain" | "end"): void {
+    try {
+      const fn = this.handler[name];
+      if (fn) fn.call(this.handler);
+      else if (name === "end") this.close();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  onData(bytes: Uint8Array): void {
+    try {
+      this.handler.data(bytes);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  onClose(error: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    try {
+      this.handler.close?.(error);
+    } catch (e) {
+      this.#onError(e);
+    }
+  }
+
+  fail(error: unknown): void {
+    this.#onError(error);
+    this.abort();
+  }
+}
+
+function socketHandlers(
+  accept: TcpAcceptor,
+  highWaterMark: number,
+  onError: (error: unknown) => void,
+  connections: Set<BunConnection> | undefined,
+  remotePort: number,
+) {
+  return {
+    open(socket: BunSocket) {
+      socket.setNoDelay?.(true);
+      const conn = new BunConnection(socket, highWaterMark, onError, remotePort);
+      socket.data = conn;
+      connections?.add(conn);
+      try {
+        conn.handler = accept(conn);
+      } catch (error) {
+        conn.fail(error);
+      }
+    },
+    data(socket: BunSocket, bytes: Uint8Array) {
+      socket.data?.onData(bytes);
+    },
+    drain(socket: BunSocket) {
+      socket.data?.onDrain();
+    },
+    end(socket: BunSocket) {
+      socket.data?.call("end");
+    },
+    close(socket: BunSocket, error?: unknown) {
+      const conn = socket.data;
+      if (!conn) return;
+      connections?.delete(conn);
+      conn.onClose(error);
+    },
+    error(socket: BunSocket, error: unknown) {
+      // `close` follows with the same error; nothing else to do here.
+      void socket;
+      void error;
+    },
+  };
+}
+
+/** The Bun adapter. */
+export const adapter: TcpAdapter = {
+  listen(options: Required<ListenOptions>, accept: TcpAcceptor): Promise<TcpListener> {
+    const connections = new Set<BunConnection>();
+    const server = Bun.listen({
+      hostname: options.hostname,
+      port: options.port,
+      allowHalfOpen: true,
+      socket: socketHandlers(accept, options.highWaterMark, options.onError, connections, 0),
+    });
+    let closing: Promise<void> | undefined;
+    return Promise.resolve({
+      hostname: server.hostname as string,
+      port: server.port as number,
+      close(): Promise<void> {
+        closing ??= (async () => {
+          server.stop(true);
+          for (const conn of connections) conn.abort();
+          connections.clear();
+          await Promise.resolve();
+        })();
+        return closing;
+      },
+    });
+  },
+
+  async connect(options: Required<ConnectOptions>, accept: TcpAcceptor): Promise<TcpConnection> {
+    const socket: BunSocket = await Bun.connect({
+      hostname: options.hostname,
+      port: options.port,
+      allowHalfOpen: true,
+      socket: socketHandlers(accept, options.highWaterMark, options.onError, undefined, options.port),
+    });
+    return socket.data as BunConnection;
+  },
+};

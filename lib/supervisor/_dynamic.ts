@@ -1,0 +1,217 @@
+/**
+ * The DynamicSupervisor process: children started on demand, all alike in
+ * treatment (`one_for_one`), stopped together. Private: the client API is
+ * `dynamic_supervisor.ts`; `task_supervisor.ts` also adopts children here.
+ *
+ * @module
+ */
+import type { Pid } from "../process/pid.ts";
+import { currentProc, deliver, lookup, type Proc } from "../process/_runtime.ts";
+import { ExitMessage } from "../process/messages.ts";
+import { isNormalExit } from "../process/reason.ts";
+import {
+  call,
+  CallError,
+  type Callbacks,
+  GenServerProcess,
+  StartError,
+  startBehaviour,
+} from "../gen_server.ts";
+import type { FullChildSpec } from "./child_spec.ts";
+import { checkIntensity, RestartIntensity } from "./_restart_intensity.ts";
+import { shutdownChild, startChildProc } from "./_child_ops.ts";
+import { SupervisorError } from "./supervisor_error.ts";
+import type { ChildCounts, ChildInfo } from "./supervisor.ts";
+
+/** Options of a DynamicSupervisor (and a Task.Supervisor). */
+export interface DynamicSupervisorOptions {
+  /** Register it under this name. */
+  name?: string;
+  /** Only `"one_for_one"`, the default, as in Elixir. */
+  strategy?: "one_for_one";
+  /** Restarts allowed within `maxSeconds` before it gives up. Default 3. */
+  maxRestarts?: number;
+  /** The intensity window, in seconds. Default 5. */
+  maxSeconds?: number;
+  /** Most children at once; `startChild` past it fails with `"max_children"`. Default `Infinity`. */
+  maxChildren?: number;
+}
+
+interface DynChild {
+  readonly spec: FullChildSpec;
+  pid: Pid | "restarting";
+}
+
+/** The process state. @internal */
+export class DynState {
+  readonly self: Proc;
+  readonly intensity: RestartIntensity;
+  readonly maxChildren: number;
+  readonly children = new Set<DynChild>();
+  readonly byPid = new Map<number, DynChild>();
+  stopping = false;
+  constructor(self: Proc, opts: DynamicSupervisorOptions) {
+    this.self = self;
+    this.intensity = new RestartIntensity(opts.maxRestarts ?? 3, opts.maxSeconds ?? 5);
+    this.maxChildren = opts.maxChildren ?? Infinity;
+  }
+  add(spec: FullChildSpec, pid: Pid): void {
+    const rec: DynChild = { spec, pid };
+    this.children.add(rec);
+    this.byPid.set(pid.id, rec);
+  }
+}
+
+class RetryRestart {
+  constructor(readonly rec: DynChild) {}
+}
+
+type Request =
+  | readonly ["start_child", FullChildSpec]
+  | readonly ["terminate_child", Pid]
+  | readonly ["which_children" | "count_children"];
+
+type Reply = readonly ["ok", unknown] | readonly ["error", unknown] | readonly ["start_error", unknown];
+
+type InfoResult = readonly ["noreply", DynState] | readonly ["stop", unknown, DynState];
+
+async function restart(state: DynState, rec: DynChild): Promise<InfoResult> {
+  if (!state.intensity.add(performance.now())) return ["stop", "shutdown", state];
+  const r = await startChildProc(state.self, rec.spec);
+  if (r[0] === "error") {
+    rec.pid = "restarting";
+    deliver(state.self, new RetryRestart(rec));
+  } else if (r[1] === undefined) {
+    state.children.delete(rec);
+  } else {
+    rec.pid = r[1];
+    state.byPid.set(r[1].id, rec);
+  }
+  return ["noreply", state];
+}
+
+function info(rec: DynChild): ChildInfo {
+  return { id: undefined, pid: rec.pid, type: rec.spec.type, modules: rec.spec.modules };
+}
+
+const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> = {
+  init(opts) {
+    const self = currentProc()!;
+    self.trapExit = true;
+    return ["ok", new DynState(self, opts)];
+  },
+
+  async handleCall(req, _from, state) {
+    switch (req[0]) {
+      case "start_child": {
+        if (state.children.size >= state.maxChildren) return ["reply", ["start_error", "max_children"], state];
+        const spec = req[1];
+        const r = await startChildProc(state.self, spec);
+        if (r[0] === "error") return ["reply", ["start_error", r[1]], state];
+        if (r[1] !== undefined) state.add(spec, r[1]);
+        return ["reply", ["ok", r[1]], state];
+      }
+      case "terminate_child": {
+        const rec = state.byPid.get(req[1].id);
+        if (rec === undefined) return ["reply", ["error", "not_found"], state];
+        state.byPid.delete(req[1].id);
+        state.children.delete(rec);
+        await shutdownChild(state.self, req[1], rec.spec.shutdown);
+        return ["reply", ["ok", undefined], state];
+      }
+      case "which_children":
+        return ["reply", ["ok", [...state.children].map(info)], state];
+      case "count_children": {
+        const c: ChildCounts = { specs: 0, active: 0, supervisors: 0, workers: 0 };
+        for (const rec of state.children) {
+          c.specs++;
+          if (rec.pid !== "restarting") c.active++;
+          if (rec.spec.type === "supervisor") c.supervisors++;
+          else c.workers++;
+        }
+        return ["reply", ["ok", c], state];
+      }
+    }
+  },
+
+  async handleInfo(msg: unknown, state) {
+    if (msg instanceof ExitMessage) {
+      const rec = state.byPid.get(msg.from.id);
+      if (rec !== undefined) {
+        state.byPid.delete(msg.from.id);
+        const restartType = rec.spec.restart;
+        if (restartType === "temporary" || (restartType === "transient" && isNormalExit(msg.reason))) {
+          state.children.delete(rec);
+          return ["noreply", state];
+        }
+        return await restart(state, rec);
+      }
+      // Started from plain code, it has no parent: plain code's exit signals stand in for one.
+      if (state.self.parent === null && msg.from.id === 0) return ["stop", msg.reason, state];
+      return ["noreply", state];
+    }
+    if (msg instanceof RetryRestart && msg.rec.pid === "restarting" && state.children.has(msg.rec)) {
+      return await restart(state, msg.rec);
+    }
+    return ["noreply", state];
+  },
+
+  async terminate(_reason, state) {
+    state.stopping = true;
+    const stopping: Promise<unknown>[] = [];
+    for (const rec of state.children) {
+      if (rec.pid !== "restarting") stopping.push(shutdownChild(state.self, rec.pid, rec.spec.shutdown));
+    }
+    state.children.clear();
+    state.byPid.clear();
+    await Promise.all(stopping);
+  },
+};
+
+/** Starts a DynamicSupervisor process; `kind` names it for introspection. @internal */
+export function startDynamic(opts: DynamicSupervisorOptions | undefined, kind: string): Promise<Pid> {
+  const o = opts ?? {};
+  try {
+    if (o.strategy !== undefined && o.strategy !== "one_for_one") {
+      throw new TypeError(`"strategy" of a DynamicSupervisor must be "one_for_one", got ${JSON.stringify(o.strategy)}`);
+    }
+    checkIntensity(o.maxRestarts ?? 3, o.maxSeconds ?? 5);
+    const max = o.maxChildren ?? Infinity;
+    if (typeof max !== "number" || !(max >= 0)) {
+      throw new TypeError(`"maxChildren" must be a non-negative number, got ${String(max)}`);
+    }
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return startBehaviour(new GenServerProcess(callbacks, kind), o, { name: o.name }, true);
+}
+
+/** Sends a request and turns the reply into a value or an error. @internal */
+export async function request<T>(sup: Pid | string, req: Request, op: string): Promise<T> {
+  const r = await call<Request, Reply>(sup, req, Infinity);
+  if (r[0] === "ok") return r[1] as T;
+  if (r[0] === "start_error") throw new StartError(r[1]);
+  throw new SupervisorError(op, r[1]);
+}
+
+/**
+ * Makes a child under the DynamicSupervisor `sup` synchronously, from the
+ * caller: `spawn(supProc)` must create the child linked to `supProc`; the
+ * supervisor then knows it before it can run. Throws `CallError` `noproc`
+ * if `sup` is not running, `StartError` `"max_children"` when it is full, and
+ * a `TypeError` if `sup` is not a DynamicSupervisor. @internal
+ */
+export function adoptChild(sup: Pid | string, spec: FullChildSpec, spawn: (supProc: Proc) => Pid): Pid {
+  const p = lookup(sup);
+  const b = p?.behaviour;
+  if (p === null || !p.alive) throw new CallError("noproc", sup, "start_child", Infinity);
+  if (!(b instanceof GenServerProcess) || !(b.state instanceof DynState)) {
+    throw new TypeError(`Process ${String(sup)} is not a DynamicSupervisor`);
+  }
+  const state = b.state;
+  if (state.stopping) throw new CallError("noproc", sup, "start_child", Infinity);
+  if (state.children.size >= state.maxChildren) throw new StartError("max_children");
+  const pid = spawn(p);
+  state.add(spec, pid);
+  return pid;
+}

@@ -1,0 +1,2 @@
+export * from "./assert_receive.ts";
+export * from "./supervised.ts";
