@@ -58,9 +58,15 @@ export async function runDocExample(file: URL, example: DocExample): Promise<voi
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `example_${Date.now()}_${counter++}.ts`);
   writeFileSync(path, code + "\nexport {};\n");
+  // Examples state their expectations with console.assert; make a false one fail the test.
+  const assert = console.assert;
+  console.assert = (condition?: unknown, ...data: unknown[]) => {
+    if (!condition) throw new Error(`Example assertion failed in "${example.title}": ${data.join(" ")}`);
+  };
   try {
     await import(path);
   } finally {
+    console.assert = assert;
     rmSync(path, { force: true });
   }
 }

@@ -445,7 +445,10 @@ export function trapExit(flag: boolean): boolean {
  * @example
  * ```ts
  * import { Process } from "../../mod.ts";
- * console.assert(!Process.isAlive(Process.spawn(() => {})) || true);
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * console.assert(Process.isAlive(pid));
+ * Process.exit(pid, "kill");
+ * console.assert(!Process.isAlive(pid));
  * ```
  */
 export function isAlive(pid: Pid): boolean {
