@@ -5,6 +5,9 @@
  *   bun scripts/bench_actors.ts [--quick] [--only=name,name]
  *   deno run -A --v8-flags=--expose-gc scripts/bench_actors.ts
  *
+ * Sections (for --only): memory, spawn, send, pingpong, call, agent,
+ * supervisor, ets, kv.
+ *
  * @module
  */
 import process from "node:process";
@@ -186,7 +189,7 @@ async function agentOps(callers: number): Promise<number> {
 /** Collects this script's rows (other scripts' rows are appended by main). */
 export async function benchActors(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  if (want("spawn")) rows.push({ name: "spawn (raw processes that exit at once)", value: await spawnRate(), unit: "processes/s", target: "≥ 2M" });
+  // Memory first, while the heap holds nothing else.
   if (want("memory")) {
     const count = quick ? 100_000 : 1_000_000;
     const m = await bytesPerProcess(count);
@@ -194,6 +197,7 @@ export async function benchActors(): Promise<BenchRow[]> {
     rows.push({ name: `heap per idle GenServer (${count.toLocaleString("en-US")} alive)`, value: m.perProcess, unit: "bytes/process", target: "≤ 500" });
     rows.push({ name: `heap for ${count.toLocaleString("en-US")} idle GenServers`, value: m.totalMB, unit: "MB", target: "< 1024" });
   }
+  if (want("spawn")) rows.push({ name: "spawn (raw processes that exit at once)", value: await spawnRate(), unit: "processes/s", target: "≥ 2M" });
   if (want("send")) rows.push({ name: "one-way send, plain code → GenServer", value: await oneWay(), unit: "messages/s" });
   if (want("pingpong")) {
     rows.push({ name: "ping-pong, 1 pair of GenServers", value: await pingPong(1), unit: "messages/s" });
@@ -212,5 +216,23 @@ export async function benchActors(): Promise<BenchRow[]> {
 if (import.meta.main) {
   const rows = await benchActors();
   printTable("Actor runtime", rows);
+  if (want("supervisor")) {
+    const { benchSupervisor } = await import("./_bench_supervisor.ts");
+    console.log();
+    printTable("Supervisors", await benchSupervisor());
+  }
+  if (want("ets")) {
+    const { benchEts } = await import("./_bench_ets.ts");
+    console.log();
+    printTable("ETS tables (1,000,000 entries)", await benchEts());
+  }
+  if (want("kv")) {
+    // The KV application's rows (scripts/_bench_kv.ts).
+    const kv = await import("./_bench_kv.ts").catch(() => null);
+    if (kv !== null) {
+      console.log();
+      printTable("KV application", await kv.benchKv());
+    }
+  }
   process.exit(0);
 }
