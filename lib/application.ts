@@ -192,6 +192,7 @@ class StopRequest {
  *   env: { greeting: "hi" },
  *   start: () => Process.spawn(async () => { await Process.receive(); }),
  * });
+ * Application.load(app); // the environment exists once the app is loaded
  * const g: string = Application.getEnv(app, "greeting");
  * console.assert(g === "hi");
  * ```

@@ -285,6 +285,8 @@ export class GenServerProcess implements Behaviour {
   timer: Timer | null = null;
   /** The call being handled right now, until it is answered or held. */
   inflight: From<any> | null = null;
+  /** True until `init` has returned: a failure then is reported to the starter. */
+  starting = true;
   constructor(cb: AnyCallbacks, kind: string) {
     this.cb = cb;
     this.kind = kind;
@@ -336,17 +338,23 @@ export class GenServerProcess implements Behaviour {
   }
 
   /** Calls still queued when the server dies fail with its reason (they hold no monitor). */
-  dying(queued: unknown[] | null, from: number, reason: unknown): void {
+  dying(queued: unknown[] | null, from: number, reason: unknown): boolean {
+    let told = this.starting;
     const inflight = this.inflight;
     if (inflight !== null) {
       this.inflight = null;
+      told = inflight.resolve !== null;
       inflight.fail(reason);
     }
-    if (queued === null) return;
+    if (queued === null) return told;
     for (let i = from; i < queued.length; i++) {
       const m = queued[i];
-      if (m instanceof CallMessage) m.from.fail(reason);
+      if (m instanceof CallMessage) {
+        told ||= m.from.resolve !== null;
+        m.from.fail(reason);
+      }
     }
+    return told;
   }
 
   private then(r: unknown, from: From<any> | null): unknown {
@@ -445,6 +453,7 @@ export class GenServerProcess implements Behaviour {
       if (Array.isArray(r)) {
         if (r[0] === "ok" && (r.length === 2 || r.length === 3)) {
           this.state = r[1];
+          this.starting = false;
           resolve(proc.pid);
           return r.length === 3 ? this.extra(r[2]) : undefined;
         }

@@ -29,8 +29,11 @@ export interface Behaviour {
   readonly kind: string;
   /** Handles one message; a returned promise suspends the process until it settles. */
   handle(msg: unknown): unknown;
-  /** Told, as the process dies, which messages were still queued (from index `from`). */
-  dying?(queued: unknown[] | null, from: number, reason: unknown): void;
+  /**
+   * Told, as the process dies, which messages were still queued (from index
+   * `from`); returns true if it told someone of the exit (a caller, a starter).
+   */
+  dying?(queued: unknown[] | null, from: number, reason: unknown): boolean;
 }
 
 /** Something told when a monitored process dies. */
@@ -444,9 +447,21 @@ export function exitSignal(target: Proc, from: Proc | null, fromPid: Pid, reason
   }
 }
 
+/** Called for a crash nobody hears of (no link, monitor or exit hook); null: silent. */
+export let crashLogger: ((pid: Pid, kind: string, reason: unknown) => void) | null = (pid, kind, reason) => {
+  const thrown = Array.isArray(reason) ? reason[1] : reason;
+  console.error(`[otp] ${kind} process ${pid} crashed:`, thrown);
+};
+
+/** Replaces the crash logger (null silences it). */
+export function setCrashLogger(fn: ((pid: Pid, kind: string, reason: unknown) => void) | null): void {
+  crashLogger = fn;
+}
+
 /** Ends `p` with `reason`: frees its name, tells monitors and links, runs exit hooks. */
 export function die(p: Proc, reason: unknown): void {
   if (p.state === DEAD) return;
+  let observed = p.links !== null || p.monitors !== null || p.exitHooks !== null;
   p.state = DEAD;
   const w = p.waiter;
   if (w !== null) {
@@ -454,7 +469,11 @@ export function die(p: Proc, reason: unknown): void {
     if (w.timer !== null) w.timer.cancel();
   }
   const b = p.behaviour;
-  if (b !== null && b.dying !== undefined) b.dying(p.mq, p.mqHead, reason);
+  if (b !== null && b.dying !== undefined && b.dying(p.mq, p.mqHead, reason)) observed = true;
+  if (!observed && crashLogger !== null && Array.isArray(reason) && reason[0] === "error") {
+    // An unobserved crash would otherwise vanish without a trace.
+    crashLogger(p.pid, b?.kind ?? p.kind, reason);
+  }
   p.mq = null;
   p.mqHead = 0;
   p.init = null;

@@ -52,6 +52,8 @@ import {
   type Waiter,
   wake,
   runQueueLength,
+  crashLogger,
+  setCrashLogger as setRuntimeCrashLogger,
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
@@ -686,6 +688,29 @@ export function cancelTimer(timer: TimerRef): boolean {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => schedule(ms, resolve));
 }
+
+/**
+ * Sets what happens when a process crashes (`["error", thrown]`) and nothing
+ * is linked to it, monitoring it, or waiting on it — a crash nobody would
+ * otherwise hear of. The default prints it to stderr; `null` silences it.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const seen: string[] = [];
+ * Process.setCrashLogger((pid) => seen.push(String(pid)));
+ * const pid = Process.spawn(() => { throw new Error("unobserved"); });
+ * await Process.run(() => {}); // let the scheduler run it
+ * console.assert(seen[0] === String(pid));
+ * Process.setCrashLogger(Process.defaultCrashLogger);
+ * ```
+ */
+export function setCrashLogger(fn: ((pid: Pid, kind: string, reason: unknown) => void) | null): void {
+  setRuntimeCrashLogger(fn);
+}
+
+/** The crash logger installed at start-up (prints to stderr). */
+export const defaultCrashLogger: (pid: Pid, kind: string, reason: unknown) => void = crashLogger!;
 
 /** Raised by {@linkcode run} when its process ends with a reason other than `normal`. */
 export class ProcessExitError extends Error {
