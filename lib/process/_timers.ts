@@ -9,6 +9,8 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
+
 /**
  * A scheduled action. Subclasses override `fire` (a call's `From` is one, so a
  * call costs no separate timer object).
@@ -25,7 +27,7 @@ export class Timer {
     const lane = this.lane;
     if (lane === null) return false;
     this.lane = null;
-    if (--lane.live === 0) lane.reset();
+    if (--lane.live === 0) lane.idleSoon();
     return true;
   }
 }
@@ -52,9 +54,25 @@ export class Lane {
   live = 0;
   compactAt = 1024;
   handle: ReturnType<typeof setTimeout> | undefined = undefined;
+  idleCheck = false;
   constructor(ms: number) {
     this.ms = ms;
   }
+  /**
+   * Nothing live is left: release the host timer on the next macrotask turn,
+   * once the current burst of work is over. Not at once, so back-to-back calls (each adding and
+   * cancelling one timer) reuse one host timer instead of arming and clearing
+   * one per call.
+   */
+  idleSoon(): void {
+    if (this.idleCheck) return;
+    this.idleCheck = true;
+    setImmediate(this.checkIdle);
+  }
+  checkIdle = (): void => {
+    this.idleCheck = false;
+    if (this.live === 0) this.reset();
+  };
   add(t: Timer): void {
     t.deadline = performance.now() + this.ms;
     t.lane = this;
