@@ -50,6 +50,7 @@ import {
   addMonitor,
   als,
   currentProc,
+  dropMonitor,
   findMatch,
   lookup,
   type Proc,
@@ -237,7 +238,7 @@ function demonitorFlush(proc: Proc, ref: Ref): void {
   const target = proc.monitoring?.get(ref.id);
   if (target !== undefined) {
     proc.monitoring!.delete(ref.id);
-    target.monitors?.delete(ref.id);
+    dropMonitor(target, ref.id);
   }
   const i = findMatch(proc, (m) => m instanceof DownMessage && m.ref === ref, proc.mqHead);
   if (i >= 0) takeAt(proc, i);

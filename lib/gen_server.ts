@@ -52,6 +52,7 @@ import {
   DEAD,
   deliver,
   die,
+  dropMonitor,
   type DownTarget,
   linkProcs,
   lookup,
@@ -218,7 +219,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
   fail(reason: unknown): void {
     if (this.resolve === null) return;
     this.resolve = null;
-    if (this.refId !== 0) this.server.monitors?.delete(this.refId);
+    if (this.refId !== 0) dropMonitor(this.server, this.refId);
     this.cancel();
     this.reject(new CallError(reason, this.dest, this.request, this.timeout));
   }
@@ -633,7 +634,7 @@ export function reply<R>(from: From<R>, value: R): void {
   const resolve = from.resolve;
   if (resolve === null) return;
   from.resolve = null;
-  if (from.refId !== 0) from.server.monitors?.delete(from.refId);
+  if (from.refId !== 0) dropMonitor(from.server, from.refId);
   from.cancel();
   resolve(value);
 }
@@ -669,7 +670,7 @@ export function stop(server: Pid | string, reason: unknown = "normal", timeout: 
     });
     if (timeout !== Infinity) {
       timer = schedule(timeout, () => {
-        p.monitors?.delete(refId);
+        dropMonitor(p, refId);
         reject(new CallError("timeout", server, "stop", timeout));
       });
     }

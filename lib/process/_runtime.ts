@@ -106,9 +106,10 @@ export class Proc {
   init: (() => unknown) | null = null;
   behaviour: Behaviour | null = null;
   waiter: Waiter | null = null;
-  links: Set<Proc> | null = null;
-  /** Monitors on this process: ref id -> who to tell. */
-  monitors: Map<number, DownTarget> | null = null;
+  /** Linked processes: one inline, a Set from the second on (most processes have one link). */
+  links: Proc | Set<Proc> | null = null;
+  /** Monitors on this process (ref id -> who to tell): one inline, a Map from the second on. */
+  monitors: OneMonitor | Map<number, DownTarget> | null = null;
   /** Monitors this process holds: ref id -> monitored process. */
   monitoring: Map<number, Proc> | null = null;
   trapExit = false;
@@ -247,7 +248,10 @@ function dispatch(p: Proc): number {
         }
       }
       if (mq !== null && p.mqHead === mq.length) {
-        mq.length = 0;
+        // A process that rarely gets mail (most of a million buckets) keeps no
+        // array while idle; a busy one reuses its array rather than allocate per burst.
+        if (p.handled < 256) p.mq = null;
+        else mq.length = 0;
         p.mqHead = 0;
       } else if (p.state === WAITING && mq !== null) {
         if (p.mqHead > 1024 && p.mqHead * 2 > mq.length) {
@@ -384,18 +388,70 @@ export function takeAt(p: Proc, i: number): unknown {
 }
 
 // ---------------------------------------------------------------- links and monitors
+// A million processes with one link and one monitor each is the common shape
+// (buckets), so the first of each is stored inline: a Set or Map costs ~200 bytes.
+
+function addLink(a: Proc, b: Proc): void {
+  const l = a.links;
+  if (l === null) a.links = b;
+  else if (l instanceof Proc) {
+    if (l !== b) a.links = new Set([l, b]);
+  } else l.add(b);
+}
+
+function removeLink(a: Proc, b: Proc): void {
+  const l = a.links;
+  if (l === b) a.links = null;
+  else if (l instanceof Set) l.delete(b);
+}
+
+/** The processes linked to `p`. */
+export function linksOf(p: Proc): Proc[] {
+  const l = p.links;
+  return l === null ? [] : l instanceof Proc ? [l] : [...l];
+}
 
 /** Links two live processes (both directions). */
 export function linkProcs(a: Proc, b: Proc): void {
   if (a === b) return;
-  (a.links ??= new Set()).add(b);
-  (b.links ??= new Set()).add(a);
+  addLink(a, b);
+  addLink(b, a);
 }
 
 /** Removes a link in both directions. */
 export function unlinkProcs(a: Proc, b: Proc): void {
-  a.links?.delete(b);
-  b.links?.delete(a);
+  removeLink(a, b);
+  removeLink(b, a);
+}
+
+/** The single inline monitor of a process. */
+export class OneMonitor {
+  constructor(readonly id: number, readonly who: DownTarget) {}
+}
+
+function putMonitor(p: Proc, id: number, who: DownTarget): void {
+  const m = p.monitors;
+  if (m === null) p.monitors = new OneMonitor(id, who);
+  else if (m instanceof OneMonitor) p.monitors = new Map([[m.id, m.who], [id, who]]);
+  else m.set(id, who);
+}
+
+/** Removes monitor `id` from `p`; true if it was there. */
+export function dropMonitor(p: Proc, id: number): boolean {
+  const m = p.monitors;
+  if (m === null) return false;
+  if (m instanceof OneMonitor) {
+    if (m.id !== id) return false;
+    p.monitors = null;
+    return true;
+  }
+  return m.delete(id);
+}
+
+/** Who monitors `p`. */
+export function monitorsOf(p: Proc): DownTarget[] {
+  const m = p.monitors;
+  return m === null ? [] : m instanceof OneMonitor ? [m.who] : [...m.values()];
 }
 
 /** A process-to-process monitor: tells the watcher with a DOWN message. */
@@ -418,7 +474,7 @@ export function addMonitor(target: Proc | null, refId: number, who: DownTarget):
     who.down(target ?? deadPlaceholder, "noproc");
     return;
   }
-  (target.monitors ??= new Map()).set(refId, who);
+  putMonitor(target, refId, who);
 }
 
 const deadPlaceholder = { pid: new Pid(0) } as Proc;
@@ -485,13 +541,13 @@ export function die(p: Proc, reason: unknown): void {
   stats.exited++;
   const monitoring = p.monitoring;
   if (monitoring !== null) {
-    for (const [refId, target] of monitoring) target.monitors?.delete(refId);
+    for (const [refId, target] of monitoring) dropMonitor(target, refId);
     p.monitoring = null;
   }
-  const monitors = p.monitors;
-  if (monitors !== null) {
+  if (p.monitors !== null) {
+    const monitors = monitorsOf(p);
     p.monitors = null;
-    for (const who of monitors.values()) who.down(p, reason);
+    for (const who of monitors) who.down(p, reason);
   }
   const hooks = p.exitHooks;
   if (hooks !== null) {
@@ -506,11 +562,11 @@ export function die(p: Proc, reason: unknown): void {
       }
     }
   }
-  const links = p.links;
-  if (links !== null) {
+  if (p.links !== null) {
+    const links = linksOf(p);
     p.links = null;
     for (const l of links) {
-      l.links?.delete(p);
+      removeLink(l, p);
       signalQueue.push([l, p, reason]);
     }
     if (!processingSignals) {

@@ -46,6 +46,9 @@ import {
   stats,
   table,
   procOf,
+  dropMonitor,
+  linksOf,
+  monitorsOf,
   takeAt,
   unlinkProcs,
   WAITING,
@@ -384,7 +387,7 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
   let active = false;
   if (target !== undefined) {
     caller.monitoring!.delete(ref.id);
-    active = target.monitors?.delete(ref.id) ?? false;
+    active = dropMonitor(target, ref.id);
   }
   if (opts?.flush && caller.mq !== null) {
     const i = findMatch(caller, (m) => m instanceof DownMessage && m.ref === ref, caller.mqHead);
@@ -571,9 +574,7 @@ export function info(pid: Pid): ProcessInfo | undefined {
   const p = procOf(pid);
   if (p === null || p.state === DEAD) return undefined;
   const monitoredBy: Pid[] = [];
-  if (p.monitors !== null) {
-    for (const m of p.monitors.values()) if (m instanceof ProcMonitor) monitoredBy.push(m.watcher.pid);
-  }
+  for (const m of monitorsOf(p)) if (m instanceof ProcMonitor) monitoredBy.push(m.watcher.pid);
   const qlen = p.queueLength;
   return {
     pid: p.pid,
@@ -588,12 +589,12 @@ export function info(pid: Pid): ProcessInfo | undefined {
     registeredName: p.name,
     messageQueueLen: qlen,
     messagesHandled: p.handled,
-    links: p.links === null ? [] : [...p.links].map((l) => l.pid),
+    links: linksOf(p).map((l) => l.pid),
     monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid),
     monitoredBy,
     trapExit: p.trapExit,
     parent: p.parent?.pid,
-    memory: 160 + qlen * 48 + (p.links?.size ?? 0) * 48 + (p.monitors?.size ?? 0) * 64 +
+    memory: 160 + qlen * 48 + linksOf(p).length * 48 + monitorsOf(p).length * 64 +
       (p.monitoring?.size ?? 0) * 48,
   };
 }

@@ -47,8 +47,10 @@ export class DynState {
   readonly self: Proc;
   readonly intensity: RestartIntensity;
   readonly maxChildren: number;
-  readonly children = new Set<DynChild>();
+  /** Running children by pid id (one entry per child: a million buckets is the common case). */
   readonly byPid = new Map<number, DynChild>();
+  /** Children whose restart failed and will be tried again. */
+  readonly restarting = new Set<DynChild>();
   stopping = false;
   constructor(self: Proc, opts: DynamicSupervisorOptions) {
     this.self = self;
@@ -56,9 +58,15 @@ export class DynState {
     this.maxChildren = opts.maxChildren ?? Infinity;
   }
   add(spec: FullChildSpec, pid: Pid): void {
-    const rec: DynChild = { spec, pid };
-    this.children.add(rec);
-    this.byPid.set(pid.id, rec);
+    this.byPid.set(pid.id, { spec, pid });
+  }
+  /** How many children, running or restarting. */
+  get count(): number {
+    return this.byPid.size + this.restarting.size;
+  }
+  /** Every child, running ones first. */
+  all(): DynChild[] {
+    return [...this.byPid.values(), ...this.restarting];
   }
 }
 
@@ -80,12 +88,14 @@ async function restart(state: DynState, rec: DynChild): Promise<InfoResult> {
   const r = await startChildProc(state.self, rec.spec);
   if (r[0] === "error") {
     rec.pid = "restarting";
+    state.restarting.add(rec);
     deliver(state.self, new RetryRestart(rec));
-  } else if (r[1] === undefined) {
-    state.children.delete(rec);
   } else {
-    rec.pid = r[1];
-    state.byPid.set(r[1].id, rec);
+    state.restarting.delete(rec);
+    if (r[1] !== undefined) {
+      rec.pid = r[1];
+      state.byPid.set(r[1].id, rec);
+    }
   }
   return ["noreply", state];
 }
@@ -104,7 +114,7 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
   async handleCall(req, _from, state) {
     switch (req[0]) {
       case "start_child": {
-        if (state.children.size >= state.maxChildren) return ["reply", ["start_error", "max_children"], state];
+        if (state.count >= state.maxChildren) return ["reply", ["start_error", "max_children"], state];
         const spec = req[1];
         const r = await startChildProc(state.self, spec);
         if (r[0] === "error") return ["reply", ["start_error", r[1]], state];
@@ -115,15 +125,14 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
         const rec = state.byPid.get(req[1].id);
         if (rec === undefined) return ["reply", ["error", "not_found"], state];
         state.byPid.delete(req[1].id);
-        state.children.delete(rec);
         await shutdownChild(state.self, req[1], rec.spec.shutdown);
         return ["reply", ["ok", undefined], state];
       }
       case "which_children":
-        return ["reply", ["ok", [...state.children].map(info)], state];
+        return ["reply", ["ok", state.all().map(info)], state];
       case "count_children": {
         const c: ChildCounts = { specs: 0, active: 0, supervisors: 0, workers: 0 };
-        for (const rec of state.children) {
+        for (const rec of state.all()) {
           c.specs++;
           if (rec.pid !== "restarting") c.active++;
           if (rec.spec.type === "supervisor") c.supervisors++;
@@ -141,7 +150,6 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
         state.byPid.delete(msg.from.id);
         const restartType = rec.spec.restart;
         if (restartType === "temporary" || (restartType === "transient" && isNormalExit(msg.reason))) {
-          state.children.delete(rec);
           return ["noreply", state];
         }
         return await restart(state, rec);
@@ -150,7 +158,7 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
       if (state.self.parent === null && msg.from.id === 0) return ["stop", msg.reason, state];
       return ["noreply", state];
     }
-    if (msg instanceof RetryRestart && msg.rec.pid === "restarting" && state.children.has(msg.rec)) {
+    if (msg instanceof RetryRestart && msg.rec.pid === "restarting" && state.restarting.has(msg.rec)) {
       return await restart(state, msg.rec);
     }
     return ["noreply", state];
@@ -159,10 +167,10 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
   async terminate(_reason, state) {
     state.stopping = true;
     const stopping: Promise<unknown>[] = [];
-    for (const rec of state.children) {
+    for (const rec of state.byPid.values()) {
       if (rec.pid !== "restarting") stopping.push(shutdownChild(state.self, rec.pid, rec.spec.shutdown));
     }
-    state.children.clear();
+    state.restarting.clear();
     state.byPid.clear();
     await Promise.all(stopping);
   },
@@ -210,7 +218,7 @@ export function adoptChild(sup: Pid | string, spec: FullChildSpec, spawn: (supPr
   }
   const state = b.state;
   if (state.stopping) throw new CallError("noproc", sup, "start_child", Infinity);
-  if (state.children.size >= state.maxChildren) throw new StartError("max_children");
+  if (state.count >= state.maxChildren) throw new StartError("max_children");
   const pid = spawn(p);
   state.add(spec, pid);
   return pid;

@@ -97,11 +97,27 @@ export function childSpec(opts?: DynamicSupervisorChildOptions): ChildSpec {
 export function startChild(sup: Pid | string, child: Child): Promise<Pid | undefined> {
   let spec: FullChildSpec;
   try {
-    spec = toSpec(child);
+    spec = normalised(child);
   } catch (e) {
     return Promise.reject(e);
   }
   return request(sup, ["start_child", spec], `DynamicSupervisor.startChild(${String(sup)})`);
+}
+
+/**
+ * Spec objects passed again and again (a bucket supervisor passes one spec a
+ * million times) are normalised once and shared by their children, so a spec
+ * object must not be changed after it is first used.
+ */
+const normalisedSpecs = new WeakMap<object, FullChildSpec>();
+function normalised(child: Child): FullChildSpec {
+  if (Array.isArray(child)) return toSpec(child);
+  let spec = normalisedSpecs.get(child as object);
+  if (spec === undefined) {
+    spec = toSpec(child);
+    normalisedSpecs.set(child as object, spec);
+  }
+  return spec;
 }
 
 /**
@@ -123,7 +139,8 @@ export function terminateChild(sup: Pid | string, pid: Pid): Promise<void> {
 }
 
 /**
- * The children, each with `id: undefined` as in Elixir, and `pid:
+ * The children, in no particular order (as in OTP; a restarted child comes
+ * last), each with `id: undefined` as in Elixir, and `pid:
  * "restarting"` while a failed restart is being retried.
  *
  * @example

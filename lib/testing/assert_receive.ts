@@ -20,7 +20,7 @@
  * @module
  */
 import { AssertionError } from "node:assert";
-import { currentProc, findMatch, type Proc, ProcessExit } from "../process/_runtime.ts";
+import { currentProc, findMatch, linksOf, type Proc, ProcessExit } from "../process/_runtime.ts";
 import { type Pattern, toMatcher } from "../process/pattern.ts";
 import {
   DownMessage,
@@ -231,8 +231,8 @@ export async function testProcess<T>(
 
 async function stopLinked(p: Proc, grace: number): Promise<void> {
   for (;;) {
-    if (p.links === null || p.links.size === 0) return;
-    const linked = [...p.links];
+    const linked = linksOf(p);
+    if (linked.length === 0) return;
     const target = linked[linked.length - 1];
     await stopOne(target.pid, grace);
   }
