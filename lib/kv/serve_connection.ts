@@ -8,6 +8,7 @@
 
 import {
   type Command,
+  ERROR,
   ERROR_LINE_TOO_LONG,
   execute,
   type KvStore,
@@ -52,6 +53,9 @@ function reportError(error: unknown): void {
  *   settled, since later lookups may need its bucket. So the store must apply
  *   operations on one bucket in the order they were issued (true of messages
  *   to one process).
+ * - A store with {@linkcode KvStore.executeMany} gets the requests of each
+ *   read as one batch instead; while a batch is unsettled, later requests
+ *   wait for it.
  * - The replies produced from one read go out in one write (asynchronous
  *   replies settled in the same tick are coalesced too).
  * - Backpressure: when `write` reports a full buffer, or too many requests
@@ -123,6 +127,12 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   #outputFull = false;
   #paused = false;
   #flushScheduled = false;
+  /** The store's `executeMany`, when it has one: requests then go in batches. */
+  readonly #many: KvStore<B>["executeMany"];
+  /** Commands started since the last `#flushBatch`. */
+  #batch: Command[] = [];
+  /** Sequence number of the first one's slot. */
+  #batchSeq = 0;
   #ended = false;
   #closed = false;
 
@@ -132,6 +142,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
     this.#onError = options.onError ?? reportError;
     this.#maxPending = options.maxPendingRequests ?? 256;
     this.#reader = new LineReader({ maxLineLength: options.maxLineLength });
+    this.#many = store.executeMany;
   }
 
   // --- TcpConnectionHandler ---
@@ -139,6 +150,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   data(bytes: Uint8Array): void {
     if (this.#closed || this.#ended) return;
     this.#reader.push(bytes, this);
+    this.#flushBatch();
     this.#collect();
     this.#write();
     this.#updatePause();
@@ -163,6 +175,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
     this.#closed = true;
     this.#slots = [];
     this.#blocked = [];
+    this.#batch = [];
     this.#out.clear();
   }
 
@@ -187,6 +200,13 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   }
 
   #start(request: Request): void {
+    if (this.#many !== undefined && request !== TOO_LONG) {
+      // Batched: its reply's slot waits for the batch, started by `#flushBatch`.
+      if (this.#batch.length === 0) this.#batchSeq = this.#first + this.#slots.length;
+      this.#batch.push(request);
+      this.#slots.push(undefined);
+      return;
+    }
     const reply = request === TOO_LONG ? ERROR_LINE_TOO_LONG : execute(request, this.#store, this.#onError);
     if (reply instanceof Promise) {
       const seq = this.#first + this.#slots.length;
@@ -221,6 +241,55 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
     }
   }
 
+  /** Hands the batch gathered so far to the store's `executeMany`. */
+  #flushBatch(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    const seq = this.#batchSeq;
+    let replies: Reply[] | Promise<Reply[]>;
+    try {
+      replies = this.#many!.call(this.#store, batch, this.#onError);
+    } catch (error) {
+      this.#onError(error);
+      replies = batch.map(() => ERROR);
+    }
+    if (replies instanceof Promise) {
+      // Later requests wait: they may need a bucket this batch creates.
+      this.#barrier = true;
+      replies.then(
+        (settled) => this.#settleBatch(seq, settled, batch.length),
+        (error) => {
+          this.#onError(error);
+          this.#settleBatch(seq, batch.map(() => ERROR), batch.length);
+        },
+      );
+    } else {
+      this.#fillSlots(seq, replies, batch.length);
+    }
+  }
+
+  #fillSlots(seq: number, replies: Reply[], count: number): void {
+    const at = seq - this.#first;
+    const slots = this.#slots;
+    for (let i = 0; i < count; i++) slots[at + i] = replies[i] ?? ERROR;
+  }
+
+  #settleBatch(seq: number, replies: Reply[], count: number): void {
+    if (this.#closed) return;
+    try {
+      this.#fillSlots(seq, replies, count);
+      this.#barrier = false;
+      this.#startBlocked();
+      this.#collect();
+      this.#write();
+      this.#updatePause();
+      this.#finishIfDone();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
   #flushSettled(): void {
     this.#flushScheduled = false;
     if (this.#closed) return;
@@ -246,6 +315,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
       blocked.length = 0;
       this.#blockedHead = 0;
     }
+    this.#flushBatch();
   }
 
   /** Moves settled replies at the head of the line to the output buffer. */

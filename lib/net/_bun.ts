@@ -231,6 +231,7 @@ export const adapter: TcpAdapter = {
       socket: socketHandlers(accept, options.highWaterMark, options.onError, connections, 0),
     });
     let closing: Promise<void> | undefined;
+    let unbinding: Promise<void> | undefined;
     return Promise.resolve({
       hostname: server.hostname as string,
       port: server.port as number,
@@ -242,6 +243,14 @@ export const adapter: TcpAdapter = {
           await Promise.resolve();
         })();
         return closing;
+      },
+      stopAccepting(): Promise<void> {
+        unbinding ??= closing ?? (async () => {
+          // `false`: keep the open connections; the listening socket is closed at once.
+          server.stop(false);
+          await Promise.resolve();
+        })();
+        return unbinding;
       },
     });
   },

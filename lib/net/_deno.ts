@@ -243,22 +243,31 @@ export const adapter: TcpAdapter = {
     })();
     const addr = listener.addr as Deno.NetAddr;
     let closing: Promise<void> | undefined;
+    let unbinding: Promise<void> | undefined;
+    const stopAccepting = (): Promise<void> => {
+      unbinding ??= (async () => {
+        stopped = true;
+        try {
+          listener.close();
+        } catch {
+          // Already closed.
+        }
+        await acceptLoop;
+      })();
+      return unbinding;
+    };
     return Promise.resolve({
       hostname: addr.hostname,
       port: addr.port,
       close(): Promise<void> {
         closing ??= (async () => {
-          stopped = true;
-          try {
-            listener.close();
-          } catch {
-            // Already closed.
-          }
+          const unbound = stopAccepting();
           for (const conn of [...connections]) conn.abort();
-          await acceptLoop;
+          await unbound;
         })();
         return closing;
       },
+      stopAccepting,
     });
   },
 

@@ -8,6 +8,7 @@
  */
 
 import * as net from "node:net";
+import { setImmediate } from "node:timers";
 import type {
   ConnectOptions,
   ListenOptions,
@@ -125,16 +126,29 @@ export const adapter: TcpAdapter = {
         server.off("error", reject);
         const addr = server.address() as net.AddressInfo;
         let closing: Promise<void> | undefined;
+        let unbinding: Promise<void> | undefined;
+        // Fires once the listening socket and every connection are closed.
+        let serverClosed: Promise<void> | undefined;
+        const unbind = () => serverClosed ??= new Promise<void>((done) => server.close(() => done()));
         resolve({
           hostname: addr.address,
           port: addr.port,
           close(): Promise<void> {
-            closing ??= new Promise<void>((done) => {
-              server.close(() => done());
+            closing ??= (() => {
+              const closed = unbind();
               for (const conn of connections) conn.abort();
               connections.clear();
-            });
+              return closed;
+            })();
             return closing;
+          },
+          stopAccepting(): Promise<void> {
+            unbinding ??= new Promise<void>((done) => {
+              void unbind();
+              // `server.close` closes the listening handle now; its callback waits for the connections.
+              setImmediate(done);
+            });
+            return unbinding;
           },
         });
       });

@@ -130,6 +130,12 @@ export interface TcpListener {
    * the port is released. Idempotent.
    */
   close(): Promise<void>;
+  /**
+   * Stops accepting but leaves open connections alone (they end on their own
+   * or at a later {@linkcode TcpListener.close}); resolves once the port is
+   * released, so a new listener may bind it. Idempotent.
+   */
+  stopAccepting(): Promise<void>;
 }
 
 /** The default {@linkcode ListenOptions.highWaterMark}: 64 KiB. */

@@ -1,0 +1,286 @@
+/**
+ * The `kv` command: the binary's entry point.
+ *
+ * ```sh
+ * kv serve [--host H] [--port P] [--max-line BYTES] [--max-connections N]
+ * kv --help
+ * kv --version
+ * ```
+ *
+ * `kv serve` starts the `"kv"` and `"kv_server"` applications, prints
+ * exactly one line `listening on HOST:PORT` to stdout once it accepts
+ * connections, and on SIGINT or SIGTERM stops them in order and exits 0.
+ * The port comes from `--port`, else the `PORT` environment variable, else
+ * 4040; `0` picks a free port (the line tells which).
+ *
+ * Runs on Bun, Deno and Node: arguments, environment, signals and exit go
+ * through `node:process`.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import * as Application from "./application.ts";
+import * as Server from "./kv/server.ts";
+import { app as kvApp } from "./kv/kv.ts";
+import { DEFAULT_MAX_LINE_LENGTH } from "./kv/line_reader.ts";
+import denoJson from "../deno.json" with { type: "json" };
+// --- observer (lib/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
+import { Observer } from "../mod.ts";
+import { type ObserverFlags, observerLine, parseObserverAddress } from "./observer/cli_flags.ts";
+// --- end observer
+
+/** The program's version (from `deno.json`). */
+export const VERSION: string = denoJson.version;
+
+/** `kv --help`. */
+export const USAGE = `kv ${VERSION}: the KV server of the Elixir "Mix and OTP" guide, in TypeScript
+
+Usage:
+  kv serve [options]    serve the KV text protocol over TCP
+  kv --help             show this help
+  kv --version          show the version
+
+Options of serve:
+  --host HOST             address to bind (default ${Server.DEFAULT_HOSTNAME}; 0.0.0.0 exposes it)
+  --port PORT             port to bind (default: $PORT, else ${Server.DEFAULT_PORT}; 0 picks a free one)
+  --max-line BYTES        longest request line (default ${DEFAULT_MAX_LINE_LENGTH})
+  --max-connections N     most connections served at once (default ${Server.DEFAULT_MAX_CONNECTIONS})
+  --observer [HOST:]PORT  serve the Observer web page (default host 127.0.0.1; off by default)
+  --observer-read-only    the Observer shows but cannot kill
+
+Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM stops it.
+`;
+
+/** What the command line asks for. */
+export type Invocation =
+  | { readonly command: "help" }
+  | { readonly command: "version" }
+  | { readonly command: "serve"; readonly options: Server.ServerEnv; readonly observer?: ObserverFlags };
+
+/** A command line that cannot be run; the message says why. */
+export class UsageError extends Error {
+  /** @param message What is wrong with the command line. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+function integer(name: string, text: string | undefined, min: number, max: number): number {
+  const value = text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new UsageError(`${name} must be an integer in ${min}..${max}, got "${text ?? ""}"`);
+  }
+  return value;
+}
+
+/**
+ * Parses the command line (without the program's own path).
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(parseArgs(["serve", "--port", "0", "--max-line=100"], {}), {
+ *   command: "serve",
+ *   options: { hostname: "127.0.0.1", port: 0, maxLineLength: 100, maxConnections: 10000 },
+ * });
+ * assert.equal(parseArgs(["serve"], { PORT: "5050" }).command, "serve");
+ * assert.deepEqual(parseArgs(["--version"], {}), { command: "version" });
+ * assert.throws(() => parseArgs(["serve", "--port", "http"], {}), /--port must be an integer/);
+ * ```
+ *
+ * @param args The arguments.
+ * @param env The environment (for `PORT`).
+ * @returns What to do.
+ * @throws {UsageError} On an unknown command or option, or a bad value.
+ */
+export function parseArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>>): Invocation {
+  if (args.length === 0) throw new UsageError("missing command");
+  const [command, ...rest] = args;
+  if (command === "--help" || command === "-h" || command === "help") return { command: "help" };
+  if (command === "--version" || command === "-V" || command === "version") return { command: "version" };
+  if (command !== "serve") throw new UsageError(`unknown command "${command}"`);
+  let host: string | undefined;
+  let port: string | undefined;
+  let maxLine: string | undefined;
+  let maxConnections: string | undefined;
+  let observer: string | undefined; // observer
+  let observerReadOnly = false; // observer
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (arg === "--help" || arg === "-h") return { command: "help" };
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    let value: string | undefined;
+    const takeValue = (): string => {
+      if (eq > 0 && name !== arg) return arg.slice(eq + 1);
+      const next = rest[++i];
+      if (next === undefined) throw new UsageError(`${name} needs a value`);
+      return next;
+    };
+    switch (name) {
+      case "--host":
+        host = value = takeValue();
+        if (value === "") throw new UsageError("--host must not be empty");
+        break;
+      case "--port":
+        port = takeValue();
+        break;
+      case "--max-line":
+        maxLine = takeValue();
+        break;
+      case "--max-connections":
+        maxConnections = takeValue();
+        break;
+      case "--observer": // observer
+        observer = takeValue();
+        break;
+      case "--observer-read-only": // observer
+        if (eq > 0) throw new UsageError(`--observer-read-only takes no value`);
+        observerReadOnly = true;
+        break;
+      default:
+        throw new UsageError(`unknown option "${arg}"`);
+    }
+  }
+  // --- observer
+  let observerFlags: ObserverFlags | undefined;
+  if (observer !== undefined) {
+    try {
+      observerFlags = { ...parseObserverAddress(observer), readOnly: observerReadOnly };
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  } else if (observerReadOnly) {
+    throw new UsageError("--observer-read-only needs --observer");
+  }
+  // --- end observer
+  const portText = port ?? env.PORT;
+  return {
+    command: "serve",
+    ...(observerFlags === undefined ? {} : { observer: observerFlags }),
+    options: {
+      hostname: host ?? Server.DEFAULT_HOSTNAME,
+      port: portText === undefined || (port === undefined && portText === "")
+        ? Server.DEFAULT_PORT
+        : integer(port === undefined ? "PORT" : "--port", portText, 0, 65535),
+      maxLineLength: maxLine === undefined ? DEFAULT_MAX_LINE_LENGTH : integer("--max-line", maxLine, 1, 2 ** 30),
+      maxConnections: maxConnections === undefined
+        ? Server.DEFAULT_MAX_CONNECTIONS
+        : integer("--max-connections", maxConnections, 1, 2 ** 30),
+    },
+  };
+}
+
+/** How a `listening on` line shows an address (IPv6 in brackets). */
+function showAddress(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/**
+ * Runs `kv serve`: starts `"kv"` then `"kv_server"`, prints the listening
+ * line, and stops both (newest first) on SIGINT/SIGTERM, then exits 0.
+ *
+ * @param options The server's settings.
+ * @returns Once the server listens.
+ */
+export async function serve(options: Server.ServerEnv, observer?: ObserverFlags): Promise<void> {
+  await Application.ensureAllStarted(Server.app, { env: options });
+  const address = Server.address()!;
+  console.log(`listening on ${showAddress(address.hostname, address.port)}`);
+  // --- observer
+  let obs: Observer.ObserverServer | undefined;
+  if (observer !== undefined) {
+    try {
+      obs = await Observer.start(observer);
+    } catch (e) {
+      throw new Error(`observer on ${showAddress(observer.hostname, observer.port)}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  if (obs !== undefined) console.log(observerLine(obs.hostname, obs.port));
+  // --- end observer
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    let code = 0;
+    try {
+      await obs?.close(); // observer
+      await Application.stop(Server.app);
+      await Application.stop(kvApp);
+    } catch (error) {
+      console.error("kv: failed to stop cleanly:", error);
+      code = 1;
+    }
+    process.exit(code);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+/**
+ * The command line's entry point.
+ *
+ * @param args The arguments (without the program's own path).
+ * @returns The exit code when the command is done; `kv serve` keeps running.
+ */
+export async function main(args: readonly string[]): Promise<number | undefined> {
+  let invocation: Invocation;
+  try {
+    invocation = parseArgs(args, process.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`kv: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  switch (invocation.command) {
+    case "help":
+      console.log(USAGE);
+      return 0;
+    case "version":
+      console.log(`kv ${VERSION}`);
+      return 0;
+    case "serve":
+      try {
+        await serve(invocation.options, invocation.observer);
+      } catch (error) {
+        const { hostname, port } = invocation.options;
+        console.error(`kv: cannot serve on ${showAddress(hostname, port)}: ${describe(error)}`);
+        return 1;
+      }
+      return undefined;
+  }
+}
+
+/** A short description of a start failure (the innermost cause). */
+function describe(error: unknown): string {
+  let e = error;
+  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  // Application and supervisor errors carry the reason as ["start_failed", ...] tuples.
+  const reason = (e as { reason?: unknown } | null)?.reason;
+  if (reason !== undefined) return findMessage(reason) ?? String(e);
+  return e instanceof Error ? e.message : String(e);
+}
+
+function findMessage(value: unknown, depth = 0): string | undefined {
+  if (depth > 8) return undefined;
+  if (value instanceof Error) {
+    const inner = (value as { reason?: unknown }).reason;
+    return (inner !== undefined ? findMessage(inner, depth + 1) : undefined) ?? value.message;
+  }
+  if (Array.isArray(value)) {
+    for (let i = value.length - 1; i >= 0; i--) {
+      const found = findMessage(value[i], depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  if (code !== undefined) process.exit(code);
+}

@@ -1,0 +1,229 @@
+/**
+ * `KV.Registry`: names buckets. A {@linkcode GenServer} that creates buckets
+ * through the bucket supervisor, monitors each one, and keeps the name →
+ * bucket pairs in an ETS table that anyone can read without a message
+ * (Elixir's `KV.Registry` at the end of the guide's ETS chapter).
+ *
+ * **Reads skip the registry.** {@linkcode lookup} reads the table directly
+ * (one `Map.get`), so readers never queue behind the registry. Only
+ * {@linkcode create} is a call: it is the one operation that must be
+ * serialised, so that concurrent creates of one name make one bucket.
+ *
+ * **The registry does not own the table.** `KV.Supervisor` creates it
+ * (`public`, named, `readConcurrency`) and passes it in. When the registry
+ * crashes, the table and every bucket survive; the restarted registry's
+ * `init` walks the table: each live bucket is monitored again (so its later
+ * death still removes its name), and each dead one (it died while no
+ * registry was watching, e.g. with the bucket supervisor) is removed at once,
+ * before the new registry answers any call. No bucket and no key is lost, and
+ * no name is left pointing at a dead bucket.
+ *
+ * **Events come after the table changes.** The registry notifies the event
+ * manager of `["create", name, pid]` after inserting the name and of
+ * `["exit", name, pid]` after removing it, so a test that waits for the event
+ * and then calls `lookup` never races the table.
+ *
+ * **Names are user input.** They are ETS keys (a `Map` inside), never object
+ * properties: `"__proto__"` is an ordinary name, and a removed name leaves
+ * nothing behind.
+ *
+ * @example
+ * ```ts
+ * import { Ets } from "../../mod.ts";
+ * import * as Bucket from "./bucket.ts";
+ * import * as BucketSupervisor from "./bucket_supervisor.ts";
+ * import * as Registry from "./registry.ts";
+ * const table = Ets.new("doc_registry_names", { access: "public" });
+ * const buckets = await BucketSupervisor.startLink();
+ * const registry = await Registry.startLink({ table, buckets });
+ * console.assert(Registry.lookup(table, "shopping") === undefined);
+ * const bucket = await Registry.create(registry, "shopping");
+ * console.assert(Registry.lookup(table, "shopping") === bucket);
+ * await Bucket.put(bucket, "milk", "1");
+ * ```
+ *
+ * @module
+ */
+import { DownMessage, Ets, EventManager, GenServer, Pid, Process, type Supervisor } from "../../mod.ts";
+import * as BucketSupervisor from "./bucket_supervisor.ts";
+
+/** What the registry tells the event manager, each after the table has changed. */
+export type Event = readonly ["create", string, Pid] | readonly ["exit", string, Pid];
+
+/** One row of the name table: `[name, bucket]`. */
+export type Entry = [string, Pid];
+
+/** The child id (and default registered name, see `kv_supervisor.ts`). */
+export const ID = "KV.Registry";
+
+/** Options of {@linkcode startLink}. */
+export interface RegistryOptions {
+  /** Register the registry under this name. */
+  name?: string;
+  /** The name table (its id, or its name if named); must be writable by the registry (`public`). */
+  table: string | Ets.Table;
+  /** The bucket supervisor (pid or registered name). */
+  buckets: Pid | string;
+  /** The event manager to notify (pid or registered name); no events without it. */
+  events?: Pid | string;
+}
+
+type Request = readonly ["create", string];
+
+/** A `create` that could not start a bucket: the client rethrows `error`. */
+class CreateFailed {
+  constructor(readonly error: unknown) {}
+}
+
+type Reply = Pid | CreateFailed;
+
+class State {
+  /** Monitor ref → the name of the bucket it watches. */
+  readonly refs = new Map<Process.Ref, string>();
+  constructor(
+    readonly table: Ets.Table<Entry>,
+    readonly buckets: Pid | string,
+    readonly events: Pid | string | undefined,
+  ) {}
+  notify(event: Event): void {
+    if (this.events !== undefined) EventManager.notify<Event>(this.events, event);
+  }
+  /** Removes `name` if it still names `pid`, then tells the event manager. */
+  forget(name: string, pid: Pid): void {
+    const entry = Ets.lookupOne(this.table, name);
+    if (entry !== undefined && entry[1] === pid) Ets.delete(this.table, name);
+    this.notify(["exit", name, pid]);
+  }
+}
+
+function resolveTable(table: string | Ets.Table): Ets.Table<Entry> {
+  if (typeof table !== "string") return table as Ets.Table<Entry>;
+  const t = Ets.whereis<Entry>(table);
+  if (t === undefined) throw new Error(`No name table ${JSON.stringify(table)}: the registry needs an existing table`);
+  return t;
+}
+
+const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
+  init(opts) {
+    const state = new State(resolveTable(opts.table), opts.buckets, opts.events);
+    // A restarted registry finds the names its predecessor made: watch the
+    // live buckets again, and drop those that died while nobody watched.
+    const dead: Entry[] = [];
+    Ets.foldl(state.table, (entry, acc: null) => {
+      const [name, pid] = entry;
+      if (Process.isAlive(pid)) state.refs.set(Process.monitor(pid), name);
+      else dead.push([name, pid]);
+      return acc;
+    }, null);
+    for (const [name, pid] of dead) state.forget(name, pid);
+    return ["ok", state];
+  },
+
+  async handleCall(req, _from, state) {
+    const name = req[1];
+    const found = Ets.lookupOne(state.table, name);
+    // A dead bucket whose DOWN is still queued does not count: make a new one
+    // (the queued DOWN then only reports the old bucket's exit).
+    if (found !== undefined && Process.isAlive(found[1])) return ["reply", found[1], state];
+    let pid: Pid;
+    try {
+      pid = await BucketSupervisor.startBucket(state.buckets);
+    } catch (e) {
+      return ["reply", new CreateFailed(e), state];
+    }
+    // Monitor before publishing: a bucket in the table is always watched.
+    state.refs.set(Process.monitor(pid), name);
+    Ets.insert(state.table, [name, pid]);
+    state.notify(["create", name, pid]);
+    return ["reply", pid, state];
+  },
+
+  handleInfo(msg, state) {
+    if (msg instanceof DownMessage) {
+      const name = state.refs.get(msg.ref);
+      if (name !== undefined) {
+        state.refs.delete(msg.ref);
+        state.forget(name, msg.pid);
+      }
+    }
+    // Anything else is dropped, as the guide's catch-all handle_info does.
+    return ["noreply", state];
+  },
+};
+
+/**
+ * Starts the registry linked to the caller. The table must exist and be
+ * writable by the registry (`public`); rejects with `GenServer.StartError`
+ * otherwise, or `["already_started", pid]` if the name is taken.
+ *
+ * @example
+ * ```ts
+ * import { Ets, GenServer } from "../../mod.ts";
+ * import * as BucketSupervisor from "./bucket_supervisor.ts";
+ * import * as Registry from "./registry.ts";
+ * Ets.new("doc_registry_start", { named: true, access: "public" });
+ * const buckets = await BucketSupervisor.startLink();
+ * await Registry.startLink({ name: "doc_registry", table: "doc_registry_start", buckets });
+ * await GenServer.stop("doc_registry");
+ * ```
+ */
+export function startLink(opts: RegistryOptions): Promise<Pid> {
+  return GenServer.startLink(callbacks, opts, opts.name === undefined ? undefined : { name: opts.name });
+}
+
+/**
+ * Returns the bucket named `name`, starting one through the bucket
+ * supervisor if there is none. A call: concurrent creates of one name get one
+ * bucket. Rejects with `GenServer.CallError` if the registry is not running,
+ * or with the bucket supervisor's error if no bucket could be started.
+ *
+ * @example
+ * ```ts
+ * import { Ets } from "../../mod.ts";
+ * import * as BucketSupervisor from "./bucket_supervisor.ts";
+ * import * as Registry from "./registry.ts";
+ * const table = Ets.new("doc_registry_create", { access: "public" });
+ * const registry = await Registry.startLink({ table, buckets: await BucketSupervisor.startLink() });
+ * const a = await Registry.create(registry, "__proto__");
+ * console.assert(await Registry.create(registry, "__proto__") === a);
+ * ```
+ */
+export async function create(registry: Pid | string, name: string, timeout: number = 5000): Promise<Pid> {
+  if (typeof name !== "string") throw new TypeError(`A bucket name must be a string, got ${typeof name}`);
+  const r = await GenServer.call<Request, Reply>(registry, ["create", name], timeout);
+  if (r instanceof CreateFailed) throw r.error;
+  return r;
+}
+
+/**
+ * The bucket named `name`, or `undefined`: a direct read of the name table,
+ * without a message to the registry. Throws `Ets.EtsError` (`no_table`) if the
+ * table does not exist (the tree is not running).
+ *
+ * @example
+ * ```ts
+ * import { Ets } from "../../mod.ts";
+ * import * as Registry from "./registry.ts";
+ * const table = Ets.new("doc_registry_lookup", { access: "public" });
+ * console.assert(Registry.lookup(table, "constructor") === undefined);
+ * ```
+ */
+export function lookup(table: string | Ets.Table, name: string): Pid | undefined {
+  const entry = Ets.lookupOne<Entry>(table as Ets.TableRef<Entry>, name);
+  return entry === undefined ? undefined : entry[1];
+}
+
+/**
+ * The child spec of the registry: `permanent` (a crashed registry is
+ * restarted and re-monitors the table's buckets).
+ *
+ * @example
+ * ```ts
+ * import * as Registry from "./registry.ts";
+ * const spec = Registry.childSpec({ table: "KV.Registry", buckets: "KV.BucketSupervisor" });
+ * console.assert(spec.id === "KV.Registry" && spec.restart === "permanent");
+ * ```
+ */
+export function childSpec(opts: RegistryOptions): Supervisor.ChildSpec {
+  return { id: ID, start: () => startLink(opts), restart: "permanent" };
+}

@@ -1,0 +1,453 @@
+/**
+ * `KVServer`: the KV text protocol (`PROTOCOL.md`) over TCP, as the
+ * application `"kv_server"` of the Elixir guide, on top of the `"kv"`
+ * application.
+ *
+ * The supervision tree ({@linkcode startLink}), `one_for_one`:
+ *
+ * ```
+ * KVServer.Supervisor
+ * ├── KVServer.TaskSupervisor   a Task.Supervisor: one process per connection
+ * └── KVServer.Acceptor         a process that owns the listening socket
+ * ```
+ *
+ * **The acceptor** binds the port before its start returns (so a port in use
+ * fails the start), and closes the listening socket when it stops or dies.
+ * If it dies, its supervisor restarts it and it listens again on the *same*
+ * port (the one it bound, when port `0` was asked for). Open connections are
+ * not the acceptor's: they live on under the Task.Supervisor, as in OTP.
+ *
+ * **Each connection** is a process started under the Task.Supervisor (not
+ * linked to the acceptor) that owns the socket: when the process dies, for
+ * any reason, its socket is closed; when the socket closes, the process
+ * exits `normal`. The protocol itself ({@linkcode serveConnection}) runs
+ * right in the socket's callbacks, on behalf of that process: a read costs
+ * no message and no promise, so the server is as fast as the bare protocol
+ * loop; messages are used for the lifecycle only. A throw while serving a
+ * connection ends that connection's process with reason `["error", thrown]`
+ * and touches nothing else.
+ *
+ * **At most `maxConnections`** connections are served at once (the
+ * Task.Supervisor's `maxChildren`). A connection past it is refused
+ * cleanly: it gets `ERROR TOO MANY CONNECTIONS\r\n` and is closed, without
+ * reading its requests. A slot is free again once the connection process of
+ * a closed connection has exited.
+ *
+ * **Stopping** the server stops the acceptor first (the port is released),
+ * then the Task.Supervisor, which ends every connection process and so
+ * closes every connection.
+ *
+ * @example A server on a free port, over a plain Map store
+ * ```ts
+ * import * as Server from "./server.ts";
+ * import { MapStore } from "./map_store.ts";
+ * import * as net from "node:net";
+ * import assert from "node:assert/strict";
+ *
+ * const sup = await Server.startLink({ port: 0, store: new MapStore() });
+ * const { port } = Server.address(sup)!;
+ * const socket = net.connect(port, "127.0.0.1");
+ * let received = "";
+ * socket.on("data", (chunk) => received += chunk.toString("latin1"));
+ * const closed = new Promise((resolve) => socket.on("close", resolve));
+ * socket.end("CREATE shopping\r\nPUT shopping milk 1\r\nGET shopping milk\r\n");
+ * await closed;
+ * assert.equal(received, "OK\r\nOK\r\n1\r\nOK\r\n");
+ * await Server.stop(sup);
+ * ```
+ *
+ * @module
+ */
+
+// Loaded first so that the library's modules initialize in `mod.ts` order
+// whichever module is the entry point (the KV modules import `mod.ts`).
+import "../../mod.ts";
+// The public modules themselves, not `mod.ts`'s namespaces: `mod.ts`
+// re-exports this module (through `lib/kv/mod.ts`), a cycle.
+import * as Application from "../application.ts";
+import * as Process from "../process/process.ts";
+import { ExitMessage } from "../process/messages.ts";
+import type { Pid } from "../process/pid.ts";
+import * as Supervisor from "../supervisor/supervisor.ts";
+import * as Task from "../task.ts";
+import * as TaskSupervisor from "../task_supervisor.ts";
+import { listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../net/tcp.ts";
+import type { KvStore } from "./command.ts";
+import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
+import { serveConnection } from "./serve_connection.ts";
+import { registryStore } from "./kv_store.ts";
+import { app as kvApp } from "./kv.ts";
+
+/** The default port: 4040, as in the guide. */
+export const DEFAULT_PORT = 4040;
+/** The default address to bind: loopback only. */
+export const DEFAULT_HOSTNAME = "127.0.0.1";
+/** The default {@linkcode ServerOptions.maxConnections}. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** The name the application's server supervisor is registered under. */
+export const NAME = "KVServer.Supervisor";
+
+/** What a refused connection (one past `maxConnections`) receives before it is closed. */
+export const TOO_MANY_CONNECTIONS: Uint8Array = new TextEncoder().encode("ERROR TOO MANY CONNECTIONS\r\n");
+
+/** Options of {@linkcode startLink}. */
+export interface ServerOptions {
+  /** The address to bind. Defaults to {@linkcode DEFAULT_HOSTNAME}. */
+  hostname?: string;
+  /** The port to bind; `0` picks a free one. Defaults to {@linkcode DEFAULT_PORT}. */
+  port?: number;
+  /** The longest request line, in bytes. Defaults to 64 KiB. */
+  maxLineLength?: number;
+  /** Most connections served at once. Defaults to {@linkcode DEFAULT_MAX_CONNECTIONS}. */
+  maxConnections?: number;
+  /**
+   * Where the data lives. Defaults to the `"kv"` application's registry and
+   * buckets ({@linkcode registryStore}), which must then be running.
+   */
+  // deno-lint-ignore no-explicit-any
+  store?: KvStore<any>;
+  /** Register the server's supervisor under this name. */
+  name?: string;
+  /** Told about each failure while serving a connection. Defaults to `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+/** Where a server listens. */
+export interface ServerAddress {
+  /** The bound address. */
+  hostname: string;
+  /** The bound port (the real one when `0` was asked for). */
+  port: number;
+}
+
+/** The `"kv_server"` application's environment. */
+export type ServerEnv = {
+  /** As {@linkcode ServerOptions.hostname}. */
+  hostname: string;
+  /** As {@linkcode ServerOptions.port}. */
+  port: number;
+  /** As {@linkcode ServerOptions.maxLineLength}. */
+  maxLineLength: number;
+  /** As {@linkcode ServerOptions.maxConnections}. */
+  maxConnections: number;
+};
+
+// deno-lint-ignore no-explicit-any
+type AnyStore = KvStore<any>;
+
+/** Tells a connection process that its socket closed. */
+const CLOSED: unique symbol = Symbol("KVServer.closed");
+
+function reportError(error: unknown): void {
+  console.error("KV server:", error);
+}
+
+function checkCount(name: string, value: number, min: number): void {
+  if (!(Number.isInteger(value) && value >= min) && value !== Infinity) {
+    throw new RangeError(`Cannot start the KV server: ${name} must be an integer >= ${min}, got "${value}"`);
+  }
+}
+
+/** One running server: what its children share, and outlives their restarts. */
+class ServerState {
+  readonly hostname: string;
+  /** The configured port, then the bound one: a restarted acceptor binds it again. */
+  port: number;
+  readonly maxLineLength: number;
+  readonly maxConnections: number;
+  readonly store: AnyStore;
+  readonly onError: (error: unknown) => void;
+  /** The current Task.Supervisor of connections. */
+  tasks: Pid | undefined;
+  /** The current (or last) listener. */
+  listener: TcpListener | undefined;
+  boundHostname: string | undefined;
+
+  constructor(options: ServerOptions) {
+    this.hostname = options.hostname ?? DEFAULT_HOSTNAME;
+    this.port = options.port ?? DEFAULT_PORT;
+    this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.store = options.store ?? registryStore();
+    this.onError = options.onError ?? reportError;
+    if (!Number.isInteger(this.port) || this.port < 0 || this.port > 65535) {
+      throw new RangeError(`Cannot start the KV server: port must be an integer in 0..65535, got "${this.port}"`);
+    }
+    checkCount("maxLineLength", this.maxLineLength, 1);
+    checkCount("maxConnections", this.maxConnections, 1);
+  }
+
+  /** The listener's acceptor callback: starts the connection's process, or refuses it. */
+  accept(conn: TcpConnection): TcpConnectionHandler {
+    let task: Task.Task<unknown>;
+    try {
+      if (this.tasks === undefined) throw new Error("The connection supervisor is not running");
+      task = TaskSupervisor.asyncNolink(this.tasks, connectionBody);
+    } catch {
+      // Full (`max_children`), or the Task.Supervisor is restarting: refuse, cleanly.
+      conn.write(TOO_MANY_CONNECTIONS);
+      conn.close();
+      return REFUSED;
+    }
+    const handler = new Connection(conn, task.pid, this);
+    // Whatever ends the process (its socket closed, a crash, a kill, a shutdown) closes the socket.
+    void Task.yield(task, Infinity).then(() => conn.abort());
+    return handler;
+  }
+}
+
+const REFUSED: TcpConnectionHandler = { data() {} };
+
+/** A connection process: it waits for its socket to close, then exits normal. */
+function connectionBody(): Promise<unknown> {
+  return Process.receive(CLOSED);
+}
+
+/**
+ * The socket's handler: the protocol loop, run on behalf of the connection
+ * process `pid`. Lifecycle only goes through the process.
+ */
+class Connection implements TcpConnectionHandler {
+  readonly #conn: TcpConnection;
+  readonly #pid: Pid;
+  readonly #inner: TcpConnectionHandler;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(conn: TcpConnection, pid: Pid, state: ServerState) {
+    this.#conn = conn;
+    this.#pid = pid;
+    this.#onError = state.onError;
+    this.#inner = serveConnection(conn, state.store, {
+      maxLineLength: state.maxLineLength,
+      onError: state.onError,
+    });
+  }
+
+  data(bytes: Uint8Array): void {
+    if (!Process.isAlive(this.#pid)) {
+      // The process is gone and its socket about to close: serve nothing more.
+      this.#conn.abort();
+      return;
+    }
+    try {
+      this.#inner.data(bytes);
+    } catch (error) {
+      this.#crash(error);
+    }
+  }
+
+  drain(): void {
+    try {
+      this.#inner.drain?.();
+    } catch (error) {
+      this.#crash(error);
+    }
+  }
+
+  end(): void {
+    try {
+      this.#inner.end?.();
+    } catch (error) {
+      this.#crash(error);
+    }
+  }
+
+  close(error?: unknown): void {
+    try {
+      this.#inner.close?.(error);
+    } finally {
+      Process.send(this.#pid, CLOSED);
+    }
+  }
+
+  /** A failure of this connection ends its process (and so its socket), nothing else. */
+  #crash(error: unknown): void {
+    try {
+      this.#onError(error);
+    } catch {
+      // A broken error hook must not spread the failure.
+    }
+    Process.exit(this.#pid, ["error", error]);
+    this.#conn.abort();
+  }
+}
+
+/**
+ * The acceptor process: binds, then waits for an exit signal (it traps
+ * exits) to stop accepting. `ready` settles once it listens (or failed to).
+ */
+async function acceptorBody(state: ServerState, ready: PromiseWithResolvers<void>): Promise<void> {
+  Process.trapExit(true);
+  let listener: TcpListener;
+  try {
+    // A previous acceptor's listener (it died) must release the port first.
+    await state.listener?.stopAccepting();
+    listener = await listen(
+      { hostname: state.hostname, port: state.port, onError: state.onError },
+      (conn) => state.accept(conn),
+    );
+  } catch (error) {
+    ready.reject(error);
+    return;
+  }
+  state.listener = listener;
+  state.port = listener.port;
+  state.boundHostname = listener.hostname;
+  ready.resolve();
+  for (;;) {
+    const msg = await Process.receive();
+    if (msg instanceof ExitMessage) {
+      await listener.stopAccepting();
+      Process.exit(msg.reason);
+    }
+  }
+}
+
+/** Starts the acceptor (inside the supervisor, which it links to); resolves once it listens. */
+function startAcceptor(state: ServerState): Promise<Pid> {
+  const ready = Promise.withResolvers<void>();
+  const task = Task.async(() => acceptorBody(state, ready));
+  void Task.yield(task, Infinity).then((outcome) => {
+    // Killed, crashed or stopped: the port must be released in every case.
+    void state.listener?.stopAccepting();
+    ready.reject(new Error(`The KV server's acceptor exited before listening: ${outcome?.[0] === "exit" ? String(outcome[1]) : "normal"}`));
+  });
+  return ready.promise.then(() => task.pid);
+}
+
+/** Running servers, by supervisor pid. */
+const servers = new WeakMap<Pid, ServerState>();
+
+/**
+ * Starts a KV server: its supervisor, the connections' Task.Supervisor and
+ * the acceptor. Resolves once it listens; rejects (and starts nothing) if it
+ * cannot bind. Linked to the caller when the caller is a process.
+ *
+ * @example
+ * ```ts
+ * import * as Server from "./server.ts";
+ * import { MapStore } from "./map_store.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sup = await Server.startLink({ port: 0, store: new MapStore(), maxConnections: 100 });
+ * assert.ok(Server.address(sup)!.port > 0);
+ * await Server.stop(sup);
+ * ```
+ *
+ * @param options See {@linkcode ServerOptions}.
+ * @returns The server's supervisor.
+ */
+export async function startLink(options: ServerOptions = {}): Promise<Pid> {
+  const state = new ServerState(options);
+  const pid = await Supervisor.startLink([
+    {
+      id: "KVServer.TaskSupervisor",
+      type: "supervisor",
+      start: async () => {
+        const tasks = await TaskSupervisor.startLink({ maxChildren: state.maxConnections });
+        state.tasks = tasks;
+        return tasks;
+      },
+    },
+    { id: "KVServer.Acceptor", start: () => startAcceptor(state), restart: "permanent", shutdown: 5000 },
+  ], { strategy: "one_for_one", name: options.name });
+  servers.set(pid, state);
+  return pid;
+}
+
+/**
+ * The child spec of a KV server, to run it under another supervisor.
+ *
+ * @example
+ * ```ts
+ * import * as Server from "./server.ts";
+ * import { MapStore } from "./map_store.ts";
+ * import { Supervisor } from "../../mod.ts";
+ *
+ * const top = await Supervisor.startLink([Server.childSpec({ port: 0, store: new MapStore() })], { strategy: "one_for_one" });
+ * await Supervisor.stop(top);
+ * ```
+ *
+ * @param options See {@linkcode ServerOptions}.
+ * @returns A supervisor child spec with id `"KVServer.Supervisor"`.
+ */
+export function childSpec(options: ServerOptions = {}): Supervisor.ChildSpec {
+  return { id: NAME, start: () => startLink(options), type: "supervisor" };
+}
+
+/**
+ * Where a running server listens: by its supervisor's pid or name (default:
+ * the application's, {@linkcode NAME}).
+ *
+ * @example
+ * ```ts
+ * import * as Server from "./server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(Server.address("no_such_server"), undefined);
+ * ```
+ *
+ * @param server The server's supervisor.
+ * @returns The bound address, or `undefined` if no such server runs.
+ */
+export function address(server: Pid | string = NAME): ServerAddress | undefined {
+  const pid = typeof server === "string" ? Process.whereis(server) : server;
+  const state = pid === undefined ? undefined : servers.get(pid);
+  if (state === undefined || state.boundHostname === undefined || !Process.isAlive(pid!)) return undefined;
+  return { hostname: state.boundHostname, port: state.port };
+}
+
+/**
+ * Stops a server started with {@linkcode startLink}: the acceptor (the port is
+ * released), then every connection. Resolves once all of it is down.
+ *
+ * @example
+ * ```ts
+ * import * as Server from "./server.ts";
+ * import { MapStore } from "./map_store.ts";
+ *
+ * const sup = await Server.startLink({ port: 0, store: new MapStore() });
+ * await Server.stop(sup);
+ * ```
+ *
+ * @param server The server's supervisor.
+ */
+export async function stop(server: Pid | string = NAME): Promise<void> {
+  const pid = typeof server === "string" ? Process.whereis(server) : server;
+  const state = pid === undefined ? undefined : servers.get(pid);
+  await Supervisor.stop(server);
+  await state?.listener?.stopAccepting();
+}
+
+/**
+ * The `"kv_server"` application: a server named {@linkcode NAME} over the
+ * `"kv"` application (a dependency, started first by
+ * `Application.ensureAllStarted`). Configure it through its environment
+ * ({@linkcode ServerEnv}).
+ *
+ * @example
+ * ```ts
+ * import * as Server from "./server.ts";
+ * import { Application } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await Application.ensureAllStarted(Server.app, { env: { port: 0 } });
+ * assert.ok(Server.address()!.port > 0);
+ * await Application.stop(Server.app);
+ * await Application.stop("kv");
+ * ```
+ */
+export const app: Application.Spec<ServerEnv> = Application.define<ServerEnv>({
+  name: "kv_server",
+  description: "The KV text protocol over TCP",
+  dependencies: [kvApp],
+  env: {
+    hostname: DEFAULT_HOSTNAME,
+    port: DEFAULT_PORT,
+    maxLineLength: DEFAULT_MAX_LINE_LENGTH,
+    maxConnections: DEFAULT_MAX_CONNECTIONS,
+  },
+  // Over the buckets of the running "kv" application (with its name prefix).
+  start: (_type, env) =>
+    startLink({ ...env, name: NAME, store: registryStore(Application.getEnv<string>(kvApp.name, "prefix", "")) }),
+});

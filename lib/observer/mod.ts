@@ -1,0 +1,38 @@
+/**
+ * Observer: a live view of the running system in the browser (Erlang's
+ * Observer), and the introspection functions it is built on.
+ *
+ * ```ts
+ * import { Observer } from "../../mod.ts";
+ * const obs = await Observer.start({ port: 0 }); // loopback by default
+ * console.assert(obs.url.startsWith("http://127.0.0.1:"));
+ * console.assert(Observer.system().processes >= 0);
+ * await obs.close();
+ * ```
+ *
+ * @module
+ */
+export {
+  type AppTree,
+  applications,
+  type EtsSummary,
+  etsTables,
+  kill,
+  preview,
+  type ProcessDetail,
+  processes,
+  processInfo,
+  type ProcessListOptions,
+  type ProcessSortKey,
+  type ProcessSummary,
+  resolvePid,
+  type Sampler,
+  type SamplerOptions,
+  startSampler,
+  supervisionTree,
+  system,
+  type SystemInfo,
+  type TreeNode,
+  type TreeOptions,
+} from "./introspect.ts";
+export { type ObserverOptions, type ObserverServer, start } from "./server.ts";
