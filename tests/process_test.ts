@@ -179,13 +179,17 @@ test("a busy process cannot starve others: timers and other processes still run"
       },
     }, undefined);
     Process.send(busy, "again");
-    // Another process gets to run, and so does a host timer.
-    const other = Process.spawn(() => Process.send(self, "other ran"));
-    assert.equal(await receive("other ran"), "other ran");
-    Process.sendAfter(self, "timer fired", 5);
-    assert.equal(await receive("timer fired"), "timer fired");
-    assert.ok(!Process.isAlive(other));
-    await GenServer.stop(busy);
+    try {
+      // Another process gets to run, and so does a host timer.
+      const other = Process.spawn(() => Process.send(self, "other ran"));
+      assert.equal(await receive("other ran"), "other ran");
+      Process.sendAfter(self, "timer fired", 5);
+      assert.equal(await receive("timer fired"), "timer fired");
+      assert.ok(!Process.isAlive(other));
+    } finally {
+      // Never leave a process spinning: the test runner would not exit.
+      Process.exit(busy, "kill");
+    }
   });
 });
 
