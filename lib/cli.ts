@@ -16,6 +16,13 @@
  * Runs on Bun, Deno and Node: arguments, environment, signals and exit go
  * through `node:process`.
  *
+ * Standalone binaries:
+ * - `npm run build` writes `dist/kv` with `bun build --compile` (CI builds it
+ *   and runs `scripts/smoke_binary.sh` against it);
+ * - `deno task compile` writes `dist/kv-deno` with `deno compile`. It
+ *   downloads the Deno runtime it embeds (`denort`) on first use, so it needs
+ *   network access to dl.deno.land: it is for users, not run in CI.
+ *
  * @module
  */
 

@@ -15,6 +15,11 @@
  * `--connect HOST:PORT` benchmarks an already running server instead (with
  * `--target` naming its protocol: `kv` or `redis`).
  *
+ * Every server is started first; then each round runs on every server in
+ * turn (interleaved), so that other load on the machine weighs on all of them
+ * alike, and each row is the best of its rounds. A last table compares the kv
+ * server with the bare server on the same runtime and with Redis.
+ *
  * ```sh
  * bun scripts/bench_server.ts --target bare,redis --runtime bun,deno
  * deno run -A scripts/bench_server.ts --connections 50 --pipeline 1,16 --ops 200000 --rounds 3
@@ -278,62 +283,100 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-async function benchServer(
-  target: Target,
-  server: string,
-  hostname: string,
-  port: number,
-  options: Options,
-): Promise<Result[]> {
-  const conns = await Promise.all(Array.from({ length: options.connections }, () => LoadConnection.open(hostname, port)));
-  try {
+/** One server under test: its client connections, and the best result of each phase so far. */
+class Bench {
+  readonly best = new Map<string, Result>();
+  readonly warmed = new Set<number>();
+  private constructor(
+    readonly target: Target,
+    readonly server: string,
+    readonly conns: LoadConnection[],
+    readonly options: Options,
+  ) {}
+
+  static async open(target: Target, server: string, hostname: string, port: number, options: Options): Promise<Bench> {
+    const conns = await Promise.all(Array.from({ length: options.connections }, () => LoadConnection.open(hostname, port)));
     if (target !== "redis") {
       const reply = await conns[0].request("CREATE bench\r\n");
       if (reply !== "OK\r\n") throw new Error(`Unexpected reply to CREATE: "${reply}"`);
     }
-    const results: Result[] = [];
-    for (const pipeline of options.pipelines) {
-      if (options.warmupOps > 0) {
-        await runPhase(conns, workload(target, "PUT", options.keys, options.valueSize), options.warmupOps, pipeline, options.maxSeconds);
-      }
-      // Best of `rounds`: other load on the machine only ever makes a round slower.
-      const best = new Map<Phase, Result>();
-      for (let round = 0; round < options.rounds; round++) {
-        for (const phase of ["PUT", "GET"] as const) {
-          const run = await runPhase(conns, workload(target, phase, options.keys, options.valueSize), options.ops, pipeline, options.maxSeconds);
-          const sorted = run.latencies.slice().sort();
-          const result: Result = {
-            target,
-            server,
-            phase,
-            connections: options.connections,
-            pipeline,
-            ops: run.ops,
-            seconds: run.seconds,
-            opsPerSecond: run.ops / run.seconds,
-            p50: percentile(sorted, 0.5),
-            p99: percentile(sorted, 0.99),
-          };
-          const previous = best.get(phase);
-          if (!previous || result.opsPerSecond > previous.opsPerSecond) best.set(phase, result);
-        }
-      }
+    return new Bench(target, server, conns, options);
+  }
+
+  /** One round at `pipeline`: a PUT phase then a GET phase (after a warm-up the first time). */
+  async round(pipeline: number): Promise<void> {
+    const { options, target } = this;
+    if (!this.warmed.has(pipeline) && options.warmupOps > 0) {
+      this.warmed.add(pipeline);
+      await runPhase(this.conns, workload(target, "PUT", options.keys, options.valueSize), options.warmupOps, pipeline, options.maxSeconds);
+    }
+    for (const phase of ["PUT", "GET"] as const) {
+      const run = await runPhase(this.conns, workload(target, phase, options.keys, options.valueSize), options.ops, pipeline, options.maxSeconds);
+      const sorted = run.latencies.slice().sort();
+      const result: Result = {
+        target,
+        server: this.server,
+        phase,
+        connections: options.connections,
+        pipeline,
+        ops: run.ops,
+        seconds: run.seconds,
+        opsPerSecond: run.ops / run.seconds,
+        p50: percentile(sorted, 0.5),
+        p99: percentile(sorted, 0.99),
+      };
+      // Best of the rounds: other load on the machine only ever makes a round slower.
+      const key = `${phase} ${pipeline}`;
+      const previous = this.best.get(key);
+      if (!previous || result.opsPerSecond > previous.opsPerSecond) this.best.set(key, result);
+    }
+  }
+
+  /** The best result per phase and pipeline, in table order. */
+  results(): Result[] {
+    const out: Result[] = [];
+    for (const pipeline of this.options.pipelines) {
       for (const phase of ["PUT", "GET"] as const) {
-        const result = best.get(phase)!;
-        results.push(result);
-        printRow(result);
+        const r = this.best.get(`${phase} ${pipeline}`);
+        if (r) out.push(r);
       }
     }
-    // A last sanity check: the data is really there.
-    const check = target === "redis" ? "GET bench:k0\r\n" : "GET bench k0\r\n";
-    const reply = await conns[0].request(check);
-    const value = "v".repeat(options.valueSize);
-    const expected = target === "redis" ? `$${value.length}\r\n${value}\r\n` : `${value}\r\nOK\r\n`;
-    if (options.ops >= 1 && reply !== expected) throw new Error(`Unexpected reply to ${check.trim()}: "${reply}"`);
-    return results;
-  } finally {
-    await Promise.all(conns.map((c) => c.close()));
+    return out;
   }
+
+  /** A last sanity check (the data is really there), then closes the connections. */
+  async close(): Promise<void> {
+    try {
+      const { target, options } = this;
+      const check = target === "redis" ? "GET bench:k0\r\n" : "GET bench k0\r\n";
+      const reply = await this.conns[0].request(check);
+      const value = "v".repeat(options.valueSize);
+      const expected = target === "redis" ? `$${value.length}\r\n${value}\r\n` : `${value}\r\nOK\r\n`;
+      if (options.ops >= 1 && reply !== expected) throw new Error(`Unexpected reply to ${check.trim()}: "${reply}"`);
+    } finally {
+      await Promise.all(this.conns.map((c) => c.close()));
+    }
+  }
+}
+
+/** Runs every round on every bench, interleaved, so that each sees the same machine load. */
+async function runInterleaved(benches: Bench[], options: Options): Promise<Bench[]> {
+  let live = benches;
+  for (const pipeline of options.pipelines) {
+    for (let round = 0; round < options.rounds; round++) {
+      const failed: Bench[] = [];
+      for (const bench of live) {
+        try {
+          await bench.round(pipeline);
+        } catch (error) {
+          console.error(`${bench.target} on ${bench.server} failed: ${error instanceof Error ? error.message : error}`);
+          failed.push(bench);
+        }
+      }
+      live = live.filter((b) => !failed.includes(b));
+    }
+  }
+  return live;
 }
 
 // --- servers ---
@@ -450,51 +493,84 @@ function printRow(r: Result): void {
   );
 }
 
+/** kv against bare and redis, per server runtime, pipeline and phase. */
+function printSummary(benches: Bench[]): void {
+  const find = (target: Target, server: string | undefined, phase: Phase, pipeline: number) =>
+    benches.find((b) => b.target === target && (server === undefined || b.server === server))?.best.get(`${phase} ${pipeline}`);
+  const kvs = benches.filter((b) => b.target === "kv");
+  if (kvs.length === 0) return;
+  console.log("\n| kv server | phase | P | kv ops/s | vs bare (same runtime) | vs redis |\n|---|---|---:|---:|---:|---:|");
+  for (const kv of kvs) {
+    for (const r of kv.results()) {
+      const bare = find("bare", kv.server, r.phase, r.pipeline);
+      const redis = find("redis", undefined, r.phase, r.pipeline);
+      const ratio = (other: Result | undefined) => other ? `${Math.round(100 * r.opsPerSecond / other.opsPerSecond)} %` : "-";
+      console.log(
+        `| ${kv.server} | ${r.phase} | ${r.pipeline} | ${Math.round(r.opsPerSecond).toLocaleString("en-US")} | ${ratio(bare)} | ${ratio(redis)} |`,
+      );
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const cpus = (await import("node:os")).cpus().length;
   console.log(
     `# bench_server: client on ${runtimeVersion(runtime === "node" ? "bun" : runtime)}` +
       `${runtime === "node" ? " (node)" : ""}, ${cpus} CPUs, C=${options.connections}, ` +
-      `P=${options.pipelines.join("/")}, ${options.ops} ops per phase (max ${options.maxSeconds} s), best of ${options.rounds} rounds, ` +
-      `${options.keys} keys, ${options.valueSize}-byte values, warmup ${options.warmupOps} PUTs\n`,
+      `P=${options.pipelines.join("/")}, ${options.ops} ops per phase (max ${options.maxSeconds} s), best of ${options.rounds} rounds ` +
+      `(interleaved across servers), ${options.keys} keys, ${options.valueSize}-byte values, warmup ${options.warmupOps} PUTs\n`,
   );
   if (options.connectTo) {
     const target = options.targets[0];
-    await benchServer(target, `${options.connectTo.hostname}:${options.connectTo.port}`, options.connectTo.hostname, options.connectTo.port, options);
+    const { hostname, port } = options.connectTo;
+    const bench = await Bench.open(target, `${hostname}:${port}`, hostname, port, options);
+    await runInterleaved([bench], options);
+    for (const r of bench.results()) printRow(r);
+    await bench.close();
     return;
   }
-  for (const target of options.targets) {
-    if (target === "kv" && !existsSync(`${ROOT}lib/cli.ts`)) {
-      console.error("skipping kv: lib/cli.ts does not exist yet");
-      continue;
-    }
-    const runs: [string, () => Promise<Spawned | undefined>][] = target === "redis"
-      ? [["redis", startRedis]]
-      : options.runtimes.map((r) => [runtimeVersion(r), () => startTarget(target, r)!]);
-    for (const [label, start] of runs) {
-      let server: Spawned | undefined;
-      try {
-        server = await start();
-      } catch (error) {
-        console.error(`skipping ${target} on ${label}: ${error instanceof Error ? error.message : error}`);
+  // Start every server first; run the rounds interleaved; stop them all.
+  const servers: { target: Target; label: string; spawned: Spawned }[] = [];
+  const benches: Bench[] = [];
+  try {
+    for (const target of options.targets) {
+      if (target === "kv" && !existsSync(`${ROOT}lib/cli.ts`)) {
+        console.error("skipping kv: lib/cli.ts does not exist yet");
         continue;
       }
-      if (!server) {
-        console.error(`skipping ${target}: redis-server is not installed`);
-        continue;
-      }
-      const name = target === "redis"
-        ? (spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout.match(/v=(\S+)/)?.[1] ?? "")
-        : label;
-      try {
-        await benchServer(target, target === "redis" ? `redis ${name}` : name, server.hostname, server.port, options);
-      } catch (error) {
-        console.error(`${target} on ${label} failed: ${error instanceof Error ? error.message : error}`);
-      } finally {
-        await stopServer(server);
+      const runs: [string, () => Promise<Spawned | undefined>][] = target === "redis"
+        ? [["redis", startRedis]]
+        : options.runtimes.map((r) => [runtimeVersion(r), () => startTarget(target, r)!]);
+      for (const [label, start] of runs) {
+        let spawned: Spawned | undefined;
+        try {
+          spawned = await start();
+        } catch (error) {
+          console.error(`skipping ${target} on ${label}: ${error instanceof Error ? error.message : error}`);
+          continue;
+        }
+        if (!spawned) {
+          console.error(`skipping ${target}: redis-server is not installed`);
+          continue;
+        }
+        servers.push({ target, label, spawned });
+        const name = target === "redis"
+          ? `redis ${spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout.match(/v=(\S+)/)?.[1] ?? ""}`
+          : label;
+        try {
+          benches.push(await Bench.open(target, name, spawned.hostname, spawned.port, options));
+        } catch (error) {
+          console.error(`${target} on ${label} failed: ${error instanceof Error ? error.message : error}`);
+        }
       }
     }
+    const done = await runInterleaved(benches, options);
+    for (const bench of done) for (const r of bench.results()) printRow(r);
+    printSummary(done);
+    for (const bench of done) await bench.close().catch((e) => console.error(`${bench.server}: ${e.message}`));
+  } finally {
+    await Promise.all(servers.map((s) => stopServer(s.spawned)));
   }
 }
 

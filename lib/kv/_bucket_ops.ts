@@ -1,14 +1,15 @@
 /**
- * Runs several `GET`/`PUT`/`DELETE` on one bucket in **one** message to its
- * process: the server's batches (see `KvStore.executeMany`) cost one call per
- * bucket per read instead of one per request.
+ * {@linkcode BucketBatch}: several `GET`/`PUT`/`DELETE` on one bucket, run
+ * in **one** message to its process. The server's batches (see
+ * `KvStore.executeMany`) thus cost one call per bucket per read instead of
+ * one per request.
  *
- * The operations are applied to the bucket agent's state with the same
- * meaning as `Bucket.get`, `Bucket.put` and `Bucket.del` (`tests/kv_server_test.ts`
- * checks them against each other). They know the state's shape
+ * The operations are applied to the bucket agent's state with the meaning of
+ * `Bucket.get`, `Bucket.put` and `Bucket.del` (`tests/kv_server_test.ts`
+ * checks them against each other). They rely on the state's documented shape
  * (`Bucket.State`: `null`, a `Bucket.Single`, or a `Map`); a state of any
- * other shape is left untouched and the operations fail (`ERROR`), so the
- * bucket never crashes on our account.
+ * other shape is left untouched and the operations answer `ERROR`, so a
+ * bucket never crashes on the server's account.
  *
  * @module
  */
@@ -16,79 +17,85 @@
 import * as Agent from "../agent.ts";
 import type { Pid } from "../process/pid.ts";
 import { Single, type State } from "./bucket.ts";
+import { type Command, EMPTY_OK, ERROR, OK, type Reply } from "./command.ts";
 
-/** What to do: 0 get, 1 put, 2 delete. */
-export type OpKind = 0 | 1 | 2;
+/** Who runs a {@linkcode BucketBatch} and hears how it went. */
+export interface BatchOwner {
+  /** The batch was applied; its replies are written. */
+  ran(): void;
+  /** The call failed; the replies are not written. */
+  failed(batch: BucketBatch, error: unknown): void;
+}
 
-/** A run of operations on one bucket, in order; `results` receives the gets' values. */
-export class BucketOps {
-  /** The operations' kinds. */
-  readonly kinds: OpKind[] = [];
-  /** Their keys. */
-  readonly keys: string[] = [];
-  /** Their values (puts only). */
-  readonly values: (string | undefined)[] = [];
-  /** Each operation's index in the batch. */
+type BucketCommand = Extract<Command, { kind: "get" | "put" | "delete" }>;
+
+/** Operations on one bucket, in request order; each writes its reply into a shared array. */
+export class BucketBatch {
+  /** The commands. */
+  readonly commands: BucketCommand[] = [];
+  /** Where each command's reply goes in `replies`. */
   readonly indexes: number[] = [];
-  /** After the run: each get's value (`undefined`: missing key). */
-  readonly results: (string | undefined)[] = [];
-  /** Set when the state had a shape these operations do not know. */
-  failed = false;
+  /** The batch's replies (shared by every bucket of the batch). */
+  readonly replies: Reply[];
 
-  /** Appends an operation. */
-  add(kind: OpKind, key: string, value: string | undefined, index: number): void {
-    this.kinds.push(kind);
-    this.keys.push(key);
-    this.values.push(value);
+  /** @param replies Where the replies go. */
+  constructor(replies: Reply[]) {
+    this.replies = replies;
+  }
+
+  /** Appends a command whose reply goes to `replies[index]`. */
+  add(command: BucketCommand, index: number): void {
+    this.commands.push(command);
     this.indexes.push(index);
   }
 
-  /** Applies the operations to a bucket's state; runs inside the bucket's process. */
+  /** Answers every command with `reply` (the call failed). */
+  fail(reply: Reply): void {
+    const { indexes, replies } = this;
+    for (let i = 0; i < indexes.length; i++) replies[indexes[i]] = reply;
+  }
+
+  /** Applies the commands to a bucket's state and writes the replies; runs inside the bucket's process. */
   apply(s: State): State {
+    const { commands, indexes, replies } = this;
     if (!(s === null || s instanceof Single || s instanceof Map)) {
-      this.failed = true;
+      this.fail(ERROR);
       return s;
     }
-    const { kinds, keys, values, results } = this;
-    for (let i = 0; i < kinds.length; i++) {
-      const key = keys[i];
-      switch (kinds[i]) {
-        case 0:
-          results[i] = s === null ? undefined : s instanceof Single ? (s.key === key ? s.value : undefined) : s.get(key);
-          break;
-        case 1: {
-          const value = values[i]!;
-          if (s === null) s = new Single(key, value);
-          else if (s instanceof Single) s = s.key === key ? new Single(key, value) : new Map([[s.key, s.value], [key, value]]);
-          else s.set(key, value);
-          break;
-        }
-        default:
-          if (s === null) break;
-          if (s instanceof Single) {
-            if (s.key === key) s = null;
-          } else if (s.delete(key) && s.size === 1) {
-            const [[k, v]] = s;
-            s = new Single(k, v);
-          }
+    for (let i = 0; i < commands.length; i++) {
+      const command = commands[i];
+      const key = command.key;
+      if (command.kind === "get") {
+        const value = s === null ? undefined : s instanceof Single ? (s.key === key ? s.value : undefined) : s.get(key);
+        replies[indexes[i]] = value === undefined ? EMPTY_OK : value;
+        continue;
       }
+      if (command.kind === "put") {
+        const value = command.value;
+        if (s === null) s = new Single(key, value);
+        else if (s instanceof Single) s = s.key === key ? new Single(key, value) : new Map([[s.key, s.value], [key, value]]);
+        else s.set(key, value);
+      } else if (s instanceof Single) {
+        if (s.key === key) s = null;
+      } else if (s !== null && s.delete(key) && s.size === 1) {
+        const [[k, v]] = s;
+        s = new Single(k, v);
+      }
+      replies[indexes[i]] = OK;
     }
     return s;
   }
-}
 
-/**
- * Runs `ops` on `bucket` in one call. Resolves once applied; rejects as the
- * call does (`noproc` when the bucket is gone) or when the state's shape is
- * unknown.
- *
- * @param bucket The bucket's process.
- * @param ops The operations.
- * @returns Once they ran; their results are in `ops.results`.
- */
-export function runBucketOps(bucket: Pid, ops: BucketOps): Promise<void> {
-  // No timeout: the functions are pure and quick, and the call fails at once if the bucket dies.
-  return Agent.update(bucket, (s: State) => ops.apply(s), Infinity).then(() => {
-    if (ops.failed) throw new Error("Unknown bucket state shape");
-  });
+  /**
+   * Sends the batch to `bucket` in one call; `to.ran()` once applied (the
+   * replies are written), or `to.failed(batch, error)` if the call fails
+   * (`noproc` when the bucket is gone), replies unwritten.
+   *
+   * @param bucket The bucket's process.
+   * @param to Told how it went.
+   */
+  run(bucket: Pid, to: BatchOwner): void {
+    // No timeout: `apply` is pure and quick, and the call fails at once if the bucket dies.
+    Agent.update(bucket, (s: State) => this.apply(s), Infinity).then(() => to.ran(), (error) => to.failed(this, error));
+  }
 }

@@ -34,8 +34,12 @@ export interface BucketSupervisorOptions {
   name?: string;
 }
 
-/** One spec object for every bucket, so a bucket start allocates no spec of its own. */
-const BUCKET: Supervisor.ChildSpec = Bucket.childSpec();
+/**
+ * One spec object for every bucket, so a bucket start allocates no spec of its
+ * own. Made on first use: building it at load time would break when
+ * `bucket.ts` is the first module imported (its `mod.ts` import cycles back here).
+ */
+let bucketSpec: Supervisor.ChildSpec | undefined;
 
 /**
  * Starts the bucket supervisor (no children yet), linked to the caller.
@@ -69,7 +73,7 @@ export function startLink(opts?: BucketSupervisorOptions): Promise<Pid> {
  * ```
  */
 export async function startBucket(sup: Pid | string): Promise<Pid> {
-  const pid = await DynamicSupervisor.startChild(sup, BUCKET);
+  const pid = await DynamicSupervisor.startChild(sup, bucketSpec ??= Bucket.childSpec());
   // A bucket's start never returns ignore; guard the type anyway.
   if (pid === undefined) throw new Error(`Bucket supervisor ${String(sup)} did not start a bucket`);
   return pid;

@@ -100,14 +100,19 @@ export interface KvStore<B = unknown> {
   delete(bucket: B, key: string): Awaitable<unknown>;
   /**
    * Optional: runs `commands` in order and gives their replies, in order,
-   * with one promise for them all (or synchronously). A store whose
-   * operations are messages implements it so that a whole read's requests
-   * cost one message per bucket instead of one per request; a server then
-   * hands it each read's requests at once and, while a batch is unsettled,
-   * starts no other (so a `CREATE` is seen by every later request).
-   * Must never throw nor reject: a failed request answers `ERROR\r\n`.
+   * all at once: returned when it can answer at once, else passed to `done`
+   * (exactly once; it then returns `undefined`). A store whose operations
+   * are messages implements it so that a whole read's requests cost one
+   * message per bucket instead of one per request, and no promise per
+   * request; a server then hands it each read's requests at once and, while
+   * a batch is unsettled, starts no other (so a `CREATE` is seen by every
+   * later request). Must never throw: a failed request answers `ERROR\r\n`.
    */
-  executeMany?(commands: readonly Command[], onError?: (error: unknown) => void): Reply[] | Promise<Reply[]>;
+  executeMany?(
+    commands: readonly Command[],
+    done: (replies: Reply[]) => void,
+    onError?: (error: unknown) => void,
+  ): Reply[] | undefined;
 }
 
 /**

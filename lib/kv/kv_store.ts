@@ -35,11 +35,10 @@
  * @module
  */
 
-import type { Table } from "../ets/ets.ts";
+import { type Table, whereis } from "../ets/ets.ts";
 import type { Pid } from "../process/pid.ts";
 import {
   type Command,
-  EMPTY_OK,
   ERROR,
   type KvStore,
   NOT_FOUND,
@@ -47,7 +46,7 @@ import {
   type Reply,
   UNKNOWN_COMMAND,
 } from "./command.ts";
-import { BucketOps, runBucketOps } from "./_bucket_ops.ts";
+import { BucketBatch } from "./_bucket_ops.ts";
 import * as Bucket from "./bucket.ts";
 import * as Registry from "./registry.ts";
 import { names } from "./kv_supervisor.ts";
@@ -59,6 +58,8 @@ export const REGISTRY: string = names().registry;
 export class RegistryStore implements KvStore<Pid> {
   readonly #registry: Pid | string;
   readonly #table: string | Table;
+  /** The name table, once found by name. */
+  #resolved: Table | undefined;
 
   /**
    * Makes a store over a running registry.
@@ -78,9 +79,25 @@ export class RegistryStore implements KvStore<Pid> {
     return Registry.create(this.#registry, bucket);
   }
 
-  /** The bucket's process, read from the name table, or `undefined`. */
+  /**
+   * The bucket's process, read from the name table, or `undefined`. Throws
+   * `Ets.EtsError` (`no_table`) while the table does not exist.
+   */
   lookup(bucket: string): Pid | undefined {
-    return Registry.lookup(this.#table, bucket);
+    const table = this.#resolved;
+    if (table !== undefined) {
+      try {
+        // A table id skips the name lookup and the access check.
+        return Registry.lookup(table, bucket);
+      } catch {
+        // Deleted (its tree restarted): find the new one by name.
+        this.#resolved = undefined;
+      }
+    }
+    const found = typeof this.#table === "string" ? whereis(this.#table) : this.#table;
+    if (found === undefined) return Registry.lookup(this.#table, bucket);
+    this.#resolved = found;
+    return Registry.lookup(found, bucket);
   }
 
   /** The value under `key`, or `undefined`. */
@@ -104,83 +121,138 @@ export class RegistryStore implements KvStore<Pid> {
    * Never throws nor rejects: a failure answers `ERROR`.
    *
    * @param commands The commands, in request order.
+   * @param done Gets the replies, in order, when they were not returned.
    * @param onError Told about each failure.
-   * @returns The replies, in order; synchronously when no bucket was asked.
+   * @returns The replies when no process had to be asked, else `undefined`.
    */
-  executeMany(commands: readonly Command[], onError?: (error: unknown) => void): Reply[] | Promise<Reply[]> {
-    const replies: Reply[] = new Array(commands.length);
-    const calls: Promise<void>[] = [];
-    const ran = this.#run(commands, 0, replies, calls, onError);
-    if (ran !== undefined) return ran.then(() => Promise.all(calls)).then(() => replies);
-    return calls.length === 0 ? replies : Promise.all(calls).then(() => replies);
+  executeMany(
+    commands: readonly Command[],
+    done: (replies: Reply[]) => void,
+    onError?: (error: unknown) => void,
+  ): Reply[] | undefined {
+    return new BatchRun(this, commands, done, onError).start();
+  }
+}
+
+/** One {@linkcode RegistryStore.executeMany}: counts the calls in flight, resolves when none is left. */
+class BatchRun {
+  readonly #store: RegistryStore;
+  readonly #commands: readonly Command[];
+  readonly #onError: ((error: unknown) => void) | undefined;
+  readonly #replies: Reply[];
+  readonly #done: (replies: Reply[]) => void;
+  /** Calls (and a `CREATE`) not settled yet. */
+  #pending = 0;
+  /** Still gathering: the run cannot be over yet. */
+  #gathering = true;
+  /** `start` returned without the replies: `done` will get them. */
+  #deferred = false;
+
+  constructor(
+    store: RegistryStore,
+    commands: readonly Command[],
+    done: (replies: Reply[]) => void,
+    onError: ((error: unknown) => void) | undefined,
+  ) {
+    this.#store = store;
+    this.#commands = commands;
+    this.#done = done;
+    this.#onError = onError;
+    this.#replies = new Array(commands.length);
   }
 
-  /** Runs from `from` on; a promise when it had to wait for a `CREATE`. */
-  #run(
-    commands: readonly Command[],
-    from: number,
-    replies: Reply[],
-    calls: Promise<void>[],
-    onError: ((error: unknown) => void) | undefined,
-  ): Promise<void> | undefined {
+  start(): Reply[] | undefined {
+    this.#gather(0);
+    if (this.#pending === 0 && !this.#gathering) return this.#replies;
+    this.#deferred = true;
+    return undefined;
+  }
+
+  /** Runs from `from` on, until the end or a `CREATE`, which resumes it once settled. */
+  #gather(from: number): void {
+    const commands = this.#commands;
+    const replies = this.#replies;
     // Most batches touch one bucket: no map for that case.
     let oneBucket: Pid | undefined;
-    let oneOps: BucketOps | undefined;
-    let more: Map<Pid, BucketOps> | undefined;
+    let one: BucketBatch | undefined;
+    let more: Map<Pid, BucketBatch> | undefined;
     for (let i = from; i < commands.length; i++) {
       const command = commands[i];
-      switch (command.kind) {
-        case "unknown":
-          replies[i] = UNKNOWN_COMMAND;
-          continue;
-        case "create": {
-          // What came before goes now; later lookups may need this bucket.
-          this.#send(oneBucket, oneOps, more, replies, calls, onError);
-          return this.create(command.bucket).then(
-            () => void (replies[i] = OK),
-            (error) => void (replies[i] = failed(error, onError)),
-          ).then(() => this.#run(commands, i + 1, replies, calls, onError));
-        }
+      if (command.kind === "unknown") {
+        replies[i] = UNKNOWN_COMMAND;
+        continue;
+      }
+      if (command.kind === "create") {
+        // What came before goes now; later lookups may need this bucket.
+        this.#send(oneBucket, one, more);
+        this.#pending++;
+        this.#store.create(command.bucket).then(
+          () => this.#created(i, OK),
+          (error) => this.#created(i, failed(error, this.#onError)),
+        );
+        return;
       }
       let bucket: Pid | undefined;
       try {
-        bucket = this.lookup(command.bucket);
+        bucket = this.#store.lookup(command.bucket);
       } catch (error) {
-        replies[i] = failed(error, onError);
+        replies[i] = failed(error, this.#onError);
         continue;
       }
       if (bucket === undefined) {
         replies[i] = NOT_FOUND;
         continue;
       }
-      let ops: BucketOps | undefined;
+      let batch: BucketBatch | undefined;
       if (oneBucket === undefined || oneBucket === bucket) {
         oneBucket = bucket;
-        ops = oneOps ??= new BucketOps();
+        batch = one ??= new BucketBatch(replies);
       } else {
         more ??= new Map();
-        ops = more.get(bucket);
-        if (ops === undefined) more.set(bucket, ops = new BucketOps());
+        batch = more.get(bucket);
+        if (batch === undefined) more.set(bucket, batch = new BucketBatch(replies));
       }
-      if (command.kind === "get") ops.add(0, command.key, undefined, i);
-      else if (command.kind === "put") ops.add(1, command.key, command.value, i);
-      else ops.add(2, command.key, undefined, i);
+      batch.add(command, i);
     }
-    this.#send(oneBucket, oneOps, more, replies, calls, onError);
-    return undefined;
+    this.#send(oneBucket, one, more);
+    this.#gathering = false;
   }
 
-  /** Sends each bucket its operations; `calls` gets a promise per call that fills `replies`. */
-  #send(
-    oneBucket: Pid | undefined,
-    oneOps: BucketOps | undefined,
-    more: Map<Pid, BucketOps> | undefined,
-    replies: Reply[],
-    calls: Promise<void>[],
-    onError: ((error: unknown) => void) | undefined,
-  ): void {
-    if (oneBucket !== undefined) calls.push(call(oneBucket, oneOps!, replies, onError));
-    if (more !== undefined) for (const [bucket, ops] of more) calls.push(call(bucket, ops, replies, onError));
+  #created(i: number, reply: Reply): void {
+    this.#replies[i] = reply;
+    this.#pending--;
+    this.#gather(i + 1);
+    this.#check();
+  }
+
+  #send(oneBucket: Pid | undefined, one: BucketBatch | undefined, more: Map<Pid, BucketBatch> | undefined): void {
+    if (oneBucket !== undefined) this.#call(oneBucket, one!);
+    if (more !== undefined) for (const [bucket, batch] of more) this.#call(bucket, batch);
+  }
+
+  #call(bucket: Pid, batch: BucketBatch): void {
+    this.#pending++;
+    batch.run(bucket, this);
+  }
+
+  /** A bucket's batch ran (its replies are written). */
+  ran(): void {
+    this.#settled();
+  }
+
+  /** A bucket's call failed. */
+  failed(batch: BucketBatch, error: unknown): void {
+    batch.fail(failed(error, this.#onError));
+    this.#settled();
+  }
+
+  #settled(): void {
+    this.#pending--;
+    this.#check();
+  }
+
+  #check(): void {
+    if (this.#pending === 0 && !this.#gathering && this.#deferred) this.#done(this.#replies);
   }
 }
 
@@ -193,22 +265,6 @@ function failed(error: unknown, onError: ((error: unknown) => void) | undefined)
   return ERROR;
 }
 
-/** One call to a bucket; fills the replies of its operations. */
-function call(bucket: Pid, ops: BucketOps, replies: Reply[], onError: ((error: unknown) => void) | undefined): Promise<void> {
-  return runBucketOps(bucket, ops).then(
-    () => {
-      const { kinds, indexes, results } = ops;
-      for (let j = 0; j < kinds.length; j++) {
-        replies[indexes[j]] = kinds[j] === 0 ? results[j] ?? EMPTY_OK : OK;
-      }
-    },
-    (error) => {
-      const reply = failed(error, onError);
-      for (const index of ops.indexes) replies[index] = reply;
-    },
-  );
-}
-
 /**
  * The store of the running `"kv"` application (registry `"KV.Registry"`), or
  * of an independent tree started with `KVSupervisor.startLink({ prefix })`.
@@ -217,7 +273,6 @@ function call(bucket: Pid, ops: BucketOps, replies: Reply[], onError: ((error: u
  * ```ts
  * import { registryStore } from "./kv_store.ts";
  * import assert from "node:assert/strict";
- *
  * import * as KVSupervisor from "./kv_supervisor.ts";
  * import { Supervisor } from "../../mod.ts";
  *

@@ -200,12 +200,16 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   }
 
   #start(request: Request): void {
-    if (this.#many !== undefined && request !== TOO_LONG) {
-      // Batched: its reply's slot waits for the batch, started by `#flushBatch`.
-      if (this.#batch.length === 0) this.#batchSeq = this.#first + this.#slots.length;
-      this.#batch.push(request);
-      this.#slots.push(undefined);
-      return;
+    if (this.#many !== undefined) {
+      if (request !== TOO_LONG) {
+        // Batched: its reply's slot waits for the batch, started by `#flushBatch`.
+        if (this.#batch.length === 0) this.#batchSeq = this.#first + this.#slots.length;
+        this.#batch.push(request);
+        this.#slots.push(undefined);
+        return;
+      }
+      // A batch's slots must stay contiguous: start it before this reply takes a slot.
+      this.#flushBatch();
     }
     const reply = request === TOO_LONG ? ERROR_LINE_TOO_LONG : execute(request, this.#store, this.#onError);
     if (reply instanceof Promise) {
@@ -247,23 +251,16 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
     if (batch.length === 0) return;
     this.#batch = [];
     const seq = this.#batchSeq;
-    let replies: Reply[] | Promise<Reply[]>;
+    let replies: Reply[] | undefined;
     try {
-      replies = this.#many!.call(this.#store, batch, this.#onError);
+      replies = this.#many!.call(this.#store, batch, (settled) => this.#settleBatch(seq, settled, batch.length), this.#onError);
     } catch (error) {
       this.#onError(error);
       replies = batch.map(() => ERROR);
     }
-    if (replies instanceof Promise) {
+    if (replies === undefined) {
       // Later requests wait: they may need a bucket this batch creates.
       this.#barrier = true;
-      replies.then(
-        (settled) => this.#settleBatch(seq, settled, batch.length),
-        (error) => {
-          this.#onError(error);
-          this.#settleBatch(seq, batch.map(() => ERROR), batch.length);
-        },
-      );
     } else {
       this.#fillSlots(seq, replies, batch.length);
     }

@@ -31,7 +31,8 @@
  * Task.Supervisor's `maxChildren`). A connection past it is refused
  * cleanly: it gets `ERROR TOO MANY CONNECTIONS\r\n` and is closed, without
  * reading its requests. A slot is free again once the connection process of
- * a closed connection has exited.
+ * a closed connection has exited. (A connection that arrives while the
+ * Task.Supervisor itself is being restarted gets `ERROR\r\n` and is closed.)
  *
  * **Stopping** the server stops the acceptor first (the port is released),
  * then the Task.Supervisor, which ends every connection process and so
@@ -72,7 +73,7 @@ import * as Supervisor from "../supervisor/supervisor.ts";
 import * as Task from "../task.ts";
 import * as TaskSupervisor from "../task_supervisor.ts";
 import { listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../net/tcp.ts";
-import type { KvStore } from "./command.ts";
+import { ERROR, type KvStore } from "./command.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import { serveConnection } from "./serve_connection.ts";
 import { registryStore } from "./kv_store.ts";
@@ -183,9 +184,11 @@ class ServerState {
     try {
       if (this.tasks === undefined) throw new Error("The connection supervisor is not running");
       task = TaskSupervisor.asyncNolink(this.tasks, connectionBody);
-    } catch {
+    } catch (error) {
       // Full (`max_children`), or the Task.Supervisor is restarting: refuse, cleanly.
-      conn.write(TOO_MANY_CONNECTIONS);
+      const full = error instanceof Supervisor.StartError && error.reason === "max_children";
+      if (!full) this.onError(error);
+      conn.write(full ? TOO_MANY_CONNECTIONS : ERROR);
       conn.close();
       return REFUSED;
     }
