@@ -17,6 +17,7 @@
 import type { Pid } from "./process/pid.ts";
 import {
   call,
+  callWith,
   type Callbacks,
   cast as genCast,
   GenServerProcess,
@@ -132,6 +133,28 @@ export function update<S>(agent: AgentRef<S>, fn: (state: S) => S, timeout = 500
  */
 export function getAndUpdate<S, R>(agent: AgentRef<S>, fn: (state: S) => [R, S], timeout = 5000): Promise<R> {
   return call(agent as Pid, [GET_AND_UPDATE, fn] as Request, timeout) as Promise<R>;
+}
+
+/**
+ * `update` for hot paths: `done()` runs once the value is replaced, or
+ * `done(error)` with the {@linkcode GenServer.CallError} if the agent is gone
+ * or exits first; no promise is made (see `GenServer.callWith`).
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const a = await Agent.start(() => 1);
+ * await new Promise<void>((resolve) => Agent.updateWith(a, (n) => n + 1, () => resolve()));
+ * console.assert(await Agent.get(a, (n) => n) === 2);
+ * ```
+ */
+export function updateWith<S>(
+  agent: AgentRef<S>,
+  fn: (state: S) => S,
+  done: (error?: unknown) => void,
+  timeout = 5000,
+): void {
+  callWith(agent as Pid, [UPDATE, fn] as Request, () => done(), done, timeout);
 }
 
 /**

@@ -280,3 +280,25 @@ test("startLink links the server to the calling process", async () => {
     await GenServer.stop(pid);
   });
 });
+
+test("callWith answers through callbacks, outside the server's stack", async () => {
+  const pid = await GenServer.start({
+    init: () => ["ok", null],
+    handleCall: (req: string, _f, s) => {
+      if (req === "crash") throw new Error("crashed in call");
+      return ["reply", req.toUpperCase(), s];
+    },
+  }, undefined);
+  const reply = await new Promise<{ value: unknown; inProcess: unknown }>((resolve, reject) =>
+    GenServer.callWith(pid, "hi", (value) => resolve({ value, inProcess: Process.current() }), reject)
+  );
+  assert.deepEqual(reply, { value: "HI", inProcess: undefined });
+  const crash = await new Promise<GenServer.CallError>((resolve) =>
+    GenServer.callWith(pid, "crash", () => resolve(undefined as never), resolve)
+  );
+  assert.equal((crash.reason as [string, Error])[1].message, "crashed in call");
+  const noproc = await new Promise<GenServer.CallError>((resolve) =>
+    GenServer.callWith(pid, "again", () => resolve(undefined as never), resolve)
+  );
+  assert.equal(noproc.reason, "noproc");
+});

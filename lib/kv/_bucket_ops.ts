@@ -96,6 +96,9 @@ export class BucketBatch {
    */
   run(bucket: Pid, to: BatchOwner): void {
     // No timeout: `apply` is pure and quick, and the call fails at once if the bucket dies.
-    Agent.update(bucket, (s: State) => this.apply(s), Infinity).then(() => to.ran(), (error) => to.failed(this, error));
+    Agent.updateWith(bucket, (s: State) => this.apply(s), (error) => {
+      if (error === undefined) to.ran();
+      else to.failed(this, error);
+    }, Infinity);
   }
 }

@@ -155,6 +155,40 @@ export function currentProc(): Proc | null {
   return p === undefined ? null : p;
 }
 
+/** Callbacks waiting for the current dispatch to end (see {@linkcode outsideProcess}). */
+const deferredFns: Array<(arg: any) => void> = [];
+const deferredArgs: unknown[] = [];
+
+/**
+ * Runs `fn(arg)` outside any process's dispatch: now from plain code, or just
+ * after the running process's turn. For callbacks that belong to someone else
+ * (a call's reply), so they never run in the replying process's stack.
+ */
+export function outsideProcess<A>(fn: (arg: A) => void, arg: A): void {
+  if (current === null) {
+    fn(arg);
+    return;
+  }
+  deferredFns.push(fn);
+  deferredArgs.push(arg);
+}
+
+function runDeferred(): void {
+  for (let i = 0; i < deferredFns.length; i++) {
+    const fn = deferredFns[i], arg = deferredArgs[i];
+    deferredFns[i] = deferredArgs[i] = undefined!;
+    try {
+      fn(arg);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+  deferredFns.length = 0;
+  deferredArgs.length = 0;
+}
+
 /** Resolves a pid or registered name to a live process, or null. */
 export function lookup(dest: Pid | string): Proc | null {
   if (typeof dest === "string") {
@@ -266,6 +300,7 @@ function dispatch(p: Proc): number {
     }
   }
   current = null;
+  if (deferredFns.length !== 0) runDeferred();
   stats.dispatched += n;
   return n;
 }
