@@ -20,6 +20,7 @@ import type { KvStore } from "../lib/kv/command.ts";
 import { MapStore } from "../lib/kv/map_store.ts";
 import { serveConnection, type ServeConnectionOptions } from "../lib/kv/serve_connection.ts";
 import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { Client, waitFor } from "./_kv_server_helpers.ts";
 
 for (const file of ["../lib/net/tcp.ts", "../lib/net/runtime.ts", "../lib/kv/serve_connection.ts"]) {
   const url = new URL(file, import.meta.url);
@@ -112,87 +113,6 @@ async function startServer(
     onError: (e) => errors.push(e),
   }, accept);
   return { listener, port: listener.port, errors, conns, close: () => listener.close() };
-}
-
-/** A node:net client that collects what it receives as a binary string. */
-class Client {
-  received = "";
-  bytes = 0;
-  readonly socket: net.Socket;
-  readonly closed: Promise<void>;
-  #waiters: (() => void)[] = [];
-  #isClosed = false;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => {
-      this.bytes += chunk.length;
-      if (this.keepText) this.received += chunk.toString("latin1");
-      this.#wake();
-    });
-    socket.on("error", () => {});
-    // Half-open only from our side: when the server ends, end too.
-    socket.on("end", () => socket.end());
-    this.closed = new Promise((resolve) =>
-      socket.on("close", () => {
-        this.#isClosed = true;
-        this.#wake();
-        resolve();
-      })
-    );
-  }
-
-  keepText = true;
-
-  static open(port: number): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-      socket.once("error", reject);
-      socket.once("connect", () => {
-        socket.off("error", reject);
-        resolve(new Client(socket));
-      });
-    });
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  /** Waits until `condition` holds, re-checked on each arrival; fails if the socket closes first. */
-  async until(condition: () => boolean, what: string): Promise<void> {
-    while (!condition()) {
-      if (this.#isClosed) throw new Error(`Connection closed while waiting for ${what}; received "${this.received}"`);
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  /** Sends a binary string or bytes. */
-  send(data: string | Uint8Array): boolean {
-    return this.socket.write(typeof data === "string" ? Buffer.from(data, "latin1") : data);
-  }
-
-  /** Waits for exactly `expected` (a binary string) after what was already taken. */
-  async expect(expected: string): Promise<void> {
-    await this.until(() => this.received.length >= expected.length, JSON.stringify(expected));
-    const got = this.received.slice(0, expected.length);
-    this.received = this.received.slice(expected.length);
-    assert.equal(got, expected);
-  }
-
-  /** Sends `request` and checks the reply. */
-  async ask(request: string, reply: string): Promise<void> {
-    this.send(request);
-    await this.expect(reply);
-  }
-
-  end(data?: string): void {
-    if (data === undefined) this.socket.end();
-    else this.socket.end(Buffer.from(data, "latin1"));
-  }
 }
 
 function adapterTest(name: string, fn: (adapter: TcpAdapter) => Promise<void>): void {
@@ -358,14 +278,6 @@ adapterTest("a client that never reads is paused, not buffered without limit", a
   await c.closed;
   await server.close();
 });
-
-/** Polls a condition on each macrotask turn: for state with no event to wait on. */
-async function waitFor(condition: () => boolean, what: string, turns = 100_000): Promise<void> {
-  for (let i = 0; !condition(); i++) {
-    if (i >= turns) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-}
 
 adapterTest("a few hundred concurrent connections", async (adapter) => {
   const server = await startServer(adapter);
