@@ -146,6 +146,23 @@ test("monitors existing entries", async (t) => {
 
 // ---------------------------------------------------------------- beyond the seeds
 
+test("a restarted registry stops buckets that no name points at", async (t) => {
+  await testProcess(async () => {
+    const { registry, table, buckets } = await setup(t);
+    const named = await Registry.create(registry, "shopping");
+    // What a registry killed between starting a bucket and naming it leaves behind:
+    const orphan = await BucketSupervisor.startBucket(buckets);
+    const orphanRef = Process.monitor(orphan);
+    await crash(Process.whereis(registry)!);
+    await Supervisor.whichChildren(await testSupervisor(t)); // served after the restart
+    const down = await assertReceive<Process.DownMessage>({ ref: orphanRef }, 1000);
+    assert.equal(down.reason, "shutdown");
+    assert.equal(Registry.lookup(table, "shopping"), named, "named buckets are kept");
+    assert.ok(Process.isAlive(named));
+    assert.equal((await DynamicSupervisor.countChildren(buckets)).active, 1);
+  });
+});
+
 test("creating an existing name returns the same bucket", async (t) => {
   await testProcess(async () => {
     const { registry, buckets } = await setup(t);

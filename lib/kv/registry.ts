@@ -16,7 +16,10 @@
  * death still removes its name), and each dead one (it died while no
  * registry was watching, e.g. with the bucket supervisor) is removed at once,
  * before the new registry answers any call. No bucket and no key is lost, and
- * no name is left pointing at a dead bucket.
+ * no name is left pointing at a dead bucket. It also stops the bucket
+ * supervisor's children that no name points at: a registry killed between
+ * starting a bucket and naming it leaves such an orphan, which no client
+ * could ever reach.
  *
  * **Events come after the table changes.** The registry notifies the event
  * manager of `["create", name, pid]` after inserting the name and of
@@ -44,7 +47,7 @@
  *
  * @module
  */
-import { DownMessage, Ets, EventManager, GenServer, Pid, Process, type Supervisor } from "../../mod.ts";
+import { DownMessage, DynamicSupervisor, Ets, EventManager, GenServer, Pid, Process, type Supervisor } from "../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
 
 /** What the registry tells the event manager, each after the table has changed. */
@@ -103,6 +106,27 @@ function resolveTable(table: string | Ets.Table): Ets.Table<Entry> {
   return t;
 }
 
+/** Stops the buckets no name points at (see the module doc). */
+async function dropOrphans(state: State): Promise<void> {
+  let children: Supervisor.ChildInfo[];
+  try {
+    children = await DynamicSupervisor.whichChildren(state.buckets);
+  } catch {
+    return; // No bucket supervisor to ask: nothing can be orphaned under it.
+  }
+  if (children.length === 0) return;
+  const named = new Set<number>();
+  Ets.foldl(state.table, (entry, acc: null) => {
+    named.add(entry[1].id);
+    return acc;
+  }, null);
+  for (const { pid } of children) {
+    if (pid instanceof Pid && !named.has(pid.id)) {
+      await DynamicSupervisor.terminateChild(state.buckets, pid).catch(() => {});
+    }
+  }
+}
+
 const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
   init(opts) {
     const state = new State(resolveTable(opts.table), opts.buckets, opts.events);
@@ -116,7 +140,7 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
       return acc;
     }, null);
     for (const [name, pid] of dead) state.forget(name, pid);
-    return ["ok", state];
+    return dropOrphans(state).then(() => ["ok", state] as const);
   },
 
   async handleCall(req, _from, state) {
