@@ -42,7 +42,7 @@
  *
  * @module
  */
-import { Pid } from "./process/pid.ts";
+import type { Pid } from "./process/pid.ts";
 import { schedule, start as startTimer, Timer } from "./process/_timers.ts";
 import {
   addMonitor,

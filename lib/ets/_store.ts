@@ -112,14 +112,38 @@ class HashCursor<V> {
   }
 }
 
+/**
+ * What `set` and `bag` tables share: primitive keys key one `Map`, compound
+ * keys (by their canonical encoding) the other, and a cursor walks both.
+ */
+abstract class HashStore<V> {
+  readonly prim = new Map<unknown, V>();
+  readonly comp = new Map<string, V>();
+  private readonly cursor: HashCursor<V>;
+  constructor(keyOf: (v: V) => unknown) {
+    this.cursor = new HashCursor(this.prim, this.comp, keyOf, (k) => this.member(k));
+  }
+  abstract member(key: unknown): boolean;
+  first(): unknown {
+    return this.cursor.first();
+  }
+  next(key: unknown): unknown {
+    return this.cursor.next(key);
+  }
+  /** Hash tables have no order: `last` is `first`, `prev` is `next`, as in Erlang. */
+  last(): unknown {
+    return this.cursor.first();
+  }
+  prev(key: unknown): unknown {
+    return this.cursor.next(key);
+  }
+}
+
 /** `set`: one object per key. */
-export class SetStore implements Store {
-  readonly prim = new Map<unknown, Obj>();
-  readonly comp = new Map<string, Obj>();
+export class SetStore extends HashStore<Obj> implements Store {
   readonly overhead = 56;
-  private readonly cursor: HashCursor<Obj>;
   constructor(private readonly keyIdx: number) {
-    this.cursor = new HashCursor(this.prim, this.comp, (o) => o[keyIdx], (k) => this.member(k));
+    super((o) => o[keyIdx]);
   }
   get size(): number {
     return this.prim.size + this.comp.size;
@@ -171,29 +195,14 @@ export class SetStore implements Store {
     for (const o of this.prim.values()) if (fn(o) === false) return;
     for (const o of this.comp.values()) if (fn(o) === false) return;
   }
-  first(): unknown {
-    return this.cursor.first();
-  }
-  next(key: unknown): unknown {
-    return this.cursor.next(key);
-  }
-  last(): unknown {
-    return this.cursor.first();
-  }
-  prev(key: unknown): unknown {
-    return this.cursor.next(key);
-  }
 }
 
 /** `bag` (distinct objects per key) and `duplicate_bag` (any objects per key). */
-export class BagStore implements Store {
-  readonly prim = new Map<unknown, Obj[]>();
-  readonly comp = new Map<string, Obj[]>();
+export class BagStore extends HashStore<Obj[]> implements Store {
   readonly overhead = 88;
   private count = 0;
-  private readonly cursor: HashCursor<Obj[]>;
   constructor(keyIdx: number, private readonly duplicates: boolean) {
-    this.cursor = new HashCursor(this.prim, this.comp, (l) => l[0][keyIdx], (k) => this.member(k));
+    super((l) => l[0][keyIdx]);
   }
   get size(): number {
     return this.count;
@@ -287,18 +296,6 @@ export class BagStore implements Store {
       const l = list.slice();
       for (let j = 0; j < l.length; j++) if (fn(l[j]) === false) return;
     }
-  }
-  first(): unknown {
-    return this.cursor.first();
-  }
-  next(key: unknown): unknown {
-    return this.cursor.next(key);
-  }
-  last(): unknown {
-    return this.cursor.first();
-  }
-  prev(key: unknown): unknown {
-    return this.cursor.next(key);
   }
 }
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Pid, Ref } from "./pid.ts";
+import { Pid, type Ref } from "./pid.ts";
 import { DownMessage, ExitMessage } from "./messages.ts";
 import { setImmediate } from "node:timers";
 import type { Timer } from "./_timers.ts";
