@@ -1,14 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _, Application, GenServer, Process, Testing } from "../mod.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
 const { assertReceive, refuteReceive, testProcess } = Testing;
 
-const url = new URL("../lib/application.ts", import.meta.url);
-for (const example of docExamples(url)) {
-  test(`application.ts example: ${example.title}`, () => runDocExample(url, example));
-}
+testDocExamples(import.meta.url, ["../lib/application.ts"]);
 
 /**
  * A stand-in top supervisor: a GenServer that traps exits, starts `children`

@@ -3,15 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 import { Client, cliCommand, runCommand, spawnServe } from "./_kv_server_helpers.ts";
 import { parseArgs, USAGE, VERSION } from "../lib/cli.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../lib/kv/server.ts";
 
-const url = new URL("../lib/cli.ts", import.meta.url);
-for (const example of docExamples(url)) {
-  test(`cli.ts example: ${example.title}`, () => runDocExample(url, example));
-}
+testDocExamples(import.meta.url, ["../lib/cli.ts"]);
 
 test("parseArgs: defaults, PORT, options in both spellings, and errors", () => {
   const defaults = { hostname: "127.0.0.1", port: 4040, maxLineLength: 65536, maxConnections: DEFAULT_MAX_CONNECTIONS };

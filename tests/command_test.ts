@@ -14,16 +14,11 @@ import {
   UNKNOWN_COMMAND,
 } from "../lib/kv/command.ts";
 import { MapStore } from "../lib/kv/map_store.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { docExamples, testDocExamples } from "./_doc_examples.ts";
 import { Buffer } from "node:buffer";
 
 // The JSDoc examples are the protocol table's doctests: run each one.
-for (const file of ["../lib/kv/command.ts", "../lib/kv/map_store.ts"]) {
-  const url = new URL(file, import.meta.url);
-  for (const example of docExamples(url)) {
-    test(`${file.slice(file.lastIndexOf("/") + 1)} example: ${example.title}`, () => runDocExample(url, example));
-  }
-}
+testDocExamples(import.meta.url, ["../lib/kv/command.ts", "../lib/kv/map_store.ts"]);
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

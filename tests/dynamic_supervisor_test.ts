@@ -2,12 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, DynamicSupervisor, GenServer, Process, Supervisor } from "../mod.ts";
 import type { Pid } from "../mod.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
-const url = new URL("../lib/supervisor/dynamic_supervisor.ts", import.meta.url);
-for (const example of docExamples(url)) {
-  test(`dynamic_supervisor.ts example: ${example.title}`, () => runDocExample(url, example));
-}
+testDocExamples(import.meta.url, ["../lib/supervisor/dynamic_supervisor.ts"]);
 
 // ---------------------------------------------------------------- helpers
 

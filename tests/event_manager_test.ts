@@ -1,15 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _, EventManager, GenServer, Process, Testing } from "../mod.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
 const { assertReceive, refuteReceive, testProcess } = Testing;
 const { HandlerExitMessage } = EventManager;
 
-const url = new URL("../lib/event_manager.ts", import.meta.url);
-for (const example of docExamples(url)) {
-  test(`event_manager.ts example: ${example.title}`, () => runDocExample(url, example));
-}
+testDocExamples(import.meta.url, ["../lib/event_manager.ts"]);
 
 /** A handler that forwards every event to `to` as [tag, event], and counts them. */
 function forwarding(to: Process.Pid, tag: string): EventManager.Handler<unknown, number, number> {

@@ -5,14 +5,9 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
 import { type HttpServeOptions, type HttpServer, json, serve, text } from "../lib/net/http.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
-{
-  const url = new URL("../lib/net/http.ts", import.meta.url);
-  for (const example of docExamples(url)) {
-    test(`http.ts example: ${example.title}`, () => runDocExample(url, example));
-  }
-}
+testDocExamples(import.meta.url, ["../lib/net/http.ts"]);
 
 /** Sends `raw`, half-closes unless `keepOpen`, resolves with everything read until the server closes. */
 function exchange(port: number, raw: string | Uint8Array, opts?: { endAfterWrite?: boolean }): Promise<string> {

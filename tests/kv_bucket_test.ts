@@ -1,17 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DynamicSupervisor, KV, Process, Supervisor, Testing } from "../mod.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
 const { Bucket, BucketSupervisor } = KV;
 const { startSupervised, testProcess, testSupervisor } = Testing;
 
-for (const file of ["../lib/kv/bucket.ts", "../lib/kv/bucket_supervisor.ts"]) {
-  const url = new URL(file, import.meta.url);
-  for (const example of docExamples(url)) {
-    test(`${file.split("/").pop()} example: ${example.title}`, () => runDocExample(url, example));
-  }
-}
+testDocExamples(import.meta.url, ["../lib/kv/bucket.ts", "../lib/kv/bucket_supervisor.ts"]);
 
 /** Kills `pid` and waits for its DOWN. */
 function kill(pid: Process.Pid): Promise<unknown> {

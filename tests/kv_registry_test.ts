@@ -2,17 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _, DynamicSupervisor, Ets, EventManager, GenServer, KV, Process, Supervisor, Testing } from "../mod.ts";
 import type { Pid } from "../mod.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
 const { Bucket, BucketSupervisor, Registry } = KV;
 const { assertReceive, refuteReceive, startSupervised, testProcess, testSupervisor } = Testing;
 
-for (const file of ["../lib/kv/registry.ts"]) {
-  const url = new URL(file, import.meta.url);
-  for (const example of docExamples(url)) {
-    test(`${file.split("/").pop()} example: ${example.title}`, () => runDocExample(url, example));
-  }
-}
+testDocExamples(import.meta.url, ["../lib/kv/registry.ts"]);
 
 // ---------------------------------------------------------------- setup
 

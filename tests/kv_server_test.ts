@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { Client, startServer, waitFor } from "./_kv_server_helpers.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 import * as Application from "../lib/application.ts";
 import * as Process from "../lib/process/process.ts";
 import * as Supervisor from "../lib/supervisor/supervisor.ts";
@@ -20,12 +20,7 @@ import { registryStore, RegistryStore } from "../lib/kv/kv_store.ts";
 import { BucketBatch } from "../lib/kv/_bucket_ops.ts";
 import { type Command, EMPTY_OK, ERROR, NOT_FOUND, OK, parse, type Reply, UNKNOWN_COMMAND } from "../lib/kv/command.ts";
 
-for (const file of ["../lib/kv/server.ts", "../lib/kv/kv_store.ts"]) {
-  const url = new URL(file, import.meta.url);
-  for (const example of docExamples(url)) {
-    test(`${file.slice(file.lastIndexOf("/") + 1)} example: ${example.title}`, () => runDocExample(url, example));
-  }
-}
+testDocExamples(import.meta.url, ["../lib/kv/server.ts", "../lib/kv/kv_store.ts"]);
 
 /** The pid of a child of the server's supervisor. */
 async function child(sup: Pid, id: string): Promise<Pid> {

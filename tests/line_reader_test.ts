@@ -1,12 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_LINE_LENGTH, LineReader, type LineSink } from "../lib/kv/line_reader.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
-const url = new URL("../lib/kv/line_reader.ts", import.meta.url);
-for (const example of docExamples(url)) {
-  test(`line_reader.ts example: ${example.title}`, () => runDocExample(url, example));
-}
+testDocExamples(import.meta.url, ["../lib/kv/line_reader.ts"]);
 
 const TOO_LONG = "<too long>";
 

@@ -3,8 +3,6 @@
 // client side is plain node:net, so the adapters are not tested by themselves.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as net from "node:net";
-import { Buffer } from "node:buffer";
 import { runtime } from "../lib/net/runtime.ts";
 import {
   connect,
@@ -19,15 +17,10 @@ import { adapter as nodeAdapter } from "../lib/net/_node.ts";
 import type { KvStore } from "../lib/kv/command.ts";
 import { MapStore } from "../lib/kv/map_store.ts";
 import { serveConnection, type ServeConnectionOptions } from "../lib/kv/serve_connection.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 import { Client, waitFor } from "./_kv_server_helpers.ts";
 
-for (const file of ["../lib/net/tcp.ts", "../lib/net/runtime.ts", "../lib/kv/serve_connection.ts"]) {
-  const url = new URL(file, import.meta.url);
-  for (const example of docExamples(url)) {
-    test(`${file.slice(file.lastIndexOf("/") + 1)} example: ${example.title}`, () => runDocExample(url, example));
-  }
-}
+testDocExamples(import.meta.url, ["../lib/net/tcp.ts", "../lib/net/runtime.ts", "../lib/kv/serve_connection.ts"]);
 
 const native: TcpAdapter | undefined = runtime === "bun"
   ? (await import("../lib/net/_bun.ts")).adapter

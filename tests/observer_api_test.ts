@@ -11,14 +11,9 @@ import type { Buffer } from "node:buffer";
 import { Agent, Application, DynamicSupervisor, Ets, GenServer, Observer, Process, Supervisor } from "../mod.ts";
 import type { Pid } from "../mod.ts";
 import { assetsModule } from "../lib/observer/build_assets.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
-for (const file of ["../lib/observer/introspect.ts", "../lib/observer/server.ts", "../lib/observer/cli_flags.ts"]) {
-  const url = new URL(file, import.meta.url);
-  for (const example of docExamples(url)) {
-    test(`${file.slice(file.lastIndexOf("/") + 1)} example: ${example.title}`, () => runDocExample(url, example));
-  }
-}
+testDocExamples(import.meta.url, ["../lib/observer/introspect.ts", "../lib/observer/server.ts", "../lib/observer/cli_flags.ts"]);
 
 let unique = 0;
 

@@ -3,14 +3,9 @@ import assert from "node:assert/strict";
 import { GenServer, Process, Supervisor, Testing } from "../mod.ts";
 import type { Pid } from "../mod.ts";
 import { RestartIntensity } from "../lib/supervisor/_restart_intensity.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { docExamples, runDocExample, testDocExamples } from "./_doc_examples.ts";
 
-for (const file of ["../lib/supervisor/supervisor.ts", "../lib/supervisor/child_spec.ts", "../lib/supervisor/supervisor_error.ts"]) {
-  const url = new URL(file, import.meta.url);
-  for (const example of docExamples(url)) {
-    test(`${file.split("/").pop()} example: ${example.title}`, () => runDocExample(url, example));
-  }
-}
+testDocExamples(import.meta.url, ["../lib/supervisor/supervisor.ts", "../lib/supervisor/child_spec.ts", "../lib/supervisor/supervisor_error.ts"]);
 
 // ---------------------------------------------------------------- helpers
 

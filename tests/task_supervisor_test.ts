@@ -2,12 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GenServer, Process, Supervisor, Task, TaskSupervisor } from "../mod.ts";
 import type { Pid } from "../mod.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
-const url = new URL("../lib/task_supervisor.ts", import.meta.url);
-for (const example of docExamples(url)) {
-  test(`task_supervisor.ts example: ${example.title}`, () => runDocExample(url, example));
-}
+testDocExamples(import.meta.url, ["../lib/task_supervisor.ts"]);
 
 function downOf(pid: Pid): Promise<unknown> {
   return Process.run(async () => {

@@ -1,14 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _, GenServer, Process, Testing } from "../mod.ts";
-import { docExamples, runDocExample } from "./_doc_examples.ts";
+import { testDocExamples } from "./_doc_examples.ts";
 
 const { assertReceive, refuteReceive, testProcess, mailbox, ReceiveAssertionError } = Testing;
 
-const url = new URL("../lib/testing/assert_receive.ts", import.meta.url);
-for (const example of docExamples(url)) {
-  test(`assert_receive.ts example: ${example.title}`, () => runDocExample(url, example));
-}
+testDocExamples(import.meta.url, ["../lib/testing/assert_receive.ts"]);
 
 test("assertReceive takes the first matching message and leaves the others queued", async () => {
   await testProcess(async ({ self }) => {
