@@ -1,17 +1,19 @@
 /**
- * What a table keeps its objects in, one class per table type: a pair of
- * `Map`s for `set`, `bag` and `duplicate_bag`, a B+ tree for `ordered_set`.
+ * What a table keeps its objects in, one class per table type: a hash index
+ * for `set`, `bag` and `duplicate_bag`, a B+ tree for `ordered_set`.
  * Objects reaching a store are already copies; stores never copy.
  *
- * Hash key scheme: a primitive key (string, number, boolean, null, undefined)
- * keys the `prim` map directly (a `Map` tells `"1"` from `1`, and treats `-0`
- * as `0`); a compound key (array, pid, ref) keys the `comp` map by
- * its canonical encoding ({@linkcode encodeKey}). Keeping the two apart means
- * no string key can ever equal an encoding.
+ * Hash key scheme: a number key goes to an open-addressing table of its own
+ * ({@linkcode NumTable}, `-0` is `0`); another primitive key (string, boolean,
+ * null, undefined) keys the `prim` map directly (a `Map` tells `"1"` from
+ * `1`); a compound key (array, pid, ref) keys the `comp` map by its canonical
+ * encoding ({@linkcode encodeKey}). Keeping these apart means no string key
+ * can ever equal an encoding.
  *
  * @module
  */
 import { BTree, type Leaf } from "./_btree.ts";
+import { NumTable } from "./_num_table.ts";
 import { checkKey, encodeKey, show, termBytes, termEquals } from "./_term.ts";
 import { EtsError } from "./error.ts";
 
@@ -58,72 +60,174 @@ function badHashKey(k: unknown): EtsError {
   return new EtsError("badarg", `Unsupported key ${show(k)}: keys are numbers, strings, booleans, null, undefined, pids, refs or arrays of these`);
 }
 
-/** Validates a primitive key on the way in (lookups of odd keys just miss). */
+function notInTable(k: unknown): EtsError {
+  return new EtsError("badarg", `Key ${show(k)} is not in the table, so it has no next key`);
+}
+
+/** Validates a non-number primitive key on the way in (lookups of odd keys just miss). */
 function checkPrim(k: unknown): void {
   const t = typeof k;
   if (t === "string" || t === "boolean" || t === "undefined" || k === null) return;
-  if (t === "number" && k === k) return;
   throw badHashKey(k);
 }
 
+function takeFrom<K, V>(map: Map<K, V>, k: K): V | undefined {
+  const v = map.get(k);
+  if (v !== undefined) map.delete(k);
+  return v;
+}
+
 /**
- * Walks keys of a hash table in `Map` order. The last iterator is kept, so a
- * `first`, `next`, `next`, ... loop costs O(1) a step; `Map` iterators are
- * live, so deleting the current key mid-walk is safe, as with Erlang's
- * `safe_fixtable`.
+ * Values by key for the hash table types: number keys in a {@linkcode NumTable}
+ * (the common, hot case), other primitive keys in one `Map`, compound keys by
+ * their canonical encoding in another. Iteration goes numbers (in slot
+ * order), then other primitives, then compound keys (in insertion order);
+ * as in Erlang, callers must not rely on the order of a hash table.
+ */
+class HashIndex<V> {
+  readonly num = new NumTable<V>();
+  readonly prim = new Map<unknown, V>();
+  readonly comp = new Map<string, V>();
+  get size(): number {
+    return this.num.size + this.prim.size + this.comp.size;
+  }
+  get(key: unknown): V | undefined {
+    if (typeof key === "number") return this.num.get(key);
+    return typeof key === "object" && key !== null ? this.comp.get(encodeKey(key)) : this.prim.get(key);
+  }
+  has(key: unknown): boolean {
+    return this.get(key) !== undefined;
+  }
+  set(key: unknown, v: V): void {
+    if (typeof key === "number") {
+      if (key !== key) throw badHashKey(key);
+      this.num.set(key, v);
+    } else if (typeof key === "object" && key !== null) {
+      this.comp.set(encodeKey(key), v);
+    } else {
+      checkPrim(key);
+      this.prim.set(key, v);
+    }
+  }
+  /** Removes `key`; returns its value, or undefined if it was absent. */
+  delete(key: unknown): V | undefined {
+    if (typeof key === "number") return this.num.delete(key);
+    if (typeof key === "object" && key !== null) return takeFrom(this.comp, encodeKey(key));
+    return takeFrom(this.prim, key);
+  }
+  clear(): void {
+    this.num.clear();
+    this.prim.clear();
+    this.comp.clear();
+  }
+  /** Calls `fn` on each value until it returns false; `fn` may change the table. */
+  each(fn: (v: V) => boolean | void): void {
+    const num = this.num;
+    const stopped = num.pinned(() => {
+      for (let i = 0; i < num.slotCount; i++) {
+        const v = num.at(i);
+        if (v !== undefined && fn(v) === false) return true;
+      }
+      return false;
+    });
+    if (stopped) return;
+    for (const v of this.prim.values()) if (fn(v) === false) return;
+    for (const v of this.comp.values()) if (fn(v) === false) return;
+  }
+  /** Every value, in iteration order. */
+  values(): V[] {
+    const out: V[] = [];
+    this.each((v) => {
+      out.push(v);
+    });
+    return out;
+  }
+}
+
+/**
+ * Walks the keys of a {@linkcode HashIndex}. The position is kept, so a
+ * `first`, `next`, `next`, ... loop costs O(1) a step, and deleting the
+ * current key mid-walk is safe, as with Erlang's `safe_fixtable`. A number
+ * key finds its place directly, so `next` on it is O(1) even off the walk.
  */
 class HashCursor<V> {
+  /** -1: no walk; 0: number keys; 1: other primitives; 2: compound keys. */
+  private segment = -1;
+  private pos = -1;
+  private epoch = 0;
   private iter: Iterator<V> | null = null;
   private lastKey: unknown = undefined;
-  constructor(
-    private readonly prim: Map<unknown, V>,
-    private readonly comp: Map<string, V>,
-    private readonly keyOf: (v: V) => unknown,
-    private readonly has: (key: unknown) => boolean,
-  ) {}
-
-  private *values(): Generator<V> {
-    yield* this.prim.values();
-    yield* this.comp.values();
-  }
+  constructor(private readonly index: HashIndex<V>, private readonly keyOf: (v: V) => unknown) {}
 
   private step(): unknown {
-    const r = this.iter!.next();
-    if (r.done) {
-      this.iter = null;
-      return END_OF_TABLE;
+    if (this.segment === 0) {
+      const num = this.index.num;
+      for (let i = this.pos + 1; i < num.slotCount; i++) {
+        const v = num.at(i);
+        if (v !== undefined) {
+          this.pos = i;
+          return this.lastKey = this.keyOf(v);
+        }
+      }
+      this.segment = 1;
+      this.iter = this.index.prim.values();
     }
-    return this.lastKey = this.keyOf(r.value);
+    while (this.segment === 1 || this.segment === 2) {
+      const r = this.iter!.next();
+      if (!r.done) return this.lastKey = this.keyOf(r.value);
+      if (this.segment === 2) break;
+      this.segment = 2;
+      this.iter = this.index.comp.values();
+    }
+    this.segment = -1;
+    this.iter = null;
+    return END_OF_TABLE;
+  }
+
+  /** Places the walk on number key `key`, which must be in the table. */
+  private seek(key: number): void {
+    const i = this.index.num.slotOf(key);
+    if (i < 0) throw notInTable(key);
+    this.segment = 0;
+    this.pos = i;
+    this.epoch = this.index.num.epoch;
   }
 
   first(): unknown {
-    this.iter = this.values();
+    this.segment = 0;
+    this.pos = -1;
+    this.epoch = this.index.num.epoch;
     return this.step();
   }
 
   next(key: unknown): unknown {
-    if (this.iter !== null && termEquals(this.lastKey, key)) return this.step();
-    if (!this.has(key)) throw new EtsError("badarg", `Key ${show(key)} is not in the table, so it has no next key`);
-    this.iter = this.values();
-    for (let k = this.step(); k !== END_OF_TABLE; k = this.step()) {
+    if (this.segment !== -1 && termEquals(this.lastKey, key)) {
+      // The slots were rehashed under the walk: find our place again.
+      if (this.segment === 0 && this.epoch !== this.index.num.epoch) this.seek(key as number);
+      return this.step();
+    }
+    if (typeof key === "number") {
+      this.seek(key);
+      return this.step();
+    }
+    if (!this.index.has(key)) throw notInTable(key);
+    for (let k = this.first(); k !== END_OF_TABLE; k = this.step()) {
       if (termEquals(k, key)) return this.step();
     }
     return END_OF_TABLE;
   }
 }
 
-/**
- * What `set` and `bag` tables share: primitive keys key one `Map`, compound
- * keys (by their canonical encoding) the other, and a cursor walks both.
- */
+/** What `set` and `bag` tables share: a {@linkcode HashIndex} and a cursor over it. */
 abstract class HashStore<V> {
-  readonly prim = new Map<unknown, V>();
-  readonly comp = new Map<string, V>();
+  readonly index = new HashIndex<V>();
   private readonly cursor: HashCursor<V>;
   constructor(keyOf: (v: V) => unknown) {
-    this.cursor = new HashCursor(this.prim, this.comp, keyOf, (k) => this.member(k));
+    this.cursor = new HashCursor(this.index, keyOf);
   }
-  abstract member(key: unknown): boolean;
+  member(key: unknown): boolean {
+    return this.index.has(key);
+  }
   first(): unknown {
     return this.cursor.first();
   }
@@ -142,58 +246,43 @@ abstract class HashStore<V> {
 /** `set`: one object per key. */
 export class SetStore extends HashStore<Obj> implements Store {
   readonly overhead = 56;
-  constructor(private readonly keyIdx: number) {
+  constructor(keyIdx: number) {
     super((o) => o[keyIdx]);
   }
   get size(): number {
-    return this.prim.size + this.comp.size;
+    return this.index.size;
   }
   lookupOne(key: unknown): Obj | undefined {
-    return typeof key === "object" && key !== null ? this.comp.get(encodeKey(key)) : this.prim.get(key);
+    return typeof key === "number" ? this.index.num.get(key) : this.index.get(key);
   }
   lookup(key: unknown): Obj[] {
-    const o = typeof key === "object" && key !== null ? this.comp.get(encodeKey(key)) : this.prim.get(key);
+    const o = typeof key === "number" ? this.index.num.get(key) : this.index.get(key);
     return o === undefined ? [] : [o];
   }
-  member(key: unknown): boolean {
-    return typeof key === "object" && key !== null ? this.comp.has(encodeKey(key)) : this.prim.has(key);
-  }
   put(key: unknown, obj: Obj): void {
-    if (typeof key === "object" && key !== null) {
-      this.comp.set(encodeKey(key), obj);
-    } else {
-      checkPrim(key);
-      this.prim.set(key, obj);
-    }
+    this.index.set(key, obj);
   }
   replace(key: unknown, obj: Obj): void {
-    this.put(key, obj);
+    this.index.set(key, obj);
   }
   take(key: unknown): Obj[] {
-    const r = this.lookup(key);
-    if (r.length > 0) this.deleteKey(key);
-    return r;
+    const o = this.index.delete(key);
+    return o === undefined ? [] : [o];
   }
   deleteKey(key: unknown): number {
-    const gone = typeof key === "object" && key !== null ? this.comp.delete(encodeKey(key)) : this.prim.delete(key);
-    return gone ? 1 : 0;
+    return this.index.delete(key) === undefined ? 0 : 1;
   }
   deleteObject(key: unknown, obj: Obj): number {
     const o = this.lookupOne(key);
     return o !== undefined && termEquals(o, obj) ? this.deleteKey(key) : 0;
   }
   clear(): void {
-    this.prim.clear();
-    this.comp.clear();
+    this.index.clear();
   }
   each(fn: (obj: Obj) => boolean | void, reverse = false): void {
-    if (reverse) {
-      const all = [...this.prim.values(), ...this.comp.values()];
-      for (let i = all.length - 1; i >= 0; i--) if (fn(all[i]) === false) return;
-      return;
-    }
-    for (const o of this.prim.values()) if (fn(o) === false) return;
-    for (const o of this.comp.values()) if (fn(o) === false) return;
+    if (!reverse) return this.index.each(fn);
+    const all = this.index.values();
+    for (let i = all.length - 1; i >= 0; i--) if (fn(all[i]) === false) return;
   }
 }
 
@@ -207,37 +296,19 @@ export class BagStore extends HashStore<Obj[]> implements Store {
   get size(): number {
     return this.count;
   }
-  private list(key: unknown): Obj[] | undefined {
-    return typeof key === "object" && key !== null ? this.comp.get(encodeKey(key)) : this.prim.get(key);
-  }
   lookupOne(key: unknown): Obj | undefined {
-    return this.list(key)?.[0];
+    return this.index.get(key)?.[0];
   }
   lookup(key: unknown): Obj[] {
-    const l = this.list(key);
+    const l = this.index.get(key);
     return l === undefined ? [] : l.slice();
   }
-  member(key: unknown): boolean {
-    return typeof key === "object" && key !== null ? this.comp.has(encodeKey(key)) : this.prim.has(key);
-  }
   put(key: unknown, obj: Obj): void {
-    let l: Obj[] | undefined;
-    if (typeof key === "object" && key !== null) {
-      const h = encodeKey(key);
-      l = this.comp.get(h);
-      if (l === undefined) {
-        this.comp.set(h, [obj]);
-        this.count++;
-        return;
-      }
-    } else {
-      checkPrim(key);
-      l = this.prim.get(key);
-      if (l === undefined) {
-        this.prim.set(key, [obj]);
-        this.count++;
-        return;
-      }
+    const l = this.index.get(key);
+    if (l === undefined) {
+      this.index.set(key, [obj]);
+      this.count++;
+      return;
     }
     if (!this.duplicates) {
       for (let i = 0; i < l.length; i++) if (termEquals(l[i], obj)) return;
@@ -249,21 +320,16 @@ export class BagStore extends HashStore<Obj[]> implements Store {
     throw new EtsError("badarg", "This operation needs a set or ordered_set table");
   }
   take(key: unknown): Obj[] {
-    const l = this.list(key);
+    const l = this.index.delete(key);
     if (l === undefined) return [];
-    this.deleteKey(key);
+    this.count -= l.length;
     return l;
   }
   deleteKey(key: unknown): number {
-    const l = this.list(key);
-    if (l === undefined) return 0;
-    if (typeof key === "object" && key !== null) this.comp.delete(encodeKey(key));
-    else this.prim.delete(key);
-    this.count -= l.length;
-    return l.length;
+    return this.take(key).length;
   }
   deleteObject(key: unknown, obj: Obj): number {
-    const l = this.list(key);
+    const l = this.index.get(key);
     if (l === undefined) return 0;
     const keep = l.filter((o) => !termEquals(o, obj));
     const gone = l.length - keep.length;
@@ -272,19 +338,18 @@ export class BagStore extends HashStore<Obj[]> implements Store {
       this.deleteKey(key);
       return gone;
     }
-    // Replace in place: the list object stays the one the map holds.
+    // Replace in place: the list object stays the one the index holds.
     l.length = 0;
     for (const o of keep) l.push(o);
     this.count -= gone;
     return gone;
   }
   clear(): void {
-    this.prim.clear();
-    this.comp.clear();
+    this.index.clear();
     this.count = 0;
   }
   each(fn: (obj: Obj) => boolean | void, reverse = false): void {
-    const lists = [...this.prim.values(), ...this.comp.values()];
+    const lists = this.index.values();
     if (reverse) {
       for (let i = lists.length - 1; i >= 0; i--) {
         const l = lists[i].slice();
