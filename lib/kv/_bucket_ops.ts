@@ -32,27 +32,35 @@ type BucketCommand = Extract<Command, { kind: "get" | "put" | "delete" }>;
 /** Operations on one bucket, in request order; each writes its reply into a shared array. */
 export class BucketBatch {
   /** The commands. */
-  readonly commands: BucketCommand[] = [];
-  /** Where each command's reply goes in `replies`. */
-  readonly indexes: number[] = [];
+  readonly commands: BucketCommand[];
+  /** Where each command's reply goes in `replies`; null: at its own index. */
+  readonly indexes: number[] | null;
   /** The batch's replies (shared by every bucket of the batch). */
   readonly replies: Reply[];
 
-  /** @param replies Where the replies go. */
-  constructor(replies: Reply[]) {
+  /**
+   * @param replies Where the replies go.
+   * @param commands All of a batch's commands, when they all go to this
+   *   bucket (their replies then go at their own indexes); else the batch
+   *   starts empty and {@linkcode add} fills it.
+   */
+  constructor(replies: Reply[], commands?: readonly Command[]) {
     this.replies = replies;
+    this.commands = commands === undefined ? [] : commands as BucketCommand[];
+    this.indexes = commands === undefined ? [] : null;
   }
 
   /** Appends a command whose reply goes to `replies[index]`. */
   add(command: BucketCommand, index: number): void {
     this.commands.push(command);
-    this.indexes.push(index);
+    this.indexes!.push(index);
   }
 
   /** Answers every command with `reply` (the call failed). */
   fail(reply: Reply): void {
     const { indexes, replies } = this;
-    for (let i = 0; i < indexes.length; i++) replies[indexes[i]] = reply;
+    const n = this.commands.length;
+    for (let i = 0; i < n; i++) replies[indexes === null ? i : indexes[i]] = reply;
   }
 
   /** Applies the commands to a bucket's state and writes the replies; runs inside the bucket's process. */
@@ -67,7 +75,7 @@ export class BucketBatch {
       const key = command.key;
       if (command.kind === "get") {
         const value = s === null ? undefined : s instanceof Single ? (s.key === key ? s.value : undefined) : s.get(key);
-        replies[indexes[i]] = value === undefined ? EMPTY_OK : value;
+        replies[indexes === null ? i : indexes[i]] = value === undefined ? EMPTY_OK : value;
         continue;
       }
       if (command.kind === "put") {
@@ -81,7 +89,7 @@ export class BucketBatch {
         const [[k, v]] = s;
         s = new Single(k, v);
       }
-      replies[indexes[i]] = OK;
+      replies[indexes === null ? i : indexes[i]] = OK;
     }
     return s;
   }

@@ -37,6 +37,7 @@
 
 import { type Table, whereis } from "../ets/ets.ts";
 import type { Pid } from "../process/pid.ts";
+import { runAfter } from "../process/_runtime.ts";
 import {
   type Command,
   ERROR,
@@ -130,8 +131,25 @@ export class RegistryStore implements KvStore<Pid> {
     done: (replies: Reply[]) => void,
     onError?: (error: unknown) => void,
   ): Reply[] | undefined {
-    return new BatchRun(this, commands, done, onError).start();
+    const run = new BatchRun(this, commands, done, onError);
+    const bucket = oneBucket(commands);
+    return bucket === undefined ? run.start() : run.startOne(bucket);
   }
+}
+
+/**
+ * The bucket every command of `commands` works on, if they are all
+ * `GET`/`PUT`/`DELETE` on one bucket (a pipelining client's usual read).
+ */
+function oneBucket(commands: readonly Command[]): string | undefined {
+  const first = commands[0];
+  if (first === undefined || first.kind === "create" || first.kind === "unknown") return undefined;
+  const name = first.bucket;
+  for (let i = 1; i < commands.length; i++) {
+    const c = commands[i];
+    if (c.kind === "create" || c.kind === "unknown" || c.bucket !== name) return undefined;
+  }
+  return name;
 }
 
 /** One {@linkcode RegistryStore.executeMany}: counts the calls in flight, resolves when none is left. */
@@ -162,8 +180,29 @@ class BatchRun {
   }
 
   start(): Reply[] | undefined {
-    this.#gather(0);
+    // The buckets run as soon as the requests are sent: when they all
+    // answer, the replies are returned at once and go out in the write of
+    // this very read.
+    runAfter(() => this.#gather(0));
     if (this.#pending === 0 && !this.#gathering) return this.#replies;
+    this.#deferred = true;
+    return undefined;
+  }
+
+  /** {@linkcode start} for commands that all go to bucket `name`: one lookup, one call. */
+  startOne(name: string): Reply[] | undefined {
+    const replies = this.#replies;
+    this.#gathering = false;
+    let bucket: Pid | undefined;
+    try {
+      bucket = this.#store.lookup(name);
+    } catch (error) {
+      return replies.fill(failed(error, this.#onError));
+    }
+    if (bucket === undefined) return replies.fill(NOT_FOUND);
+    const batch = new BucketBatch(replies, this.#commands);
+    runAfter(() => this.#call(bucket, batch));
+    if (this.#pending === 0) return replies;
     this.#deferred = true;
     return undefined;
   }

@@ -133,6 +133,11 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   #batch: Command[] = [];
   /** Sequence number of the first one's slot. */
   #batchSeq = 0;
+  /** The batch handed to the store and not settled yet (at most one: later ones wait). */
+  #settlingSeq = 0;
+  #settlingCount = 0;
+  /** The store's callback for a batch that settles later: one function for the connection's life. */
+  readonly #batchDone = (replies: Reply[]): void => this.#settleBatch(replies);
   #ended = false;
   #closed = false;
 
@@ -251,9 +256,11 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
     if (batch.length === 0) return;
     this.#batch = [];
     const seq = this.#batchSeq;
+    this.#settlingSeq = seq;
+    this.#settlingCount = batch.length;
     let replies: Reply[] | undefined;
     try {
-      replies = this.#many!.call(this.#store, batch, (settled) => this.#settleBatch(seq, settled, batch.length), this.#onError);
+      replies = this.#many!.call(this.#store, batch, this.#batchDone, this.#onError);
     } catch (error) {
       this.#onError(error);
       replies = batch.map(() => ERROR);
@@ -272,10 +279,10 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
     for (let i = 0; i < count; i++) slots[at + i] = replies[i] ?? ERROR;
   }
 
-  #settleBatch(seq: number, replies: Reply[], count: number): void {
+  #settleBatch(replies: Reply[]): void {
     if (this.#closed) return;
     try {
-      this.#fillSlots(seq, replies, count);
+      this.#fillSlots(this.#settlingSeq, replies, this.#settlingCount);
       this.#barrier = false;
       this.#startBlocked();
       this.#collect();
