@@ -285,3 +285,35 @@ test("RegistryStore.executeMany: in order, one call per bucket, CREATE seen by l
   // No tree: lookups fail, which answers ERROR.
   assert.deepEqual(store.executeMany([line("GET a k")], never, () => {}), [ERROR]);
 });
+
+test("RegistryStore.executeMany, one bucket per read: answered before it returns from plain code, later from a process", async () => {
+  const prefix = "execute_one.";
+  const kv = await KVSupervisor.startLink({ prefix });
+  const store = registryStore(prefix);
+  await store.create("a");
+  const never = () => assert.fail("done must not be called: the replies were returned");
+  // Plain code (a socket callback): the bucket runs within the call, so the replies are returned.
+  for (let i = 0; i < 50; i++) {
+    assert.deepEqual(store.executeMany([line(`PUT a k${i} ${i}`), line(`GET a k${i}`), line("GET a nope")], never), [OK, String(i), EMPTY_OK]);
+  }
+  assert.equal(await Bucket.size(store.lookup("a")!), 50);
+  // Inside a process the bucket cannot run until that process's turn ends: done gets the replies.
+  const fromProcess = await Process.run(() =>
+    new Promise<{ returned: Reply[] | undefined; replies: Reply[] }>((resolve) => {
+      let returned: Reply[] | undefined;
+      returned = store.executeMany([line("GET a k7"), line("DELETE a k7"), line("GET a k7")], (replies) => resolve({ returned, replies }));
+    })
+  );
+  assert.equal(fromProcess.returned, undefined);
+  assert.deepEqual(fromProcess.replies, ["7", OK, EMPTY_OK]);
+  // A bucket that died before its name was dropped: ERROR for each request, and the error is reported.
+  const a = store.lookup("a")!;
+  Process.exit(a, "kill");
+  const errors: unknown[] = [];
+  const replies = await executeMany(store, [line("GET a k1"), line("PUT a k1 x")], (e) => errors.push(e));
+  assert.deepEqual(replies, [ERROR, ERROR]);
+  assert.equal(errors.length, 1);
+  assert.equal((errors[0] as { reason?: unknown }).reason, "noproc");
+  await waitFor(() => store.lookup("a") === undefined, "the registry to drop the dead bucket");
+  await Supervisor.stop(kv);
+});

@@ -15,6 +15,7 @@
  */
 
 import * as Agent from "../agent.ts";
+import { runAfter } from "../process/_runtime.ts";
 import type { Pid } from "../process/pid.ts";
 import { Single, type State } from "./bucket.ts";
 import { type Command, EMPTY_OK, ERROR, OK, type Reply } from "./command.ts";
@@ -65,33 +66,7 @@ export class BucketBatch {
 
   /** Applies the commands to a bucket's state and writes the replies; runs inside the bucket's process. */
   apply(s: State): State {
-    const { commands, indexes, replies } = this;
-    if (!(s === null || s instanceof Single || s instanceof Map)) {
-      this.fail(ERROR);
-      return s;
-    }
-    for (let i = 0; i < commands.length; i++) {
-      const command = commands[i];
-      const key = command.key;
-      if (command.kind === "get") {
-        const value = s === null ? undefined : s instanceof Single ? (s.key === key ? s.value : undefined) : s.get(key);
-        replies[indexes === null ? i : indexes[i]] = value === undefined ? EMPTY_OK : value;
-        continue;
-      }
-      if (command.kind === "put") {
-        const value = command.value;
-        if (s === null) s = new Single(key, value);
-        else if (s instanceof Single) s = s.key === key ? new Single(key, value) : new Map([[s.key, s.value], [key, value]]);
-        else s.set(key, value);
-      } else if (s instanceof Single) {
-        if (s.key === key) s = null;
-      } else if (s !== null && s.delete(key) && s.size === 1) {
-        const [[k, v]] = s;
-        s = new Single(k, v);
-      }
-      replies[indexes === null ? i : indexes[i]] = OK;
-    }
-    return s;
+    return applyCommands(s, this.commands, this.indexes, this.replies);
   }
 
   /**
@@ -108,5 +83,135 @@ export class BucketBatch {
       if (error === undefined) to.ran();
       else to.failed(this, error);
     }, Infinity);
+  }
+}
+
+/**
+ * Applies `commands` to a bucket's state, writing reply `i` to
+ * `replies[indexes[i]]` (or `replies[i]` when `indexes` is null); runs
+ * inside the bucket's process. A state of unknown shape is left untouched
+ * and every command answers `ERROR`.
+ */
+function applyCommands(s: State, commands: readonly Command[], indexes: number[] | null, replies: Reply[]): State {
+  if (!(s === null || s instanceof Single || s instanceof Map)) {
+    for (let i = 0; i < commands.length; i++) replies[indexes === null ? i : indexes[i]] = ERROR;
+    return s;
+  }
+  for (let i = 0; i < commands.length; i++) {
+    const command = commands[i] as BucketCommand;
+    const key = command.key;
+    if (command.kind === "get") {
+      const value = s === null ? undefined : s instanceof Single ? (s.key === key ? s.value : undefined) : s.get(key);
+      replies[indexes === null ? i : indexes[i]] = value === undefined ? EMPTY_OK : value;
+      continue;
+    }
+    if (command.kind === "put") {
+      const value = command.value;
+      if (s === null) s = new Single(key, value);
+      else if (s instanceof Single) s = s.key === key ? new Single(key, value) : new Map([[s.key, s.value], [key, value]]);
+      else s.set(key, value);
+    } else if (s instanceof Single) {
+      if (s.key === key) s = null;
+    } else if (s !== null && s.delete(key) && s.size === 1) {
+      const [[k, v]] = s;
+      s = new Single(k, v);
+    }
+    replies[indexes === null ? i : indexes[i]] = OK;
+  }
+  return s;
+}
+
+/** What a {@linkcode OneBucketRun} reports failures to. */
+type OnError = ((error: unknown) => void) | undefined;
+
+/** Finished runs, ready for reuse: the hot path then allocates no run, batch or closure. */
+const pool: OneBucketRun[] = [];
+const POOL_LIMIT = 1024;
+
+function send(run: OneBucketRun): void {
+  run.send();
+}
+
+/**
+ * A read whose requests all go to one bucket (a client's usual read): one
+ * call carrying all of them. Runs are pooled and reused, with their
+ * callbacks made once, because at one request per read this is the
+ * server's per-request cost.
+ */
+export class OneBucketRun {
+  #bucket: Pid | null = null;
+  #commands: readonly Command[] = [];
+  #replies: Reply[] = [];
+  #done: ((replies: Reply[]) => void) | null = null;
+  #onError: OnError = undefined;
+  #pending = false;
+  #deferred = false;
+  readonly #update = (s: State): State => applyCommands(s, this.#commands, null, this.#replies);
+  readonly #settled = (error?: unknown): void => this.#finish(error);
+
+  /**
+   * Sends `commands` to `bucket`, running it at once (see `runAfter`).
+   * Returns the replies when the bucket answered before this returns, else
+   * `undefined`, and `done` gets them later.
+   *
+   * @param bucket The bucket's process.
+   * @param commands `GET`/`PUT`/`DELETE` commands on that bucket.
+   * @param done Gets the replies when they were not returned.
+   * @param onError Told about a failed call (the replies are then `ERROR`).
+   * @returns The replies, or `undefined`.
+   */
+  static run(
+    bucket: Pid,
+    commands: readonly Command[],
+    done: (replies: Reply[]) => void,
+    onError: OnError,
+  ): Reply[] | undefined {
+    const run = pool.pop() ?? new OneBucketRun();
+    const replies: Reply[] = new Array(commands.length);
+    run.#bucket = bucket;
+    run.#commands = commands;
+    run.#replies = replies;
+    run.#done = done;
+    run.#onError = onError;
+    run.#pending = true;
+    run.#deferred = false;
+    runAfter(send, run);
+    if (run.#pending) {
+      run.#deferred = true;
+      return undefined;
+    }
+    run.#release();
+    return replies;
+  }
+
+  /** @internal Sends the call (from `runAfter`). */
+  send(): void {
+    // No timeout: the update is pure and quick, and the call fails at once if the bucket dies.
+    Agent.updateWith(this.#bucket!, this.#update, this.#settled, Infinity);
+  }
+
+  #finish(error: unknown): void {
+    if (error !== undefined) {
+      try {
+        this.#onError?.(error);
+      } catch {
+        // A broken error hook must not break the reply.
+      }
+      this.#replies.fill(ERROR);
+    }
+    this.#pending = false;
+    if (!this.#deferred) return;
+    const done = this.#done!, replies = this.#replies;
+    this.#release();
+    done(replies);
+  }
+
+  #release(): void {
+    this.#bucket = null;
+    this.#commands = [];
+    this.#replies = [];
+    this.#done = null;
+    this.#onError = undefined;
+    if (pool.length < POOL_LIMIT) pool.push(this);
   }
 }

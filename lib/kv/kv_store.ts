@@ -47,7 +47,7 @@ import {
   type Reply,
   UNKNOWN_COMMAND,
 } from "./command.ts";
-import { BucketBatch } from "./_bucket_ops.ts";
+import { BucketBatch, OneBucketRun } from "./_bucket_ops.ts";
 import * as Bucket from "./bucket.ts";
 import * as Registry from "./registry.ts";
 import { names } from "./kv_supervisor.ts";
@@ -131,9 +131,17 @@ export class RegistryStore implements KvStore<Pid> {
     done: (replies: Reply[]) => void,
     onError?: (error: unknown) => void,
   ): Reply[] | undefined {
-    const run = new BatchRun(this, commands, done, onError);
-    const bucket = oneBucket(commands);
-    return bucket === undefined ? run.start() : run.startOne(bucket);
+    const name = oneBucket(commands);
+    if (name === undefined) return new BatchRun(this, commands, done, onError).start();
+    // The usual read: every request on one bucket, so one lookup and one call.
+    let bucket: Pid | undefined;
+    try {
+      bucket = this.lookup(name);
+    } catch (error) {
+      return new Array<Reply>(commands.length).fill(failed(error, onError));
+    }
+    if (bucket === undefined) return new Array<Reply>(commands.length).fill(NOT_FOUND);
+    return OneBucketRun.run(bucket, commands, done, onError);
   }
 }
 
@@ -150,6 +158,10 @@ function oneBucket(commands: readonly Command[]): string | undefined {
     if (c.kind === "create" || c.kind === "unknown" || c.bucket !== name) return undefined;
   }
   return name;
+}
+
+function gatherFrom0(run: BatchRun): void {
+  run.gatherAll();
 }
 
 /** One {@linkcode RegistryStore.executeMany}: counts the calls in flight, resolves when none is left. */
@@ -183,28 +195,15 @@ class BatchRun {
     // The buckets run as soon as the requests are sent: when they all
     // answer, the replies are returned at once and go out in the write of
     // this very read.
-    runAfter(() => this.#gather(0));
+    runAfter(gatherFrom0, this);
     if (this.#pending === 0 && !this.#gathering) return this.#replies;
     this.#deferred = true;
     return undefined;
   }
 
-  /** {@linkcode start} for commands that all go to bucket `name`: one lookup, one call. */
-  startOne(name: string): Reply[] | undefined {
-    const replies = this.#replies;
-    this.#gathering = false;
-    let bucket: Pid | undefined;
-    try {
-      bucket = this.#store.lookup(name);
-    } catch (error) {
-      return replies.fill(failed(error, this.#onError));
-    }
-    if (bucket === undefined) return replies.fill(NOT_FOUND);
-    const batch = new BucketBatch(replies, this.#commands);
-    runAfter(() => this.#call(bucket, batch));
-    if (this.#pending === 0) return replies;
-    this.#deferred = true;
-    return undefined;
+  /** @internal From {@linkcode start}. */
+  gatherAll(): void {
+    this.#gather(0);
   }
 
   /** Runs from `from` on, until the end or a `CREATE`, which resumes it once settled. */

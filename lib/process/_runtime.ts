@@ -228,7 +228,7 @@ let draining = false;
 let holding = false;
 
 /**
- * Runs `fn`, then at once the processes it made runnable, rather than in
+ * Runs `fn(arg)`, then at once the processes it made runnable, rather than in
  * the microtask that would otherwise be queued for them. For I/O drivers
  * (plain code): a socket callback that sends its requests to processes from
  * `fn` sees them run before it returns, so their replies can go out in the
@@ -239,11 +239,11 @@ let holding = false;
  * It changes only when processes run, never the order of any messages: a
  * turn taken now is one a later microtask would have taken.
  */
-export function runAfter<T>(fn: () => T): T {
-  if (current !== null || draining || holding) return fn();
+export function runAfter<A, T>(fn: (arg: A) => T, arg: A): T {
+  if (current !== null || draining || holding) return fn(arg);
   holding = true;
   try {
-    return fn();
+    return fn(arg);
   } finally {
     holding = false;
     if (rqHead < rq.length) drain();
