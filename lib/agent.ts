@@ -46,7 +46,7 @@ const agentCallbacks: Callbacks<unknown, () => unknown, Request, unknown, (s: un
       case GET:
         return ["reply", r, state];
       case UPDATE:
-        return ["reply", true, r];
+        return ["reply", undefined, r];
       default: {
         const [value, next] = r as [unknown, unknown];
         return ["reply", value, next];
@@ -118,7 +118,7 @@ export function get<S, R>(agent: AgentRef<S>, fn: (state: S) => R, timeout = 500
  * ```
  */
 export function update<S>(agent: AgentRef<S>, fn: (state: S) => S, timeout = 5000): Promise<void> {
-  return call(agent as Pid, [UPDATE, fn] as Request, timeout).then(() => undefined);
+  return call(agent as Pid, [UPDATE, fn] as Request, timeout);
 }
 
 /**
@@ -154,7 +154,8 @@ export function updateWith<S>(
   done: (error?: unknown) => void,
   timeout = 5000,
 ): void {
-  callWith(agent as Pid, [UPDATE, fn] as Request, () => done(), done, timeout);
+  // An update's reply is undefined, so `done` serves for both outcomes.
+  callWith(agent as Pid, [UPDATE, fn] as Request, done, done, timeout);
 }
 
 /**

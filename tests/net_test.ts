@@ -45,8 +45,8 @@ class SpyConnection implements TcpConnection {
   maxBuffered = 0;
   closedEvents = 0;
   constructor(readonly inner: TcpConnection) {}
-  write(bytes: Uint8Array): boolean {
-    const ok = this.inner.write(bytes);
+  write(bytes: Uint8Array, length?: number): boolean {
+    const ok = this.inner.write(bytes, length);
     this.maxBuffered = Math.max(this.maxBuffered, this.inner.bufferedAmount);
     return ok;
   }
@@ -379,6 +379,29 @@ adapterTest("raw adapter: echo, pause and resume, half-close, close", async (ada
   assert.equal(serverConn!.closed, true);
   // Writes after close are dropped, not thrown.
   assert.equal(serverConn!.write(new Uint8Array(1)), true);
+  await listener.close();
+});
+
+adapterTest("raw adapter: write(bytes, length) sends the first length bytes only, and the caller may reuse the buffer", async (adapter) => {
+  const listener = await adapter.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    onError: () => {},
+  }, (conn) => ({
+    data: (bytes) => {
+      // One buffer, reused: "<n>:" then garbage past the length.
+      const buffer = new TextEncoder().encode(`${bytes.length}:XXXXXXXX`);
+      conn.write(buffer, String(bytes.length).length + 1);
+      buffer.fill(0x21);
+      conn.write(buffer, 2);
+    },
+  }));
+  const c = await Client.open(listener.port);
+  await c.ask("hello", "5:!!");
+  await c.ask("ab", "2:!!");
+  c.end();
+  await c.closed;
   await listener.close();
 });
 

@@ -45,11 +45,6 @@ export class ReplyBuffer {
     }
   }
 
-  /** The queued bytes, as a view (valid until the next `push` or `clear`). */
-  view(): Uint8Array {
-    return this.bytes.subarray(0, this.length);
-  }
-
   /** Forgets the queued bytes; a grown buffer is released. */
   clear(): void {
     this.length = 0;

@@ -133,6 +133,8 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   #batch: Command[] = [];
   /** Sequence number of the first one's slot. */
   #batchSeq = 0;
+  /** An emptied batch array, for the next batch. */
+  #spareBatch: Command[] | undefined;
   /** The batch handed to the store and not settled yet (at most one: later ones wait). */
   #settlingSeq = 0;
   #settlingCount = 0;
@@ -254,7 +256,8 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   #flushBatch(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
-    this.#batch = [];
+    this.#batch = this.#spareBatch ?? [];
+    this.#spareBatch = undefined;
     const seq = this.#batchSeq;
     this.#settlingSeq = seq;
     this.#settlingCount = batch.length;
@@ -270,6 +273,9 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
       this.#barrier = true;
     } else {
       this.#fillSlots(seq, replies, batch.length);
+      // Answered: the store is done with the array, so the next batch reuses it.
+      batch.length = 0;
+      this.#spareBatch = batch;
     }
   }
 
@@ -343,7 +349,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
 
   #write(): void {
     if (this.#out.length === 0 || this.#closed) return;
-    const ok = this.#conn.write(this.#out.view());
+    const ok = this.#conn.write(this.#out.bytes, this.#out.length);
     this.#out.clear();
     if (!ok) this.#outputFull = true;
   }

@@ -24,7 +24,7 @@ import type {
 /** The subset of Bun's socket this adapter uses. */
 interface BunSocket {
   data: BunConnection | undefined;
-  write(bytes: Uint8Array): number;
+  write(bytes: Uint8Array, byteOffset?: number, byteLength?: number): number;
   end(): void;
   terminate(): void;
   pause(): void;
@@ -70,15 +70,15 @@ class BunConnection implements TcpConnection {
     return this.#pendingBytes;
   }
 
-  write(bytes: Uint8Array): boolean {
-    if (this.closed || this.#closing || bytes.length === 0) return true;
+  write(bytes: Uint8Array, length: number = bytes.length): boolean {
+    if (this.closed || this.#closing || length === 0) return true;
     if (this.#pendingBytes === 0) {
       // Fast path: the kernel usually takes everything at once.
-      const n = this.#socket.write(bytes);
-      if (n === bytes.length) return true;
-      this.#enqueue(bytes.slice(n > 0 ? n : 0));
+      const n = this.#socket.write(bytes, 0, length);
+      if (n === length) return true;
+      this.#enqueue(bytes.slice(n > 0 ? n : 0, length));
     } else {
-      this.#enqueue(bytes.slice());
+      this.#enqueue(bytes.slice(0, length));
     }
     if (this.#pendingBytes >= this.#highWaterMark) {
       this.#needDrain = true;

@@ -112,10 +112,10 @@ class DenoConnection implements TcpConnection {
     }
   }
 
-  write(bytes: Uint8Array): boolean {
-    if (this.closed || this.#closing || bytes.length === 0) return true;
-    this.#pending.push(bytes.slice());
-    this.#pendingBytes += bytes.length;
+  write(bytes: Uint8Array, length: number = bytes.length): boolean {
+    if (this.closed || this.#closing || length === 0) return true;
+    this.#pending.push(bytes.slice(0, length));
+    this.#pendingBytes += length;
     if (!this.#writing) void this.#writeLoop();
     if (this.#pendingBytes >= this.#highWaterMark) {
       this.#needDrain = true;

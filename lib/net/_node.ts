@@ -83,9 +83,9 @@ class NodeConnection implements TcpConnection {
     }
   }
 
-  write(bytes: Uint8Array): boolean {
-    if (this.closed || this.#socket.writableEnded || bytes.length === 0) return true;
-    return this.#socket.write(bytes.slice());
+  write(bytes: Uint8Array, length: number = bytes.length): boolean {
+    if (this.closed || this.#socket.writableEnded || length === 0) return true;
+    return this.#socket.write(bytes.slice(0, length));
   }
 
   close(): void {

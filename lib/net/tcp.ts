@@ -37,15 +37,17 @@ import { runtime } from "./runtime.ts";
 /** One open TCP connection, either accepted by a listener or opened by {@linkcode connect}. */
 export interface TcpConnection {
   /**
-   * Queues `bytes` for sending. The connection keeps no reference to `bytes`
-   * after the call returns, so the caller may reuse the buffer. Writes after
-   * {@linkcode TcpConnection.close} are dropped.
+   * Queues `bytes` (its first `length` bytes, when given) for sending. The
+   * connection keeps no reference to `bytes` after the call returns, so the
+   * caller may reuse the buffer. Writes after
+   * {@linkcode TcpConnection.close} are dropped. (`length` saves a caller
+   * with a growable buffer the view a `subarray` would allocate per write.)
    *
    * @returns `false` once the queued output reached the high-water mark: stop
    * producing (usually: {@linkcode TcpConnection.pause}) until the handler's
    * `drain` is called. The bytes were queued anyway.
    */
-  write(bytes: Uint8Array): boolean;
+  write(bytes: Uint8Array, length?: number): boolean;
   /** Sends what is queued, then closes the connection. Idempotent. */
   close(): void;
   /** Closes the connection at once, dropping queued output. Idempotent. */
