@@ -11,7 +11,9 @@
  * The server hands it each read's requests at once
  * ({@linkcode RegistryStore.executeMany}): the requests on one bucket then
  * travel in **one** message, so a pipelining client costs one call per
- * bucket per read, not one per request.
+ * bucket per read, not one per request. Called from plain code (a socket
+ * callback), it lets the buckets run before it returns (`runAfter`), so the
+ * replies usually come back at once and go out in that callback's write.
  *
  * @example
  * ```ts
