@@ -25,6 +25,7 @@ import {
   startBehaviour,
   stop as genStop,
 } from "./gen_server.ts";
+import { type AgentRequest, GET, GET_AND_UPDATE, UPDATE } from "./_agent_request.ts";
 
 /** An agent's pid, carrying the type of its value. */
 export type AgentRef<S> = (Pid & { readonly __agent?: AgentMessage<S> }) | string;
@@ -33,8 +34,7 @@ export interface AgentMessage<S> {
   readonly __state?: S;
 }
 
-const GET = 0, UPDATE = 1, GET_AND_UPDATE = 2;
-type Request = readonly [number, (s: any) => any];
+type Request = AgentRequest;
 
 const agentCallbacks: Callbacks<unknown, () => unknown, Request, unknown, (s: unknown) => unknown> = {
   init(fn) {

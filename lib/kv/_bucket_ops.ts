@@ -16,6 +16,8 @@
 
 import * as Agent from "../agent.ts";
 import { runAfter } from "../process/_runtime.ts";
+import { callWith } from "../gen_server.ts";
+import { type AgentRequest, UPDATE } from "../_agent_request.ts";
 import type { Pid } from "../process/pid.ts";
 import { Single, type State } from "./bucket.ts";
 import { type Command, EMPTY_OK, ERROR, OK, type Reply } from "./command.ts";
@@ -146,7 +148,8 @@ export class OneBucketRun {
   #onError: OnError = undefined;
   #pending = false;
   #deferred = false;
-  readonly #update = (s: State): State => applyCommands(s, this.#commands, null, this.#replies);
+  /** The Agent update request, built once: the call sends it as is. */
+  readonly #request: AgentRequest = [UPDATE, (s: State): State => applyCommands(s, this.#commands, null, this.#replies)];
   readonly #settled = (error?: unknown): void => this.#finish(error);
 
   /**
@@ -186,8 +189,10 @@ export class OneBucketRun {
 
   /** @internal Sends the call (from `runAfter`). */
   send(): void {
-    // No timeout: the update is pure and quick, and the call fails at once if the bucket dies.
-    Agent.updateWith(this.#bucket!, this.#update, this.#settled, Infinity);
+    // `Agent.updateWith` without its request array: an update replies
+    // undefined, so `#settled` serves for both outcomes. No timeout: the
+    // update is pure and quick, and the call fails at once if the bucket dies.
+    callWith(this.#bucket!, this.#request, this.#settled, this.#settled, Infinity);
   }
 
   #finish(error: unknown): void {
