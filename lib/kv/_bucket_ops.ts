@@ -2,7 +2,9 @@
  * {@linkcode BucketBatch}: several `GET`/`PUT`/`DELETE` on one bucket, run
  * in **one** message to its process. The server's batches (see
  * `KvStore.executeMany`) thus cost one call per bucket per read instead of
- * one per request.
+ * one per request. {@linkcode OneBucketRun} is the same for a read whose
+ * requests all go to one bucket (the usual case), pooled so that at one
+ * request per read it allocates next to nothing.
  *
  * The operations are applied to the bucket agent's state with the meaning of
  * `Bucket.get`, `Bucket.put` and `Bucket.del` (`tests/kv_server_test.ts`
@@ -35,35 +37,27 @@ type BucketCommand = Extract<Command, { kind: "get" | "put" | "delete" }>;
 /** Operations on one bucket, in request order; each writes its reply into a shared array. */
 export class BucketBatch {
   /** The commands. */
-  readonly commands: BucketCommand[];
-  /** Where each command's reply goes in `replies`; null: at its own index. */
-  readonly indexes: number[] | null;
+  readonly commands: BucketCommand[] = [];
+  /** Where each command's reply goes in `replies`. */
+  readonly indexes: number[] = [];
   /** The batch's replies (shared by every bucket of the batch). */
   readonly replies: Reply[];
 
-  /**
-   * @param replies Where the replies go.
-   * @param commands All of a batch's commands, when they all go to this
-   *   bucket (their replies then go at their own indexes); else the batch
-   *   starts empty and {@linkcode add} fills it.
-   */
-  constructor(replies: Reply[], commands?: readonly Command[]) {
+  /** @param replies Where the replies go. */
+  constructor(replies: Reply[]) {
     this.replies = replies;
-    this.commands = commands === undefined ? [] : commands as BucketCommand[];
-    this.indexes = commands === undefined ? [] : null;
   }
 
   /** Appends a command whose reply goes to `replies[index]`. */
   add(command: BucketCommand, index: number): void {
     this.commands.push(command);
-    this.indexes!.push(index);
+    this.indexes.push(index);
   }
 
   /** Answers every command with `reply` (the call failed). */
   fail(reply: Reply): void {
     const { indexes, replies } = this;
-    const n = this.commands.length;
-    for (let i = 0; i < n; i++) replies[indexes === null ? i : indexes[i]] = reply;
+    for (let i = 0; i < indexes.length; i++) replies[indexes[i]] = reply;
   }
 
   /** Applies the commands to a bucket's state and writes the replies; runs inside the bucket's process. */
