@@ -38,7 +38,7 @@
  */
 
 import { type Table, whereis } from "../ets/ets.ts";
-import type { Pid } from "../process/pid.ts";
+import { Pid } from "../process/pid.ts";
 import { runAfter } from "../process/_runtime.ts";
 import {
   type Command,
@@ -136,13 +136,8 @@ export class RegistryStore implements KvStore<Pid> {
     const name = oneBucket(commands);
     if (name === undefined) return new BatchRun(this, commands, done, onError).start();
     // The usual read: every request on one bucket, so one lookup and one call.
-    let bucket: Pid | undefined;
-    try {
-      bucket = this.lookup(name);
-    } catch (error) {
-      return new Array<Reply>(commands.length).fill(failed(error, onError));
-    }
-    if (bucket === undefined) return new Array<Reply>(commands.length).fill(NOT_FOUND);
+    const bucket = findBucket(this, name, onError);
+    if (!(bucket instanceof Pid)) return new Array<Reply>(commands.length).fill(bucket);
     return OneBucketRun.run(bucket, commands, done, onError);
   }
 }
@@ -162,8 +157,16 @@ function oneBucket(commands: readonly Command[]): string | undefined {
   return name;
 }
 
-function gatherFrom0(run: BatchRun): void {
-  run.gatherAll();
+/**
+ * The bucket's process, or the reply its requests get without one:
+ * `NOT FOUND`, or `ERROR` when the lookup fails (reported to `onError`).
+ */
+function findBucket(store: RegistryStore, name: string, onError: ((error: unknown) => void) | undefined): Pid | Reply {
+  try {
+    return store.lookup(name) ?? NOT_FOUND;
+  } catch (error) {
+    return failed(error, onError);
+  }
 }
 
 /** One {@linkcode RegistryStore.executeMany}: counts the calls in flight, resolves when none is left. */
@@ -197,16 +200,14 @@ class BatchRun {
     // The buckets run as soon as the requests are sent: when they all
     // answer, the replies are returned at once and go out in the write of
     // this very read.
-    runAfter(gatherFrom0, this);
+    runAfter(BatchRun.#gatherAll, this);
     if (this.#pending === 0 && !this.#gathering) return this.#replies;
     this.#deferred = true;
     return undefined;
   }
 
-  /** @internal From {@linkcode start}. */
-  gatherAll(): void {
-    this.#gather(0);
-  }
+  /** `#gather(0)` for `runAfter`, made once. */
+  static readonly #gatherAll = (run: BatchRun): void => run.#gather(0);
 
   /** Runs from `from` on, until the end or a `CREATE`, which resumes it once settled. */
   #gather(from: number): void {
@@ -232,15 +233,9 @@ class BatchRun {
         );
         return;
       }
-      let bucket: Pid | undefined;
-      try {
-        bucket = this.#store.lookup(command.bucket);
-      } catch (error) {
-        replies[i] = failed(error, this.#onError);
-        continue;
-      }
-      if (bucket === undefined) {
-        replies[i] = NOT_FOUND;
+      const bucket = findBucket(this.#store, command.bucket, this.#onError);
+      if (!(bucket instanceof Pid)) {
+        replies[i] = bucket;
         continue;
       }
       let batch: BucketBatch | undefined;

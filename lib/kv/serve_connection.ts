@@ -166,10 +166,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   drain(): void {
     this.#outputFull = false;
     this.#startBlocked();
-    this.#collect();
-    this.#write();
-    this.#updatePause();
-    this.#finishIfDone();
+    this.#sendSettled();
   }
 
   end(): void {
@@ -291,10 +288,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
       this.#fillSlots(this.#settlingSeq, replies, this.#settlingCount);
       this.#barrier = false;
       this.#startBlocked();
-      this.#collect();
-      this.#write();
-      this.#updatePause();
-      this.#finishIfDone();
+      this.#sendSettled();
     } catch (error) {
       this.#fail(error);
     }
@@ -304,10 +298,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
     this.#flushScheduled = false;
     if (this.#closed) return;
     try {
-      this.#collect();
-      this.#write();
-      this.#updatePause();
-      this.#finishIfDone();
+      this.#sendSettled();
     } catch (error) {
       this.#fail(error);
     }
@@ -326,6 +317,17 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
       this.#blockedHead = 0;
     }
     this.#flushBatch();
+  }
+
+  /**
+   * Writes the replies settled at the head of the line, then pauses or
+   * resumes reading, and closes a half-closed connection that is done.
+   */
+  #sendSettled(): void {
+    this.#collect();
+    this.#write();
+    this.#updatePause();
+    this.#finishIfDone();
   }
 
   /** Moves settled replies at the head of the line to the output buffer. */
