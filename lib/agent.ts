@@ -17,12 +17,12 @@
 import type { Pid } from "./process/pid.ts";
 import {
   call,
-  callWith,
   type Callbacks,
+  callWith,
   cast as genCast,
   GenServerProcess,
-  type StartOptions,
   startBehaviour,
+  type StartOptions,
   stop as genStop,
 } from "./gen_server.ts";
 import { type AgentRequest, GET, GET_AND_UPDATE, UPDATE } from "./_agent_request.ts";
@@ -58,7 +58,11 @@ const agentCallbacks: Callbacks<unknown, () => unknown, Request, unknown, (s: un
   },
 };
 
-function startAgent<S>(fn: () => S, opts: StartOptions | undefined, link: boolean): Promise<Pid & { readonly __agent?: AgentMessage<S> }> {
+function startAgent<S>(
+  fn: () => S,
+  opts: StartOptions | undefined,
+  link: boolean,
+): Promise<Pid & { readonly __agent?: AgentMessage<S> }> {
   return startBehaviour(new GenServerProcess(agentCallbacks as Callbacks<any, any>, "Agent"), fn, opts, link);
 }
 

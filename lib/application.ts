@@ -48,15 +48,7 @@ import { addMonitor, lookup } from "./process/_runtime.ts";
 import { spawnBody } from "./process/process.ts";
 import { formatReason, isNormalExit } from "./process/reason.ts";
 import { DownMessage } from "./process/messages.ts";
-import {
-  exit,
-  isAlive,
-  link,
-  monitor,
-  type ProcessContext,
-  send,
-  TIMEOUT,
-} from "./process/process.ts";
+import { exit, isAlive, link, monitor, type ProcessContext, send, TIMEOUT } from "./process/process.ts";
 
 /** An application's environment: configuration values by key. */
 export type Env = Record<string, unknown>;
@@ -324,7 +316,11 @@ function launch(l: Loaded, type: RestartType): Promise<Pid> {
     // Normally a no-op; covers a master that is killed or fails unexpectedly.
     if (!settled) {
       rejectStart(
-        new ApplicationError(name, ["start_failed", reason], `Cannot start application ${q(name)}: ${formatReason(reason)}`),
+        new ApplicationError(
+          name,
+          ["start_failed", reason],
+          `Cannot start application ${q(name)}: ${formatReason(reason)}`,
+        ),
       );
     }
     if (l.running === running) finished(l);
@@ -674,7 +670,11 @@ export function putEnv(app: Spec<any> | string, key: string, value: unknown): vo
   const name = nameOf(app);
   const l = loaded.get(name);
   if (l === undefined) {
-    throw new ApplicationError(name, ["not_loaded", name], `Cannot set ${q(key)}: application ${q(name)} is not loaded`);
+    throw new ApplicationError(
+      name,
+      ["not_loaded", name],
+      `Cannot set ${q(key)}: application ${q(name)} is not loaded`,
+    );
   }
   l.env[key] = value;
 }

@@ -204,7 +204,9 @@ export async function serve(options: Server.ServerEnv, observer?: ObserverFlags)
     try {
       obs = await Observer.start(observer);
     } catch (e) {
-      throw new Error(`observer on ${showAddress(observer.hostname, observer.port)}: ${e instanceof Error ? e.message : e}`);
+      throw new Error(
+        `observer on ${showAddress(observer.hostname, observer.port)}: ${e instanceof Error ? e.message : e}`,
+      );
     }
   }
   if (obs !== undefined) console.log(observerLine(obs.hostname, obs.port));

@@ -645,5 +645,3 @@ export function call<Rep = any>(
 export function whichHandlers(manager: ManagerRef | string, timeout: number = 5000): Promise<HandlerId[]> {
   return genCall(manager as Pid, new WhichHandlers(), timeout);
 }
-
-

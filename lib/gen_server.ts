@@ -52,11 +52,11 @@ import {
   DEAD,
   deliver,
   die,
-  dropMonitor,
-  outsideProcess,
   type DownTarget,
+  dropMonitor,
   linkProcs,
   lookup,
+  outsideProcess,
   type Proc,
   ProcessExit,
   spawnProc,
@@ -117,7 +117,9 @@ export interface Callbacks<S, A = undefined, Call = any, Reply = any, Cast = any
 }
 
 /** A GenServer's pid, carrying its call, reply and cast types for `call`/`cast`. */
-export type ServerRef<Call = any, Reply = any, Cast = any> = Pid & { readonly __server?: GenServerMessage<Call, Reply, Cast> };
+export type ServerRef<Call = any, Reply = any, Cast = any> = Pid & {
+  readonly __server?: GenServerMessage<Call, Reply, Cast>;
+};
 /** Phantom message type of a GenServer (for typing only). */
 export interface GenServerMessage<Call, Reply, Cast> {
   readonly __call?: Call;

@@ -48,7 +48,7 @@ export class Task<T = unknown> {
     this.outcome = outcome;
     const ws = this.waiters;
     this.waiters = null;
-    if (ws !== null) for (const w of ws) w();
+    if (ws !== null) { for (const w of ws) w(); }
   }
   /** @internal Calls `fn` once the outcome is known (now, if it already is). */
   onSettled(fn: () => void): void {
@@ -75,10 +75,14 @@ export class TaskError extends Error {
 export function spawnTask<T>(fn: () => T | Promise<T>, link: boolean, kind = "Task"): Task<Awaited<T>> {
   const owner = currentProc();
   let task!: Task<Awaited<T>>;
-  const proc = spawnBody(async () => {
-    const v = await fn();
-    task.settle(["ok", v as Awaited<T>]);
-  }, { link }, kind);
+  const proc = spawnBody(
+    async () => {
+      const v = await fn();
+      task.settle(["ok", v as Awaited<T>]);
+    },
+    { link },
+    kind,
+  );
   task = new Task(proc, owner);
   (proc.exitHooks ??= []).push((reason) => task.settle(["exit", reason]));
   return task;

@@ -100,7 +100,12 @@ export async function startChild(sup: Pid | string, fn: () => unknown, opts?: St
   return (await request<Pid>(sup, ["start_child", spec], `TaskSupervisor.startChild(${String(sup)})`));
 }
 
-function supervisedTask<T>(sup: Pid | string, fn: () => T | Promise<T>, link: boolean, opts: AsyncOptions | undefined): Task<Awaited<T>> {
+function supervisedTask<T>(
+  sup: Pid | string,
+  fn: () => T | Promise<T>,
+  link: boolean,
+  opts: AsyncOptions | undefined,
+): Task<Awaited<T>> {
   const owner = currentProc();
   let task!: Task<Awaited<T>>;
   const spec = toSpec({
@@ -112,10 +117,14 @@ function supervisedTask<T>(sup: Pid | string, fn: () => T | Promise<T>, link: bo
     shutdown: opts?.shutdown ?? 5000,
   });
   adoptChild(sup, spec, (supProc: Proc) => {
-    const proc = spawnBody(async () => {
-      const v = await fn();
-      task.settle(["ok", v as Awaited<T>]);
-    }, undefined, "Task");
+    const proc = spawnBody(
+      async () => {
+        const v = await fn();
+        task.settle(["ok", v as Awaited<T>]);
+      },
+      undefined,
+      "Task",
+    );
     proc.parent = supProc;
     linkProcs(supProc, proc);
     if (link && owner !== null) linkProcs(owner, proc);
@@ -176,7 +185,11 @@ export function asyncNolink<T>(sup: Pid | string, fn: () => T | Promise<T>, opts
  * ```
  */
 export async function children(sup: Pid | string): Promise<Pid[]> {
-  const list = await request<{ pid: Pid | "restarting" }[]>(sup, ["which_children"], `TaskSupervisor.children(${String(sup)})`);
+  const list = await request<{ pid: Pid | "restarting" }[]>(
+    sup,
+    ["which_children"],
+    `TaskSupervisor.children(${String(sup)})`,
+  );
   const out: Pid[] = [];
   for (const c of list) if (c.pid !== "restarting") out.push(c.pid);
   return out;

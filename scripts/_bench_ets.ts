@@ -121,8 +121,18 @@ function benchType(type: "set" | "ordered_set", rows: BenchRow[]): void {
     { name: `${type}: lookup, ascending keys (1M entries)`, value: inOrder, unit: "ops/s", target: lookupTarget },
     { name: `${type}: lookup, 1,000 hot keys (1M entries)`, value: hotRate, unit: "ops/s", target: lookupTarget },
     { name: `${type}: lookupOne, 1,000 hot keys (1M entries)`, value: hotOne, unit: "ops/s" },
-    { name: `${type}: insert new keys, random order (to 1M entries)`, value: ins, unit: "ops/s", target: type === "ordered_set" ? "≥ 1M" : undefined },
-    { name: `${type}: insert new keys, ascending (to 1M entries)`, value: ascending, unit: "ops/s", target: type === "ordered_set" ? "≥ 1M" : undefined },
+    {
+      name: `${type}: insert new keys, random order (to 1M entries)`,
+      value: ins,
+      unit: "ops/s",
+      target: type === "ordered_set" ? "≥ 1M" : undefined,
+    },
+    {
+      name: `${type}: insert new keys, ascending (to 1M entries)`,
+      value: ascending,
+      unit: "ops/s",
+      target: type === "ordered_set" ? "≥ 1M" : undefined,
+    },
     { name: `${type}: insert overwriting, random keys (1M entries)`, value: overwrite, unit: "ops/s" },
     { name: `${type}: heap per entry ([int, int] objects)`, value: bytes, unit: "bytes" },
   );

@@ -154,11 +154,19 @@ async function memory(count: number): Promise<{ perBucket: number; totalMB: numb
 /** Runs every KV figure; returns the rows. */
 export async function benchKv(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  rows.push({ name: "KV.Registry.create, new names, 1,000 in flight", value: await createRate(1000), unit: "creates/s" });
+  rows.push({
+    name: "KV.Registry.create, new names, 1,000 in flight",
+    value: await createRate(1000),
+    unit: "creates/s",
+  });
   rows.push({ name: "KV.Registry.create, new names, one at a time", value: await createRate(1), unit: "creates/s" });
   rows.push({ name: "KV.Registry.lookup (ETS read, 10,000 names)", value: await lookupRate(), unit: "lookups/s" });
   rows.push({ name: "KV.Bucket put+get, one at a time", value: await putGetRate(1), unit: "round trips/s" });
-  rows.push({ name: "KV.Bucket put+get, 1,000 buckets in flight", value: await putGetRate(1000), unit: "round trips/s" });
+  rows.push({
+    name: "KV.Bucket put+get, 1,000 buckets in flight",
+    value: await putGetRate(1000),
+    unit: "round trips/s",
+  });
   const m = await memory(MEMORY_BUCKETS);
   const label = MEMORY_BUCKETS.toLocaleString("en-US");
   rows.push({ name: `heap per one-key bucket (${label} alive)`, value: m.perBucket, unit: "bytes/bucket" });

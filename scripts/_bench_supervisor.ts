@@ -9,7 +9,7 @@
  * @module
  */
 import process from "node:process";
-import { DynamicSupervisor, GenServer, Process, Supervisor, TaskSupervisor, Task } from "../mod.ts";
+import { DynamicSupervisor, GenServer, Process, Supervisor, Task, TaskSupervisor } from "../mod.ts";
 import type { Pid } from "../mod.ts";
 import { type BenchRow, printTable } from "./_bench_table.ts";
 
@@ -119,8 +119,16 @@ async function taskAsyncRate(): Promise<number> {
 /** Runs the supervisor benchmarks; rows as {@linkcode printTable} prints them. */
 export async function benchSupervisor(): Promise<BenchRow[]> {
   return [
-    { name: "DynamicSupervisor.startChild (GenServer child, 2k concurrent)", value: await dynamicStartRate(), unit: "starts/s" },
-    { name: "DynamicSupervisor.startChild (sequential awaits)", value: await dynamicStartSequential(), unit: "starts/s" },
+    {
+      name: "DynamicSupervisor.startChild (GenServer child, 2k concurrent)",
+      value: await dynamicStartRate(),
+      unit: "starts/s",
+    },
+    {
+      name: "DynamicSupervisor.startChild (sequential awaits)",
+      value: await dynamicStartSequential(),
+      unit: "starts/s",
+    },
     { name: "one_for_one restarts of a crashing raw process", value: await restartRate("process"), unit: "restarts/s" },
     { name: "one_for_one restarts of a crashing GenServer", value: await restartRate("GenServer"), unit: "restarts/s" },
     { name: "TaskSupervisor.async + Task.await (2k concurrent)", value: await taskAsyncRate(), unit: "tasks/s" },

@@ -189,26 +189,66 @@ async function agentOps(callers: number): Promise<number> {
 /** Collects this script's rows (other scripts' rows are appended by main). */
 export async function benchActors(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  if (want("spawn")) rows.push({ name: "spawn (raw processes that exit at once)", value: await spawnRate(), unit: "processes/s", target: "≥ 2M" });
-  if (want("send")) rows.push({ name: "one-way send, plain code → GenServer", value: await oneWay(), unit: "messages/s" });
+  if (want("spawn")) {
+    rows.push({
+      name: "spawn (raw processes that exit at once)",
+      value: await spawnRate(),
+      unit: "processes/s",
+      target: "≥ 2M",
+    });
+  }
+  if (want("send")) {
+    rows.push({ name: "one-way send, plain code → GenServer", value: await oneWay(), unit: "messages/s" });
+  }
   if (want("pingpong")) {
     rows.push({ name: "ping-pong, 1 pair of GenServers", value: await pingPong(1), unit: "messages/s" });
-    rows.push({ name: "ping-pong, 1,000 pairs of GenServers", value: await pingPong(1000), unit: "messages/s", target: "≥ 20M" });
+    rows.push({
+      name: "ping-pong, 1,000 pairs of GenServers",
+      value: await pingPong(1000),
+      unit: "messages/s",
+      target: "≥ 20M",
+    });
   }
   if (want("call")) {
     rows.push({ name: "GenServer.call, 1 caller in plain code", value: await callsFromPlainCode(1), unit: "calls/s" });
-    rows.push({ name: "GenServer.call, 100 callers in plain code", value: await callsFromPlainCode(100), unit: "calls/s", target: "≥ 3M" });
+    rows.push({
+      name: "GenServer.call, 100 callers in plain code",
+      value: await callsFromPlainCode(100),
+      unit: "calls/s",
+      target: "≥ 3M",
+    });
     rows.push({ name: "GenServer.call, 1 caller process", value: await callsFromProcesses(1), unit: "calls/s" });
-    rows.push({ name: "GenServer.call, 100 caller processes", value: await callsFromProcesses(100), unit: "calls/s", target: "≥ 3M" });
+    rows.push({
+      name: "GenServer.call, 100 caller processes",
+      value: await callsFromProcesses(100),
+      unit: "calls/s",
+      target: "≥ 3M",
+    });
   }
-  if (want("agent")) rows.push({ name: "Agent.update + Agent.get, 100 callers", value: await agentOps(100), unit: "ops/s" });
+  if (want("agent")) {
+    rows.push({ name: "Agent.update + Agent.get, 100 callers", value: await agentOps(100), unit: "ops/s" });
+  }
   // Memory last: a million servers leave the heap fragmented for whatever runs after them.
   if (want("memory")) {
     const count = quick ? 100_000 : 1_000_000;
     const m = await bytesPerProcess(count);
-    rows.push({ name: `GenServer.start, ${count.toLocaleString("en-US")} servers`, value: m.startRate, unit: "starts/s" });
-    rows.push({ name: `heap per idle GenServer (${count.toLocaleString("en-US")} alive)`, value: m.perProcess, unit: "bytes/process", target: "≤ 500" });
-    rows.push({ name: `heap for ${count.toLocaleString("en-US")} idle GenServers`, value: m.totalMB, unit: "MB", target: "< 1024" });
+    rows.push({
+      name: `GenServer.start, ${count.toLocaleString("en-US")} servers`,
+      value: m.startRate,
+      unit: "starts/s",
+    });
+    rows.push({
+      name: `heap per idle GenServer (${count.toLocaleString("en-US")} alive)`,
+      value: m.perProcess,
+      unit: "bytes/process",
+      target: "≤ 500",
+    });
+    rows.push({
+      name: `heap for ${count.toLocaleString("en-US")} idle GenServers`,
+      value: m.totalMB,
+      unit: "MB",
+      target: "< 1024",
+    });
   }
   return rows;
 }

@@ -31,7 +31,7 @@
  */
 
 import process from "node:process";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as net from "node:net";
 import { fileURLToPath } from "node:url";
@@ -75,10 +75,13 @@ function parseOptions(args: string[]): Options {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const list = (name: string, fallback: string) => (get(name) ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
+  const list = (name: string, fallback: string) =>
+    (get(name) ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
   const int = (name: string, fallback: number) => {
     const value = Number(get(name) ?? fallback);
-    if (!Number.isInteger(value) || value < 0) throw new TypeError(`Invalid ${name}: expected a non-negative integer, got "${get(name)}"`);
+    if (!Number.isInteger(value) || value < 0) {
+      throw new TypeError(`Invalid ${name}: expected a non-negative integer, got "${get(name)}"`);
+    }
     return value;
   };
   const targets = list("--target", "bare,redis,kv") as Target[];
@@ -158,7 +161,11 @@ function runPhase(
       }
       if (--state.active > 0) return;
       done = true;
-      resolve({ ops: state.recorded, seconds: (performance.now() - start) / 1000, latencies: latencies.subarray(0, state.recorded) });
+      resolve({
+        ops: state.recorded,
+        seconds: (performance.now() - start) / 1000,
+        latencies: latencies.subarray(0, state.recorded),
+      });
     };
     for (const conn of conns) conn.begin(work, pipeline, state, finish);
   });
@@ -192,7 +199,9 @@ class LoadConnection {
     load.conn = await connect({ hostname, port }, () => ({
       data: (bytes) => load.#data(bytes),
       close: (error) => {
-        if (load.#inFlight > 0) load.#finish?.(error ?? new Error("Connection closed by the server during the benchmark"));
+        if (load.#inFlight > 0) {
+          load.#finish?.(error ?? new Error("Connection closed by the server during the benchmark"));
+        }
         load.#closed.resolve();
       },
     }));
@@ -295,7 +304,9 @@ class Bench {
   ) {}
 
   static async open(target: Target, server: string, hostname: string, port: number, options: Options): Promise<Bench> {
-    const conns = await Promise.all(Array.from({ length: options.connections }, () => LoadConnection.open(hostname, port)));
+    const conns = await Promise.all(
+      Array.from({ length: options.connections }, () => LoadConnection.open(hostname, port)),
+    );
     if (target !== "redis") {
       const reply = await conns[0].request("CREATE bench\r\n");
       if (reply !== "OK\r\n") throw new Error(`Unexpected reply to CREATE: "${reply}"`);
@@ -308,10 +319,22 @@ class Bench {
     const { options, target } = this;
     if (!this.warmed.has(pipeline) && options.warmupOps > 0) {
       this.warmed.add(pipeline);
-      await runPhase(this.conns, workload(target, "PUT", options.keys, options.valueSize), options.warmupOps, pipeline, options.maxSeconds);
+      await runPhase(
+        this.conns,
+        workload(target, "PUT", options.keys, options.valueSize),
+        options.warmupOps,
+        pipeline,
+        options.maxSeconds,
+      );
     }
     for (const phase of ["PUT", "GET"] as const) {
-      const run = await runPhase(this.conns, workload(target, phase, options.keys, options.valueSize), options.ops, pipeline, options.maxSeconds);
+      const run = await runPhase(
+        this.conns,
+        workload(target, phase, options.keys, options.valueSize),
+        options.ops,
+        pipeline,
+        options.maxSeconds,
+      );
       const sorted = run.latencies.slice().sort();
       const result: Result = {
         target,
@@ -414,7 +437,9 @@ function spawnServer(command: string, args: string[], pattern: RegExp, fallbackP
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`"${command} ${args.join(" ")}" exited with code ${code} before listening; output: "${output}"`));
+      reject(
+        new Error(`"${command} ${args.join(" ")}" exited with code ${code} before listening; output: "${output}"`),
+      );
     });
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (text: string) => {
@@ -425,7 +450,11 @@ function spawnServer(command: string, args: string[], pattern: RegExp, fallbackP
       child.removeAllListeners("exit");
       child.stdout!.removeAllListeners("data");
       child.stdout!.resume();
-      resolve({ child, hostname: match[2] ? match[1] : "127.0.0.1", port: match[2] ? Number(match[2]) : fallbackPort! });
+      resolve({
+        child,
+        hostname: match[2] ? match[1] : "127.0.0.1",
+        port: match[2] ? Number(match[2]) : fallbackPort!,
+      });
     });
   });
 }
@@ -479,7 +508,8 @@ async function startRedis(): Promise<Spawned | undefined> {
 
 // --- output ---
 
-const HEADER = "| target | server | phase | C | P | ops | seconds | ops/s | p50 ms | p99 ms |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|";
+const HEADER =
+  "| target | server | phase | C | P | ops | seconds | ops/s | p50 ms | p99 ms |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|";
 let headerPrinted = false;
 
 function printRow(r: Result): void {
@@ -488,7 +518,9 @@ function printRow(r: Result): void {
     headerPrinted = true;
   }
   console.log(
-    `| ${r.target} | ${r.server} | ${r.phase} | ${r.connections} | ${r.pipeline} | ${r.ops} | ${r.seconds.toFixed(2)} | ` +
+    `| ${r.target} | ${r.server} | ${r.phase} | ${r.connections} | ${r.pipeline} | ${r.ops} | ${
+      r.seconds.toFixed(2)
+    } | ` +
       `${Math.round(r.opsPerSecond).toLocaleString("en-US")} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} |`,
   );
 }
@@ -496,17 +528,24 @@ function printRow(r: Result): void {
 /** kv against bare and redis, per server runtime, pipeline and phase. */
 function printSummary(benches: Bench[]): void {
   const find = (target: Target, server: string | undefined, phase: Phase, pipeline: number) =>
-    benches.find((b) => b.target === target && (server === undefined || b.server === server))?.best.get(`${phase} ${pipeline}`);
+    benches.find((b) => b.target === target && (server === undefined || b.server === server))?.best.get(
+      `${phase} ${pipeline}`,
+    );
   const kvs = benches.filter((b) => b.target === "kv");
   if (kvs.length === 0) return;
-  console.log("\n| kv server | phase | P | kv ops/s | vs bare (same runtime) | vs redis |\n|---|---|---:|---:|---:|---:|");
+  console.log(
+    "\n| kv server | phase | P | kv ops/s | vs bare (same runtime) | vs redis |\n|---|---|---:|---:|---:|---:|",
+  );
   for (const kv of kvs) {
     for (const r of kv.results()) {
       const bare = find("bare", kv.server, r.phase, r.pipeline);
       const redis = find("redis", undefined, r.phase, r.pipeline);
-      const ratio = (other: Result | undefined) => other ? `${Math.round(100 * r.opsPerSecond / other.opsPerSecond)} %` : "-";
+      const ratio = (other: Result | undefined) =>
+        other ? `${Math.round(100 * r.opsPerSecond / other.opsPerSecond)} %` : "-";
       console.log(
-        `| ${kv.server} | ${r.phase} | ${r.pipeline} | ${Math.round(r.opsPerSecond).toLocaleString("en-US")} | ${ratio(bare)} | ${ratio(redis)} |`,
+        `| ${kv.server} | ${r.phase} | ${r.pipeline} | ${Math.round(r.opsPerSecond).toLocaleString("en-US")} | ${
+          ratio(bare)
+        } | ${ratio(redis)} |`,
       );
     }
   }
@@ -518,7 +557,9 @@ async function main(): Promise<void> {
   console.log(
     `# bench_server: client on ${runtimeVersion(runtime === "node" ? "bun" : runtime)}` +
       `${runtime === "node" ? " (node)" : ""}, ${cpus} CPUs, C=${options.connections}, ` +
-      `P=${options.pipelines.join("/")}, ${options.ops} ops per phase (max ${options.maxSeconds} s), best of ${options.rounds} rounds ` +
+      `P=${
+        options.pipelines.join("/")
+      }, ${options.ops} ops per phase (max ${options.maxSeconds} s), best of ${options.rounds} rounds ` +
       `(interleaved across servers), ${options.keys} keys, ${options.valueSize}-byte values, warmup ${options.warmupOps} PUTs\n`,
   );
   if (options.connectTo) {

@@ -92,7 +92,9 @@ export class Client {
   async until(condition: () => boolean, what: string): Promise<void> {
     while (!condition()) {
       if (this.#isClosed) {
-        throw new Error(`Connection closed while waiting for ${short(what)}; received ${short(JSON.stringify(this.received))}`);
+        throw new Error(
+          `Connection closed while waiting for ${short(what)}; received ${short(JSON.stringify(this.received))}`,
+        );
       }
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
@@ -116,7 +118,11 @@ export class Client {
     if (got !== expected) {
       let at = 0;
       while (got[at] === expected[at]) at++;
-      assert.fail(`Replies differ at byte ${at}: got ${short(JSON.stringify(got.slice(at)), 120)}, expected ${short(JSON.stringify(expected.slice(at)), 120)}`);
+      assert.fail(
+        `Replies differ at byte ${at}: got ${short(JSON.stringify(got.slice(at)), 120)}, expected ${
+          short(JSON.stringify(expected.slice(at)), 120)
+        }`,
+      );
     }
   }
 
@@ -276,7 +282,11 @@ export function runCommand(
   env: Record<string, string> = {},
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout!.setEncoding("utf8");

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { testDocExamples } from "./_doc_examples.ts";
-import { Client, cliCommand, runCommand, spawnServe } from "./_kv_server_helpers.ts";
+import { cliCommand, Client, runCommand, spawnServe } from "./_kv_server_helpers.ts";
 import { parseArgs, USAGE, VERSION } from "../lib/cli.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../lib/kv/server.ts";
 
@@ -16,7 +16,10 @@ test("parseArgs: defaults, PORT, options in both spellings, and errors", () => {
   assert.deepEqual(parseArgs(["serve"], { PORT: "5050" }), { command: "serve", options: { ...defaults, port: 5050 } });
   assert.deepEqual(parseArgs(["serve"], { PORT: "" }), { command: "serve", options: defaults });
   // --port wins over PORT, even a bad one.
-  assert.deepEqual(parseArgs(["serve", "--port", "0"], { PORT: "nope" }), { command: "serve", options: { ...defaults, port: 0 } });
+  assert.deepEqual(parseArgs(["serve", "--port", "0"], { PORT: "nope" }), {
+    command: "serve",
+    options: { ...defaults, port: 0 },
+  });
   assert.deepEqual(
     parseArgs(["serve", "--host=0.0.0.0", "--port=1", "--max-line", "10", "--max-connections=3"], {}),
     { command: "serve", options: { hostname: "0.0.0.0", port: 1, maxLineLength: 10, maxConnections: 3 } },

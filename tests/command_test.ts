@@ -42,9 +42,25 @@ test("parse() splits on runs of every ASCII whitespace byte", () => {
 test("parse() gives unknown for every malformed line of PROTOCOL.md", () => {
   for (
     const s of [
-      "UNKNOWN shopping", "GET b", "PUT b k", "PUT b k 1 2", "CREATE a b", "CREATE", "", "   ", "\r",
-      "\t \v\f\r", "create shopping", "Get b k", "GETS b k", "GE b k", "CREATES b", "DELETE b", "DELETE b k v",
-      "PUTT b k v", "GET b k v w x y",
+      "UNKNOWN shopping",
+      "GET b",
+      "PUT b k",
+      "PUT b k 1 2",
+      "CREATE a b",
+      "CREATE",
+      "",
+      "   ",
+      "\r",
+      "\t \v\f\r",
+      "create shopping",
+      "Get b k",
+      "GETS b k",
+      "GE b k",
+      "CREATES b",
+      "DELETE b",
+      "DELETE b k v",
+      "PUTT b k v",
+      "GET b k v w x y",
     ]
   ) {
     assert.deepEqual(line(s), { kind: "unknown" }, `"${JSON.stringify(s)}" should be unknown`);
@@ -62,7 +78,9 @@ test("parse() keeps tokens as bytes, whatever they are", () => {
 test("parse() handles long tokens", () => {
   const value = "v".repeat(60_000);
   assert.deepEqual(line(`PUT b k ${value}`), { kind: "put", bucket: "b", key: "k", value });
-  const raw = new Uint8Array(20_000).map((_, i) => i % 256 === 32 ? 33 : (i % 256 >= 9 && i % 256 <= 13 ? 65 : i % 256));
+  const raw = new Uint8Array(20_000).map((_, i) =>
+    i % 256 === 32 ? 33 : (i % 256 >= 9 && i % 256 <= 13 ? 65 : i % 256)
+  );
   const prefix = enc.encode("PUT b k ");
   const all = new Uint8Array(prefix.length + raw.length);
   all.set(prefix);

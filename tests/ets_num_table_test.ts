@@ -124,7 +124,7 @@ test("ETS set with number keys: first/next walks every key once while deleting a
   const t = Ets.new<[number, number]>("num_walk");
   for (let i = 0; i < 5_000; i++) Ets.insert(t, [i, i]);
   const seen: number[] = [];
-  for (let k = Ets.first(t); k !== Ets.END_OF_TABLE; ) {
+  for (let k = Ets.first(t); k !== Ets.END_OF_TABLE;) {
     seen.push(k as number);
     const next = Ets.next(t, k);
     Ets.delete(t, k);
@@ -149,7 +149,7 @@ test("ETS set with number keys: first/next walks every key once while deleting a
   let k = Ets.first(t);
   for (let step = 0; k !== Ets.END_OF_TABLE && step < 10; step++) {
     visited.add(k as number);
-    if (step === 5) for (let i = 1_000; i < 3_000; i++) Ets.insert(t, [i, i]);
+    if (step === 5) { for (let i = 1_000; i < 3_000; i++) Ets.insert(t, [i, i]); }
     k = Ets.next(t, k);
   }
   assert.equal(visited.size, 10);

@@ -192,12 +192,31 @@ test("ordered_set keeps the documented term order across types", () => {
   const p2 = Process.spawn(() => {});
   const r1 = makeRef();
   const expected = [
-    -Infinity, -5, 0, 1.5, 2, Infinity,
-    false, null, true, undefined,
+    -Infinity,
+    -5,
+    0,
+    1.5,
+    2,
+    Infinity,
+    false,
+    null,
+    true,
+    undefined,
     r1,
-    p1, p2,
-    [9], ["a"], [1, 2], [1, "a"], [2, 1], [[1], 1],
-    "", "A", "B", "a", "aa", "b",
+    p1,
+    p2,
+    [9],
+    ["a"],
+    [1, 2],
+    [1, "a"],
+    [2, 1],
+    [[1], 1],
+    "",
+    "A",
+    "B",
+    "a",
+    "aa",
+    "b",
   ];
   const shuffled = [...expected].sort(() => 0).reverse();
   for (const k of shuffled) Ets.insert(t, [k]);
@@ -420,13 +439,32 @@ test("select: guards on comparisons, boolean logic, results", () => {
   const t = people("ordered_set");
   assert.deepEqual(Ets.select(t, { head: [$(1), $(2), _], guards: [[">", $(2), 40]], result: $(1) }), ["ann", "cy"]);
   assert.deepEqual(
-    Ets.select(t, { head: [$(1), $(2), $(3)], guards: [["andalso", [">=", $(2), 35], ["/=", $(3), "oslo"]]], result: [$(3), $(1)] }),
+    Ets.select(t, {
+      head: [$(1), $(2), $(3)],
+      guards: [["andalso", [">=", $(2), 35], ["/=", $(3), "oslo"]]],
+      result: [$(3), $(1)],
+    }),
     [["rome", "bob"], ["paris", "dee"]],
   );
-  assert.deepEqual(Ets.select(t, { head: [_, $(1), _], guards: [["or", ["==", $(1), 42], ["==", $(1), 51]]], result: $$ }), [[42], [51]]);
-  assert.deepEqual(Ets.select(t, { head: [$(1), _, _], guards: [["not", ["<", $(1), "c"]]] }), [["cy", 51, "oslo"], ["dee", 35, "paris"]]);
-  assert.deepEqual(Ets.select(t, { head: [$(1), $(2), _], guards: [["==", ["rem", $(2), 2], 0]], result: $_ }), [["ann", 42, "oslo"]]);
-  assert.deepEqual(Ets.select(t, { head: [$(1), _, _], guards: [[">", ["size", $(1)], 2]], result: "long" }), ["long", "long", "long"]);
+  assert.deepEqual(
+    Ets.select(t, { head: [_, $(1), _], guards: [["or", ["==", $(1), 42], ["==", $(1), 51]]], result: $$ }),
+    [[42], [51]],
+  );
+  assert.deepEqual(Ets.select(t, { head: [$(1), _, _], guards: [["not", ["<", $(1), "c"]]] }), [["cy", 51, "oslo"], [
+    "dee",
+    35,
+    "paris",
+  ]]);
+  assert.deepEqual(Ets.select(t, { head: [$(1), $(2), _], guards: [["==", ["rem", $(2), 2], 0]], result: $_ }), [[
+    "ann",
+    42,
+    "oslo",
+  ]]);
+  assert.deepEqual(Ets.select(t, { head: [$(1), _, _], guards: [[">", ["size", $(1)], 2]], result: "long" }), [
+    "long",
+    "long",
+    "long",
+  ]);
   // Clauses are tried in order; the first match gives the result.
   assert.deepEqual(
     Ets.select(t, [
@@ -436,7 +474,14 @@ test("select: guards on comparisons, boolean logic, results", () => {
     [["other", "ann"], ["young", "bob"], ["other", "cy"], ["young", "dee"]],
   );
   // Functions as guards and results.
-  assert.deepEqual(Ets.select(t, { head: [$(1), $(2), _], guards: [(v: unknown[]) => v[1] === 35], result: (v: unknown[]) => `${v[0]}!` }), ["bob!", "dee!"]);
+  assert.deepEqual(
+    Ets.select(t, {
+      head: [$(1), $(2), _],
+      guards: [(v: unknown[]) => v[1] === 35],
+      result: (v: unknown[]) => `${v[0]}!`,
+    }),
+    ["bob!", "dee!"],
+  );
 });
 
 test("select: a guard that cannot evaluate is false, as in Erlang", () => {
@@ -459,7 +504,11 @@ test("select: a fixed key in the head is looked up, with the same answers", () =
 test("select: bad specifications fail with badarg", () => {
   const t = people();
   throwsEts(() => Ets.select(t, { head: [$(1), _, _], guards: [[">", $(2), 1]] }), "badarg", /\$2 is not bound/);
-  throwsEts(() => Ets.select(t, { head: [$(1), _, _], guards: [["frobnicate", $(1)]] }), "badarg", /Unknown guard function/);
+  throwsEts(
+    () => Ets.select(t, { head: [$(1), _, _], guards: [["frobnicate", $(1)]] }),
+    "badarg",
+    /Unknown guard function/,
+  );
   throwsEts(() => Ets.select(t, { head: [$(1), _, _], guards: [[">", $(1)]] }), "badarg", /takes 2/);
   throwsEts(() => Ets.select(t, []), "badarg");
   throwsEts(() => Ets.select(t, [{ nohead: 1 } as unknown as Ets.MatchClause]), "badarg");
@@ -518,18 +567,20 @@ test("a deleted table fails every operation with no_table; info is undefined", (
   Ets.delete(t);
   assert.equal(Ets.info(t), undefined);
   assert.ok(!Ets.all().includes(t));
-  for (const op of [
-    () => Ets.lookup(t, "k"),
-    () => Ets.lookupOne(t, "k"),
-    () => Ets.member(t, "k"),
-    () => Ets.insert(t, ["k", 2]),
-    () => Ets.delete(t, "k"),
-    () => Ets.delete(t),
-    () => Ets.tab2list(t),
-    () => Ets.first(t),
-    () => Ets.select(t, { head: _ }),
-    () => Ets.updateCounter(t, "k", 1),
-  ]) {
+  for (
+    const op of [
+      () => Ets.lookup(t, "k"),
+      () => Ets.lookupOne(t, "k"),
+      () => Ets.member(t, "k"),
+      () => Ets.insert(t, ["k", 2]),
+      () => Ets.delete(t, "k"),
+      () => Ets.delete(t),
+      () => Ets.tab2list(t),
+      () => Ets.first(t),
+      () => Ets.select(t, { head: _ }),
+      () => Ets.updateCounter(t, "k", 1),
+    ]
+  ) {
     throwsEts(op, "no_table", /does not exist/);
   }
 });
@@ -543,7 +594,13 @@ test("bad options fail with badarg", () => {
 });
 
 test("info reports size, type, owner, access, memory and hints", () => {
-  const t = Ets.new("info", { type: "ordered_set", access: "public", keyPos: 2, readConcurrency: true, writeConcurrency: "auto" });
+  const t = Ets.new("info", {
+    type: "ordered_set",
+    access: "public",
+    keyPos: 2,
+    readConcurrency: true,
+    writeConcurrency: "auto",
+  });
   Ets.insertMany(t, [["a", 1], ["b", 2]]);
   const i = Ets.info(t)!;
   assert.equal(i.size, 2);
@@ -716,7 +773,10 @@ test("giveAway: the new owner gets ETS-TRANSFER; the old owner becomes a non-own
     assert.deepEqual(msg, ["ETS-TRANSFER", t, owner.pid, { note: 1 }]);
     assert.equal(Ets.info(t)!.owner, self);
     Ets.insert(t, ["mine", 1]);
-    await assert.rejects(owner.run(() => Ets.insert(t, ["theirs", 1])), (e: unknown) => e instanceof Ets.EtsError && e.code === "access");
+    await assert.rejects(
+      owner.run(() => Ets.insert(t, ["theirs", 1])),
+      (e: unknown) => e instanceof Ets.EtsError && e.code === "access",
+    );
     // The old owner's death no longer deletes it.
     Process.exit(owner.pid, "kill");
     assert.equal(Ets.info(t)!.size, 1);

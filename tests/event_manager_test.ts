@@ -103,12 +103,17 @@ test("a handler that throws is removed; the manager and the other handlers carry
     await refuteReceive({ ref }, 0);
 
     // A crash in handleCall removes the handler too and fails the call.
-    await EventManager.addHandler(manager, {
-      handleEvent: (_e: string, s: null) => s,
-      handleCall: () => {
-        throw new Error("call crashed");
+    await EventManager.addHandler(
+      manager,
+      {
+        handleEvent: (_e: string, s: null) => s,
+        handleCall: () => {
+          throw new Error("call crashed");
+        },
       },
-    }, null, { id: "c" });
+      null,
+      { id: "c" },
+    );
     const err = await EventManager.call(manager, "c", "x").catch((e) => e);
     assert.ok(err instanceof EventManager.EventManagerError);
     assert.equal((err.reason as [string, Error])[1].message, "call crashed");
@@ -117,7 +122,7 @@ test("a handler that throws is removed; the manager and the other handlers carry
   });
 });
 
-test("remove_handler removes the handler with terminate(\"remove_handler\")", async () => {
+test('remove_handler removes the handler with terminate("remove_handler")', async () => {
   await testProcess(async ({ self }) => {
     const manager = await EventManager.startLink<string>();
     await EventManager.addHandler(manager, forwarding(self, "a"), 0, { id: "a" });
@@ -145,12 +150,17 @@ test("add, remove and call report typed errors", async () => {
     assert.match(missing.message, /Event handler "nope" in event manager <0\.\d+\.0> is not installed/);
     assert.equal((await EventManager.call(manager, "nope", "x").catch((e) => e)).reason, "not_found");
 
-    const failing = await EventManager.addHandler(manager, {
-      init: () => {
-        throw new Error("bad init");
+    const failing = await EventManager.addHandler(
+      manager,
+      {
+        init: () => {
+          throw new Error("bad init");
+        },
+        handleEvent: (_e: string, s: unknown) => s,
       },
-      handleEvent: (_e: string, s: unknown) => s,
-    }, 0, { id: "bad" }).catch((e) => e);
+      0,
+      { id: "bad" },
+    ).catch((e) => e);
     assert.equal((failing.reason as [string, Error])[1].message, "bad init");
     assert.deepEqual(await EventManager.whichHandlers(manager), [h, "second"]);
   });
@@ -183,7 +193,10 @@ test("the adder of a monitored handler is told when the handler goes for any oth
     await EventManager.addMonHandler(manager, forwarding(self, "d"), 0, { id: "d" });
 
     await EventManager.removeHandler(manager, "a");
-    const removed = await assertReceive<EventManager.HandlerExitMessage>((m: unknown) => m instanceof HandlerExitMessage, 0);
+    const removed = await assertReceive<EventManager.HandlerExitMessage>(
+      (m: unknown) => m instanceof HandlerExitMessage,
+      0,
+    );
     assert.deepEqual([removed.manager, removed.handler, removed.reason], [manager, "a", "normal"]);
 
     await EventManager.syncNotify(manager, "remove:b");
@@ -191,7 +204,7 @@ test("the adder of a monitored handler is told when the handler goes for any oth
 
     await EventManager.syncNotify(manager, "crash:c");
     const crash = await assertReceive<EventManager.HandlerExitMessage>({ handler: "c", reason: ["error", _] }, 0);
-    assert.equal(((crash.reason as [string, Error])[1]).message, "c crashed");
+    assert.equal((crash.reason as [string, Error])[1].message, "c crashed");
 
     await EventManager.stop(manager);
     await assertReceive({ manager, handler: "d", reason: "shutdown" }, 0);

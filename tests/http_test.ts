@@ -37,7 +37,7 @@ async function withServer(
       host: req.headers.get("host") ?? null,
       body: new TextDecoder().decode(req.body),
     });
-  }, );
+  });
   try {
     await fn(server);
   } finally {
@@ -70,7 +70,10 @@ test("http: pipelined keep-alive requests are answered in order, with bodies", a
         "GET /three HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
     );
     assert.deepEqual(statusLines(r), Array(4).fill("HTTP/1.1 200 OK"));
-    const one = r.indexOf('"/one"'), two = r.indexOf('"body":"hello"'), later = r.indexOf("later"), three = r.indexOf('"/three"');
+    const one = r.indexOf('"/one"'),
+      two = r.indexOf('"body":"hello"'),
+      later = r.indexOf("later"),
+      three = r.indexOf('"/three"');
     assert.ok(one > 0 && one < two && two < later && later < three, r);
     assert.equal((r.match(/connection: keep-alive/g) ?? []).length, 3);
   });

@@ -1,6 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Application, DynamicSupervisor, Ets, EventManager, GenServer, KV, Process, Supervisor, Testing } from "../mod.ts";
+import {
+  Application,
+  DynamicSupervisor,
+  Ets,
+  EventManager,
+  GenServer,
+  KV,
+  Process,
+  Supervisor,
+  Testing,
+} from "../mod.ts";
 import type { Pid } from "../mod.ts";
 import { testDocExamples } from "./_doc_examples.ts";
 
@@ -142,7 +152,10 @@ test("a second tree with the same names fails to start", async (t) => {
   await testProcess(async () => {
     const { names } = await startTree(t);
     const prefix = names.supervisor.slice(0, -"KV.Supervisor".length);
-    await assert.rejects(KVSupervisor.startLink({ prefix }), (e: { reason?: unknown[] }) => e.reason?.[0] === "already_started");
+    await assert.rejects(
+      KVSupervisor.startLink({ prefix }),
+      (e: { reason?: unknown[] }) => e.reason?.[0] === "already_started",
+    );
   });
 });
 

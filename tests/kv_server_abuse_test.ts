@@ -9,7 +9,7 @@ import { runtime } from "../lib/net/runtime.ts";
 import * as Supervisor from "../lib/supervisor/supervisor.ts";
 import * as TaskSupervisor from "../lib/task_supervisor.ts";
 import type { Pid } from "../lib/process/pid.ts";
-import { Client, cliCommand, spawnServe, startServer, waitFor } from "./_kv_server_helpers.ts";
+import { cliCommand, Client, spawnServe, startServer, waitFor } from "./_kv_server_helpers.ts";
 
 /** A small seeded PRNG (mulberry32): the same "random" bytes on every run. */
 function random(seed: number): () => number {
@@ -82,7 +82,10 @@ test("a 10 MB line answers ERROR LINE TOO LONG once; the limit is configurable; 
 
   const small = await startServer({ maxLineLength: 16 });
   const d = await Client.open(small.port);
-  await d.ask("CREATE b\r\nPUT b k 0123456\r\nPUT b k 012345678\r\nGET b k\r\n", "OK\r\nOK\r\nERROR LINE TOO LONG\r\n0123456\r\nOK\r\n");
+  await d.ask(
+    "CREATE b\r\nPUT b k 0123456\r\nPUT b k 012345678\r\nGET b k\r\n",
+    "OK\r\nOK\r\nERROR LINE TOO LONG\r\n0123456\r\nOK\r\n",
+  );
   await d.finish();
   await small.stop();
 });
@@ -138,7 +141,9 @@ test("a few hundred connections at once", async () => {
     await c.ask(`PUT b${i % 10} k${i} v${i}\r\nGET b${i % 10} k${i}\r\n`, `OK\r\nv${i}\r\nOK\r\n`);
   }));
   // Each reads another one's key: every write landed in the shared buckets.
-  await Promise.all(clients.map((c, i) => c.ask(`GET b${(i + 10) % 10} k${(i + 10) % n}\r\n`, `v${(i + 10) % n}\r\nOK\r\n`)));
+  await Promise.all(
+    clients.map((c, i) => c.ask(`GET b${(i + 10) % 10} k${(i + 10) % n}\r\n`, `v${(i + 10) % n}\r\nOK\r\n`)),
+  );
   await Promise.all(clients.map((c) => c.finish()));
   await server.stop();
   assert.deepEqual(server.errors, []);

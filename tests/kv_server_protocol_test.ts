@@ -4,7 +4,7 @@
 // Deno. Plus the guide's acceptance test "server interaction", as written.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Client, cliCommand, type ServeProcess, spawnServe, startServer } from "./_kv_server_helpers.ts";
+import { cliCommand, Client, type ServeProcess, spawnServe, startServer } from "./_kv_server_helpers.ts";
 
 /** A running server to test against. */
 interface Target {
@@ -127,7 +127,8 @@ async function longPipeline(c: Client): Promise<void> {
       request += `GET x${i} k\r\nCREATE x${i}\r\nPUT x${i} k ${i}\r\nGET x${i} k\r\n`;
       reply += `NOT FOUND\r\nOK\r\nOK\r\n${i}\r\nOK\r\n`;
     }
-    request += `CREATE ${bucket}\r\nPUT ${bucket} k${i} v${i}\r\nGET ${bucket} k${i}\r\nbad\r\nGET ${bucket} none\r\nDELETE ${bucket} k${i}\r\nGET ${bucket} k${i}\r\n`;
+    request +=
+      `CREATE ${bucket}\r\nPUT ${bucket} k${i} v${i}\r\nGET ${bucket} k${i}\r\nbad\r\nGET ${bucket} none\r\nDELETE ${bucket} k${i}\r\nGET ${bucket} k${i}\r\n`;
     reply += `OK\r\nOK\r\nv${i}\r\nOK\r\nUNKNOWN COMMAND\r\n\r\nOK\r\nOK\r\n\r\nOK\r\n`;
   }
   await c.ask(request, reply);

@@ -16,7 +16,7 @@ import * as KV from "../lib/kv/kv.ts";
 import * as Bucket from "../lib/kv/bucket.ts";
 import * as Registry from "../lib/kv/registry.ts";
 import * as KVSupervisor from "../lib/kv/kv_supervisor.ts";
-import { registryStore, RegistryStore } from "../lib/kv/kv_store.ts";
+import { RegistryStore, registryStore } from "../lib/kv/kv_store.ts";
 import { BucketBatch } from "../lib/kv/_bucket_ops.ts";
 import { type Command, EMPTY_OK, ERROR, NOT_FOUND, OK, parse, type Reply, UNKNOWN_COMMAND } from "../lib/kv/command.ts";
 
@@ -208,7 +208,9 @@ const line = (text: string): Command => parse(new TextEncoder().encode(text));
 
 /** Runs a batch on a bucket; resolves once applied. */
 function runBatch(batch: BucketBatch, bucket: Pid): Promise<void> {
-  return new Promise((resolve, reject) => batch.run(bucket, { ran: resolve, failed: (_batch, error) => reject(error) }));
+  return new Promise((resolve, reject) =>
+    batch.run(bucket, { ran: resolve, failed: (_batch, error) => reject(error) })
+  );
 }
 
 /** `executeMany`, as a promise. */
@@ -258,9 +260,23 @@ test("RegistryStore.executeMany: in order, one call per bucket, CREATE seen by l
   const run = (texts: string[]) => executeMany(store, texts.map(line));
   // Nothing to ask a process: the replies come back at once.
   const never = () => assert.fail("done must not be called");
-  assert.deepEqual(store.executeMany(["GET a k", "nonsense", "PUT a k v"].map(line), never), [NOT_FOUND, UNKNOWN_COMMAND, NOT_FOUND]);
+  assert.deepEqual(store.executeMany(["GET a k", "nonsense", "PUT a k v"].map(line), never), [
+    NOT_FOUND,
+    UNKNOWN_COMMAND,
+    NOT_FOUND,
+  ]);
   assert.deepEqual(
-    await run(["CREATE a", "PUT a k 1", "CREATE b", "PUT b k 2", "GET a k", "GET b k", "DELETE a k", "GET a k", "GET c k"]),
+    await run([
+      "CREATE a",
+      "PUT a k 1",
+      "CREATE b",
+      "PUT b k 2",
+      "GET a k",
+      "GET b k",
+      "DELETE a k",
+      "GET a k",
+      "GET c k",
+    ]),
     [OK, OK, OK, OK, "1", "2", OK, EMPTY_OK, NOT_FOUND],
   );
   // Interleaved buckets in one batch: each bucket sees its own requests in order.
@@ -294,14 +310,21 @@ test("RegistryStore.executeMany, one bucket per read: answered before it returns
   const never = () => assert.fail("done must not be called: the replies were returned");
   // Plain code (a socket callback): the bucket runs within the call, so the replies are returned.
   for (let i = 0; i < 50; i++) {
-    assert.deepEqual(store.executeMany([line(`PUT a k${i} ${i}`), line(`GET a k${i}`), line("GET a nope")], never), [OK, String(i), EMPTY_OK]);
+    assert.deepEqual(store.executeMany([line(`PUT a k${i} ${i}`), line(`GET a k${i}`), line("GET a nope")], never), [
+      OK,
+      String(i),
+      EMPTY_OK,
+    ]);
   }
   assert.equal(await Bucket.size(store.lookup("a")!), 50);
   // Inside a process the bucket cannot run until that process's turn ends: done gets the replies.
   const fromProcess = await Process.run(() =>
     new Promise<{ returned: Reply[] | undefined; replies: Reply[] }>((resolve) => {
       let returned: Reply[] | undefined;
-      returned = store.executeMany([line("GET a k7"), line("DELETE a k7"), line("GET a k7")], (replies) => resolve({ returned, replies }));
+      returned = store.executeMany(
+        [line("GET a k7"), line("DELETE a k7"), line("GET a k7")],
+        (replies) => resolve({ returned, replies }),
+      );
     })
   );
   assert.equal(fromProcess.returned, undefined);

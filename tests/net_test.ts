@@ -130,7 +130,20 @@ adapterTest("every row of the protocol table", async (adapter) => {
   await c.ask("DELETE shopping milk\r\n", "OK\r\n");
   await c.ask("DELETE shopping milk\r\n", "OK\r\n");
   await c.ask("GET shopping milk\r\n", "\r\nOK\r\n");
-  for (const bad of ["UNKNOWN shopping", "GET b", "PUT b k", "PUT b k 1 2", "CREATE a b", "CREATE", "", "   ", "create shopping", "Get b k"]) {
+  for (
+    const bad of [
+      "UNKNOWN shopping",
+      "GET b",
+      "PUT b k",
+      "PUT b k 1 2",
+      "CREATE a b",
+      "CREATE",
+      "",
+      "   ",
+      "create shopping",
+      "Get b k",
+    ]
+  ) {
     await c.ask(`${bad}\r\n`, "UNKNOWN COMMAND\r\n");
   }
   c.end();
@@ -382,28 +395,31 @@ adapterTest("raw adapter: echo, pause and resume, half-close, close", async (ada
   await listener.close();
 });
 
-adapterTest("raw adapter: write(bytes, length) sends the first length bytes only, and the caller may reuse the buffer", async (adapter) => {
-  const listener = await adapter.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    highWaterMark: DEFAULT_HIGH_WATER_MARK,
-    onError: () => {},
-  }, (conn) => ({
-    data: (bytes) => {
-      // One buffer, reused: "<n>:" then garbage past the length.
-      const buffer = new TextEncoder().encode(`${bytes.length}:XXXXXXXX`);
-      conn.write(buffer, String(bytes.length).length + 1);
-      buffer.fill(0x21);
-      conn.write(buffer, 2);
-    },
-  }));
-  const c = await Client.open(listener.port);
-  await c.ask("hello", "5:!!");
-  await c.ask("ab", "2:!!");
-  c.end();
-  await c.closed;
-  await listener.close();
-});
+adapterTest(
+  "raw adapter: write(bytes, length) sends the first length bytes only, and the caller may reuse the buffer",
+  async (adapter) => {
+    const listener = await adapter.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      highWaterMark: DEFAULT_HIGH_WATER_MARK,
+      onError: () => {},
+    }, (conn) => ({
+      data: (bytes) => {
+        // One buffer, reused: "<n>:" then garbage past the length.
+        const buffer = new TextEncoder().encode(`${bytes.length}:XXXXXXXX`);
+        conn.write(buffer, String(bytes.length).length + 1);
+        buffer.fill(0x21);
+        conn.write(buffer, 2);
+      },
+    }));
+    const c = await Client.open(listener.port);
+    await c.ask("hello", "5:!!");
+    await c.ask("ab", "2:!!");
+    c.end();
+    await c.closed;
+    await listener.close();
+  },
+);
 
 adapterTest("raw adapter: a throwing handler aborts its connection only", async (adapter) => {
   const errors: unknown[] = [];

@@ -13,7 +13,11 @@ import type { Pid } from "../mod.ts";
 import { assetsModule } from "../lib/observer/build_assets.ts";
 import { testDocExamples } from "./_doc_examples.ts";
 
-testDocExamples(import.meta.url, ["../lib/observer/introspect.ts", "../lib/observer/server.ts", "../lib/observer/cli_flags.ts"]);
+testDocExamples(import.meta.url, [
+  "../lib/observer/introspect.ts",
+  "../lib/observer/server.ts",
+  "../lib/observer/cli_flags.ts",
+]);
 
 let unique = 0;
 
@@ -38,9 +42,13 @@ async function startKnownApp(): Promise<{ name: string; top: Pid; stop(): Promis
         {
           id: "server",
           start: () =>
-            GenServer.startLink({ init: () => ["ok", 0], handleCall: (_r: unknown, _f, s: number) => ["reply", s, s] }, undefined, {
-              name: `${name}.server`,
-            }),
+            GenServer.startLink(
+              { init: () => ["ok", 0], handleCall: (_r: unknown, _f, s: number) => ["reply", s, s] },
+              undefined,
+              {
+                name: `${name}.server`,
+              },
+            ),
         },
       ], { strategy: "one_for_one", name: `${name}.sup` });
       for (let i = 0; i < 2; i++) {
@@ -77,8 +85,16 @@ async function getJson(base: string, path: string): Promise<{ status: number; bo
   return { status: res.status, body: text === "" ? undefined : JSON.parse(text), headers: res.headers };
 }
 
-async function postKill(base: string, pid: string, headers: Record<string, string> = { "content-type": "application/json" }) {
-  const res = await fetch(`${base}api/process/${encodeURIComponent(pid)}/kill`, { method: "POST", headers, body: "{}" });
+async function postKill(
+  base: string,
+  pid: string,
+  headers: Record<string, string> = { "content-type": "application/json" },
+) {
+  const res = await fetch(`${base}api/process/${encodeURIComponent(pid)}/kill`, {
+    method: "POST",
+    headers,
+    body: "{}",
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -212,9 +228,15 @@ test("observer: kill needs application/json and a same-origin, loopback request"
       403,
     );
     // fetch may not let a Host header through: send this one raw.
-    const rebound = await rawRequest(obs.port, `GET /api/system HTTP/1.1\r\nHost: evil.example:${obs.port}\r\nConnection: close\r\n\r\n`);
+    const rebound = await rawRequest(
+      obs.port,
+      `GET /api/system HTTP/1.1\r\nHost: evil.example:${obs.port}\r\nConnection: close\r\n\r\n`,
+    );
     assert.match(rebound, /^HTTP\/1\.1 421 /);
-    const local = await rawRequest(obs.port, `GET /api/system HTTP/1.1\r\nHost: localhost:${obs.port}\r\nConnection: close\r\n\r\n`);
+    const local = await rawRequest(
+      obs.port,
+      `GET /api/system HTTP/1.1\r\nHost: localhost:${obs.port}\r\nConnection: close\r\n\r\n`,
+    );
     assert.match(local, /^HTTP\/1\.1 200 /);
     assert.ok(Process.isAlive(victim));
     const get = await fetch(`${obs.url}api/process/${pid}/kill`);
@@ -264,7 +286,9 @@ test("observer: /api/processes, /api/process/:pid, /api/ets and /api/system", as
     assert.ok(ets.memory > 0);
 
     const sys = (await getJson(obs.url, "api/system")).body;
-    for (const k of ["processes", "runQueue", "messagesPerSecond", "eventLoopLag", "heapUsed", "spawned", "dispatched"]) {
+    for (
+      const k of ["processes", "runQueue", "messagesPerSecond", "eventLoopLag", "heapUsed", "spawned", "dispatched"]
+    ) {
       assert.equal(typeof sys.now[k], "number", k);
     }
     assert.ok(sys.now.processes >= 1 && sys.now.heapUsed > 0);
@@ -281,11 +305,13 @@ test("observer: /api/processes, /api/process/:pid, /api/ets and /api/system", as
 test("observer: serves the page, its style and script, with a strict CSP", async () => {
   const obs = await Observer.start({ port: 0 });
   try {
-    for (const [path, type, marker] of [
-      ["", "text/html", "<title>Observer</title>"],
-      ["page.css", "text/css", "prefers-color-scheme"],
-      ["page.js", "text/javascript", "/api/apps"],
-    ]) {
+    for (
+      const [path, type, marker] of [
+        ["", "text/html", "<title>Observer</title>"],
+        ["page.css", "text/css", "prefers-color-scheme"],
+        ["page.js", "text/javascript", "/api/apps"],
+      ]
+    ) {
       const res = await fetch(obs.url + path);
       const body = await res.text();
       assert.equal(res.status, 200, path);
@@ -314,7 +340,10 @@ test("observer: introspection functions agree with Process and tolerate odd valu
   cyclic.self = cyclic;
   assert.equal(Observer.preview(cyclic), "{a: 1, self: …}");
   assert.equal(Observer.preview("x".repeat(500), 20).length, 20);
-  assert.equal(Observer.preview([1n, Symbol("s"), undefined, null, () => 0]), "[1n, Symbol(s), undefined, null, [Function anonymous]]");
+  assert.equal(
+    Observer.preview([1n, Symbol("s"), undefined, null, () => 0]),
+    "[1n, Symbol(s), undefined, null, [Function anonymous]]",
+  );
   assert.equal(Observer.resolvePid("<0.abc.0>"), undefined);
   assert.equal(Observer.kill("no_such_name_here"), false);
 });

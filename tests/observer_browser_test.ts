@@ -59,10 +59,12 @@ class Child {
     };
     this.proc.stdout!.on("data", feed("out"));
     this.proc.stderr!.on("data", feed("err"));
-    this.exited = new Promise((resolve) => this.proc.on("exit", (code) => {
-      resolve(code);
-      for (const w of this.#waiters.splice(0)) w();
-    }));
+    this.exited = new Promise((resolve) =>
+      this.proc.on("exit", (code) => {
+        resolve(code);
+        for (const w of this.#waiters.splice(0)) w();
+      })
+    );
   }
   /** The first line (stdout or stderr) matching `re`; rejects if the child exits or time runs out. */
   async line(re: RegExp, what: string): Promise<RegExpExecArray> {
@@ -159,7 +161,9 @@ class Cdp {
   /** Evaluates `expr` in the page; returns its value (JSON-able). */
   async eval<T = any>(expr: string): Promise<T> {
     const r = await this.send("Runtime.evaluate", { expression: expr, returnByValue: true, awaitPromise: true });
-    if (r.exceptionDetails) throw new Error(`page threw: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
+    if (r.exceptionDetails) {
+      throw new Error(`page threw: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
+    }
     return r.result.value as T;
   }
   /** Polls `expr` in the page until it is truthy (bounded); returns its value. */
@@ -225,12 +229,20 @@ async function killFromPage(cdp: Cdp, pid: string): Promise<void> {
   await click(cdp, nodeSel(pid), "right");
   await cdp.waitFor(`!document.getElementById("menu").hidden`, "the context menu");
   await click(cdp, "#menu-kill");
-  await cdp.waitFor(`!document.getElementById("kill-dialog").hidden && document.getElementById("kill-pid").textContent === ${JSON.stringify(pid)}`, "the kill dialog");
+  await cdp.waitFor(
+    `!document.getElementById("kill-dialog").hidden && document.getElementById("kill-pid").textContent === ${
+      JSON.stringify(pid)
+    }`,
+    "the kill dialog",
+  );
   await click(cdp, "#kill-confirm");
 }
 
 async function screenshot(cdp: Cdp, name: string): Promise<string> {
-  const { data } = await cdp.send<{ data: string }>("Page.captureScreenshot", { format: "png", captureBeyondViewport: false });
+  const { data } = await cdp.send<{ data: string }>("Page.captureScreenshot", {
+    format: "png",
+    captureBeyondViewport: false,
+  });
   mkdirSync(OUT, { recursive: true });
   const file = join(OUT, name);
   writeFileSync(file, Buffer.from(data, "base64"));
@@ -239,96 +251,120 @@ async function screenshot(cdp: Cdp, name: string): Promise<string> {
 
 // ---------------------------------------------------------------- the test
 
-test("observer in Chromium: buckets appear under the bucket supervisor, a kill from the page removes one, a killed registry restarts", {
-  skip: SKIP,
-  timeout: 60_000,
-}, async () => {
-  const server = kvServe(["--port", "0", "--observer", "127.0.0.1:0"]);
-  let chrome: Child | undefined;
-  let cdp: Cdp | undefined;
-  const profile = mkdtempSync(join(tmpdir(), "observer-chromium-"));
-  try {
-    const kvPort = Number((await server.line(/^listening on 127\.0\.0\.1:(\d+)$/, "kv listening line"))[1]);
-    const url = (await server.line(/^observer on (http:\/\/127\.0\.0\.1:\d+)$/, "observer line"))[1] + "/";
+test(
+  "observer in Chromium: buckets appear under the bucket supervisor, a kill from the page removes one, a killed registry restarts",
+  {
+    skip: SKIP,
+    timeout: 60_000,
+  },
+  async () => {
+    const server = kvServe(["--port", "0", "--observer", "127.0.0.1:0"]);
+    let chrome: Child | undefined;
+    let cdp: Cdp | undefined;
+    const profile = mkdtempSync(join(tmpdir(), "observer-chromium-"));
+    try {
+      const kvPort = Number((await server.line(/^listening on 127\.0\.0\.1:(\d+)$/, "kv listening line"))[1]);
+      const url = (await server.line(/^observer on (http:\/\/127\.0\.0\.1:\d+)$/, "observer line"))[1] + "/";
 
-    chrome = new Child(CHROMIUM!, [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-extensions",
-      "--remote-debugging-address=127.0.0.1",
-      "--remote-debugging-port=0",
-      "--window-size=1400,1000",
-      `--user-data-dir=${profile}`,
-      "about:blank",
-    ], ROOT);
-    const wsUrl = (await chrome.line(/DevTools listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/, "DevTools line"))[1];
-    const debugPort = new URL(wsUrl).port;
-    const targets = await (await fetch(`http://127.0.0.1:${debugPort}/json/list`)).json() as Array<
-      { type: string; webSocketDebuggerUrl: string }
-    >;
-    const page = targets.find((t) => t.type === "page");
-    assert.ok(page, "Chromium opened a page");
-    cdp = await Cdp.connect(page.webSocketDebuggerUrl);
-    const errors: string[] = [];
-    cdp.on("Runtime.exceptionThrown", (p) => errors.push(p.exceptionDetails?.exception?.description ?? "exception"));
-    // The page uses an in-page dialog; a native one would fail the test rather than hang it.
-    cdp.on("Page.javascriptDialogOpening", (p) => errors.push(`native dialog: ${p.message}`));
-    await cdp.send("Runtime.enable");
-    await cdp.send("Page.enable");
-    await cdp.send("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
-    await cdp.send("Page.navigate", { url });
+      chrome = new Child(CHROMIUM!, [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0",
+        "--window-size=1400,1000",
+        `--user-data-dir=${profile}`,
+        "about:blank",
+      ], ROOT);
+      const wsUrl = (await chrome.line(/DevTools listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/, "DevTools line"))[1];
+      const debugPort = new URL(wsUrl).port;
+      const targets = await (await fetch(`http://127.0.0.1:${debugPort}/json/list`)).json() as Array<
+        { type: string; webSocketDebuggerUrl: string }
+      >;
+      const page = targets.find((t) => t.type === "page");
+      assert.ok(page, "Chromium opened a page");
+      cdp = await Cdp.connect(page.webSocketDebuggerUrl);
+      const errors: string[] = [];
+      cdp.on("Runtime.exceptionThrown", (p) => errors.push(p.exceptionDetails?.exception?.description ?? "exception"));
+      // The page uses an in-page dialog; a native one would fail the test rather than hang it.
+      cdp.on("Page.javascriptDialogOpening", (p) => errors.push(`native dialog: ${p.message}`));
+      await cdp.send("Runtime.enable");
+      await cdp.send("Page.enable");
+      await cdp.send("Emulation.setDeviceMetricsOverride", {
+        width: 1400,
+        height: 1000,
+        deviceScaleFactor: 1,
+        mobile: false,
+      });
+      await cdp.send("Page.navigate", { url });
 
-    // The bucket supervisor is drawn, with no bucket under it yet.
-    const bucketSup = await cdp.waitFor<string>(
-      `document.querySelector('g.node[data-name="KV.BucketSupervisor"]')?.dataset.pid`,
-      "the bucket supervisor in the tree",
-    );
-    const children = `document.querySelectorAll('g.node[data-parent=${JSON.stringify(bucketSup)}]')`;
-    assert.equal(await cdp.eval(`${children}.length`), 0);
-    assert.ok(await cdp.eval(`document.querySelectorAll("#procs tbody tr").length > 0`), "the process table is filled");
-    assert.ok(await cdp.eval(`document.querySelectorAll("#charts polyline").length === 5`), "five charts");
+      // The bucket supervisor is drawn, with no bucket under it yet.
+      const bucketSup = await cdp.waitFor<string>(
+        `document.querySelector('g.node[data-name="KV.BucketSupervisor"]')?.dataset.pid`,
+        "the bucket supervisor in the tree",
+      );
+      const children = `document.querySelectorAll('g.node[data-parent=${JSON.stringify(bucketSup)}]')`;
+      assert.equal(await cdp.eval(`${children}.length`), 0);
+      assert.ok(
+        await cdp.eval(`document.querySelectorAll("#procs tbody tr").length > 0`),
+        "the process table is filled",
+      );
+      assert.ok(await cdp.eval(`document.querySelectorAll("#charts polyline").length === 5`), "five charts");
 
-    // CREATE over TCP: the bucket appears under the bucket supervisor.
-    assert.equal(await kvCommand(kvPort, "CREATE shopping"), "OK");
-    const bucket = await cdp.waitFor<string>(`${children}.length === 1 && ${children}[0].dataset.pid`, "the new bucket");
-    assert.equal(await cdp.eval(`document.querySelector(${JSON.stringify(nodeSel(bucket))}).dataset.behaviour`), "Agent");
+      // CREATE over TCP: the bucket appears under the bucket supervisor.
+      assert.equal(await kvCommand(kvPort, "CREATE shopping"), "OK");
+      const bucket = await cdp.waitFor<string>(
+        `${children}.length === 1 && ${children}[0].dataset.pid`,
+        "the new bucket",
+      );
+      assert.equal(
+        await cdp.eval(`document.querySelector(${JSON.stringify(nodeSel(bucket))}).dataset.behaviour`),
+        "Agent",
+      );
 
-    // Kill it from the page: it disappears (buckets are temporary: no restart).
-    await killFromPage(cdp, bucket);
-    await cdp.waitFor(`!document.querySelector(${JSON.stringify(nodeSel(bucket))}) && ${children}.length === 0`, "the bucket to disappear");
-    assert.ok(await cdp.eval(`document.getElementById("kill-dialog").hidden`));
+      // Kill it from the page: it disappears (buckets are temporary: no restart).
+      await killFromPage(cdp, bucket);
+      await cdp.waitFor(
+        `!document.querySelector(${JSON.stringify(nodeSel(bucket))}) && ${children}.length === 0`,
+        "the bucket to disappear",
+      );
+      assert.ok(await cdp.eval(`document.getElementById("kill-dialog").hidden`));
 
-    // Two more buckets, then kill the registry (permanent): the tree shows it restarted.
-    assert.equal(await kvCommand(kvPort, "CREATE groceries"), "OK");
-    assert.equal(await kvCommand(kvPort, "CREATE work"), "OK");
-    await cdp.waitFor(`${children}.length === 2`, "two buckets");
-    const registry = await cdp.eval<string>(`document.querySelector('g.node[data-name="KV.Registry"]').dataset.pid`);
-    await killFromPage(cdp, registry);
-    const restarted = await cdp.waitFor<string>(
-      `(() => {
+      // Two more buckets, then kill the registry (permanent): the tree shows it restarted.
+      assert.equal(await kvCommand(kvPort, "CREATE groceries"), "OK");
+      assert.equal(await kvCommand(kvPort, "CREATE work"), "OK");
+      await cdp.waitFor(`${children}.length === 2`, "two buckets");
+      const registry = await cdp.eval<string>(`document.querySelector('g.node[data-name="KV.Registry"]').dataset.pid`);
+      await killFromPage(cdp, registry);
+      const restarted = await cdp.waitFor<string>(
+        `(() => {
         const n = document.querySelector('g.node[data-name="KV.Registry"]');
         return n && n.dataset.pid !== ${JSON.stringify(registry)} && n.dataset.restarts === "1" && n.dataset.pid;
       })()`,
-      "the registry to come back with a new pid",
-    );
-    assert.notEqual(restarted, registry);
-    assert.equal(await cdp.eval(`${children}.length`), 2, "the buckets survive a registry restart");
-    await click(cdp, nodeSel(restarted));
-    await cdp.waitFor(`document.querySelector("#detail h3")?.textContent === ${JSON.stringify(restarted)}`, "the detail panel");
-    await cdp.eval(`document.getElementById("apps").scrollTo(0, 0)`);
-    const shot = await screenshot(cdp, "observer.png");
-    assert.ok(existsSync(shot));
-    assert.deepEqual(errors, []);
-  } finally {
-    await cdp?.close().catch(() => {});
-    await chrome?.stop();
-    await server.stop();
-    rmSync(profile, { recursive: true, force: true });
-  }
-});
+        "the registry to come back with a new pid",
+      );
+      assert.notEqual(restarted, registry);
+      assert.equal(await cdp.eval(`${children}.length`), 2, "the buckets survive a registry restart");
+      await click(cdp, nodeSel(restarted));
+      await cdp.waitFor(
+        `document.querySelector("#detail h3")?.textContent === ${JSON.stringify(restarted)}`,
+        "the detail panel",
+      );
+      await cdp.eval(`document.getElementById("apps").scrollTo(0, 0)`);
+      const shot = await screenshot(cdp, "observer.png");
+      assert.ok(existsSync(shot));
+      assert.deepEqual(errors, []);
+    } finally {
+      await cdp?.close().catch(() => {});
+      await chrome?.stop();
+      await server.stop();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  },
+);

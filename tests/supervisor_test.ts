@@ -5,7 +5,11 @@ import type { Pid } from "../mod.ts";
 import { RestartIntensity } from "../lib/supervisor/_restart_intensity.ts";
 import { docExamples, runDocExample, testDocExamples } from "./_doc_examples.ts";
 
-testDocExamples(import.meta.url, ["../lib/supervisor/supervisor.ts", "../lib/supervisor/child_spec.ts", "../lib/supervisor/supervisor_error.ts"]);
+testDocExamples(import.meta.url, [
+  "../lib/supervisor/supervisor.ts",
+  "../lib/supervisor/child_spec.ts",
+  "../lib/supervisor/supervisor_error.ts",
+]);
 
 // ---------------------------------------------------------------- helpers
 
@@ -104,10 +108,19 @@ test("invalid options and child specs reject with a TypeError naming the problem
   const dup = await Supervisor.startLink([worker("a"), worker("a")], { strategy: "one_for_one" }).catch((e) => e);
   assert.ok(dup instanceof TypeError);
   assert.match(dup.message, /duplicate child id "a"/);
-  assert.throws(() => Supervisor.childSpec({ id: "x", start: () => Process.spawn(() => {}), restart: "always" as "permanent" }), /"restart"/);
-  assert.throws(() => Supervisor.childSpec({ id: "x", start: () => Process.spawn(() => {}), shutdown: -1 }), /"shutdown"/);
+  assert.throws(
+    () => Supervisor.childSpec({ id: "x", start: () => Process.spawn(() => {}), restart: "always" as "permanent" }),
+    /"restart"/,
+  );
+  assert.throws(
+    () => Supervisor.childSpec({ id: "x", start: () => Process.spawn(() => {}), shutdown: -1 }),
+    /"shutdown"/,
+  );
   assert.throws(() => Supervisor.childSpec({} as Supervisor.ChildSpec), TypeError);
-  assert.throws(() => Supervisor.childSpec({ id: "x", start: () => Process.spawn(() => {}) }, { id: {} as string }), /"id"/);
+  assert.throws(
+    () => Supervisor.childSpec({ id: "x", start: () => Process.spawn(() => {}) }, { id: {} as string }),
+    /"id"/,
+  );
   const intensity = await Supervisor.startLink([], { strategy: "one_for_one", maxRestarts: -1 }).catch((e) => e);
   assert.ok(intensity instanceof TypeError);
 });
@@ -129,7 +142,11 @@ test("child specs: module-like values, [module, arg], overrides and OTP's defaul
   assert.deepEqual(a.modules, [Counter]);
   const s = Supervisor.childSpec({ id: "s", start: a.start, type: "supervisor" });
   assert.equal(s.shutdown, Infinity);
-  const o = Supervisor.childSpec(Counter as Supervisor.ChildModule, { id: "other", restart: "temporary", shutdown: "brutal_kill" });
+  const o = Supervisor.childSpec(Counter as Supervisor.ChildModule, {
+    id: "other",
+    restart: "temporary",
+    shutdown: "brutal_kill",
+  });
   assert.deepEqual([o.id, o.restart, o.shutdown], ["other", "temporary", "brutal_kill"]);
 
   const sup = await Supervisor.startLink([[Counter, 7], Plain, Supervisor.childSpec([Counter, 9], { id: "c9" })], {
@@ -413,15 +430,25 @@ test("a child that fails to start fails the supervisor's start, after stopping t
     id: "a",
     start: async () => (first = await worker("a").start()),
   };
-  const b: Supervisor.ChildSpec = { id: "b", start: () => GenServer.startLink({ init: () => ["stop", "no_config"] }, undefined) };
-  const err = await Supervisor.startLink([a, b, worker("c")], { strategy: "one_for_one", name: "sup_fail" }).catch((e) => e);
+  const b: Supervisor.ChildSpec = {
+    id: "b",
+    start: () => GenServer.startLink({ init: () => ["stop", "no_config"] }, undefined),
+  };
+  const err = await Supervisor.startLink([a, b, worker("c")], { strategy: "one_for_one", name: "sup_fail" }).catch((
+    e,
+  ) => e);
   assert.ok(err instanceof Supervisor.StartError);
   assert.deepEqual(err.reason, ["shutdown", ["failed_to_start_child", "b", "no_config"]]);
   assert.match(err.message, /failed_to_start_child/);
   assert.equal(Process.isAlive(first), false);
   assert.equal(Process.whereis("sup_fail"), undefined);
 
-  const thrown = await Supervisor.startLink([{ id: "t", start: () => { throw new Error("nope"); } }], {
+  const thrown = await Supervisor.startLink([{
+    id: "t",
+    start: () => {
+      throw new Error("nope");
+    },
+  }], {
     strategy: "one_for_one",
   }).catch((e) => e);
   assert.equal(thrown.reason[1][0], "failed_to_start_child");

@@ -35,7 +35,9 @@ test("async runs fn under the supervisor; Task.await gets the result", async (t)
   assert.equal(await Task.await(task), 42);
   await downOf(task.pid);
   assert.deepEqual(await TaskSupervisor.children(sup), [], "a finished task is forgotten");
-  const many = await Promise.all([1, 2, 3].map((n) => Task.await(TaskSupervisor.async(sup, async () => await Promise.resolve(n * 10)))));
+  const many = await Promise.all(
+    [1, 2, 3].map((n) => Task.await(TaskSupervisor.async(sup, async () => await Promise.resolve(n * 10)))),
+  );
   assert.deepEqual(many, [10, 20, 30]);
 });
 
@@ -134,13 +136,19 @@ test("async to a full or missing supervisor throws at once", async () => {
   const sup = await TaskSupervisor.startLink({ maxChildren: 1 });
   const g = gate();
   const task = TaskSupervisor.async(sup, () => g.promise);
-  assert.throws(() => TaskSupervisor.async(sup, () => 1), (e) => e instanceof GenServer.StartError && e.reason === "max_children");
+  assert.throws(
+    () => TaskSupervisor.async(sup, () => 1),
+    (e) => e instanceof GenServer.StartError && e.reason === "max_children",
+  );
   const full = await TaskSupervisor.startChild(sup, () => 1).catch((e) => e);
   assert.equal(full.reason, "max_children");
   g.open();
   await Task.await(task);
   await TaskSupervisor.stop(sup);
-  assert.throws(() => TaskSupervisor.async(sup, () => 1), (e) => e instanceof GenServer.CallError && e.reason === "noproc");
+  assert.throws(
+    () => TaskSupervisor.async(sup, () => 1),
+    (e) => e instanceof GenServer.CallError && e.reason === "noproc",
+  );
   const gs = await GenServer.start({ init: () => ["ok", null] }, undefined);
   assert.throws(() => TaskSupervisor.asyncNolink(gs, () => 1), /is not a DynamicSupervisor/);
   await GenServer.stop(gs);

@@ -360,7 +360,7 @@ export class BTree<V> {
     let count = 0;
     const walk = (n: Node<V>): void => {
       count++;
-      if (!(n instanceof Leaf)) for (const c of n.children) walk(c);
+      if (!(n instanceof Leaf)) { for (const c of n.children) walk(c); }
     };
     walk(this.root);
     return count;
@@ -387,7 +387,13 @@ export class BTree<V> {
       if (n.children.length > MAX) throw new Error("Inner node overfull");
       let d = -1;
       for (let i = 0; i < n.children.length; i++) {
-        const cd = walk(n.children[i], i === 0 ? lo : n.keys[i - 1], i === n.keys.length ? hi : n.keys[i], depth + 1, false);
+        const cd = walk(
+          n.children[i],
+          i === 0 ? lo : n.keys[i - 1],
+          i === n.keys.length ? hi : n.keys[i],
+          depth + 1,
+          false,
+        );
         if (d >= 0 && cd !== d) throw new Error("Unbalanced tree");
         d = cd;
       }

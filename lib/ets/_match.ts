@@ -241,15 +241,15 @@ function compileCall(e: unknown[], bound: Set<number>, used: number[]): Expr {
   if (name === "andalso" || name === "orelse") {
     if (args.length !== 2) throw bad(`Guard function "${name}" takes 2 arguments, got ${args.length}`);
     const [a, b] = args.map((x) => compileExpr(x, bound, used, true));
-    return name === "andalso"
-      ? (o, v) => bool(a(o, v)) && bool(b(o, v))
-      : (o, v) => bool(a(o, v)) || bool(b(o, v));
+    return name === "andalso" ? (o, v) => bool(a(o, v)) && bool(b(o, v)) : (o, v) => bool(a(o, v)) || bool(b(o, v));
   }
   const fn = typeof name === "string" ? FUNCTIONS[name] : undefined;
   if (fn === undefined) {
     throw bad(`Unknown guard function ${show(name)} in ${show(e)} (wrap a literal array as ["const", array])`);
   }
-  if (args.length !== fn[0]) throw bad(`Guard function "${name as string}" takes ${fn[0]} argument(s), got ${args.length}`);
+  if (args.length !== fn[0]) {
+    throw bad(`Guard function "${name as string}" takes ${fn[0]} argument(s), got ${args.length}`);
+  }
   const f = fn[1];
   const subs = args.map((x) => compileExpr(x, bound, used, true));
   if (subs.length === 1) {

@@ -108,7 +108,9 @@ export class NumTable<V> {
     if (free >= 0) {
       this.dead--;
       j = free;
-    } else if ((this.live + this.dead + 1) * 2 > m + 1 && (this.pins === 0 || (this.live + this.dead + 1) * 8 > (m + 1) * 7)) {
+    } else if (
+      (this.live + this.dead + 1) * 2 > m + 1 && (this.pins === 0 || (this.live + this.dead + 1) * 8 > (m + 1) * 7)
+    ) {
       // Over half full (or, while pinned by a walk, nearly full): rehash.
       this.rehash();
       j = this.freeSlot(k);

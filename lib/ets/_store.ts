@@ -57,7 +57,10 @@ export interface Store {
 }
 
 function badHashKey(k: unknown): EtsError {
-  return new EtsError("badarg", `Unsupported key ${show(k)}: keys are numbers, strings, booleans, null, undefined, pids, refs or arrays of these`);
+  return new EtsError(
+    "badarg",
+    `Unsupported key ${show(k)}: keys are numbers, strings, booleans, null, undefined, pids, refs or arrays of these`,
+  );
 }
 
 function notInTable(k: unknown): EtsError {

@@ -157,7 +157,10 @@ export function owned(t: Table | string, what: string): Table {
   const x = resolve(t);
   const caller = currentProc();
   if (caller !== x.owner) {
-    throw new EtsError("access", `Cannot ${what} table ${show(x.name)} from ${who(caller)}: only its owner, ${who(x.owner)}, can`);
+    throw new EtsError(
+      "access",
+      `Cannot ${what} table ${show(x.name)} from ${who(caller)}: only its owner, ${who(x.owner)}, can`,
+    );
   }
   return x;
 }

@@ -67,7 +67,10 @@ export function show(v: unknown): string {
 }
 
 function badKey(v: unknown): EtsError {
-  return new EtsError("badarg", `Unsupported key ${show(v)}: keys are numbers, strings, booleans, null, undefined, pids, refs or arrays of these`);
+  return new EtsError(
+    "badarg",
+    `Unsupported key ${show(v)}: keys are numbers, strings, booleans, null, undefined, pids, refs or arrays of these`,
+  );
 }
 
 /**
@@ -243,7 +246,9 @@ export function termBytes(v: unknown, depth = 0): number {
       if (depth > 8) return 32;
       if (Array.isArray(v)) {
         let n = 16 + v.length * 8;
-        for (let i = 0; i < v.length; i++) if (typeof v[i] === "object" || typeof v[i] === "string") n += termBytes(v[i], depth + 1);
+        for (let i = 0; i < v.length; i++) {
+          if (typeof v[i] === "object" || typeof v[i] === "string") n += termBytes(v[i], depth + 1);
+        }
         return n;
       }
       if (v instanceof Pid || v instanceof Ref) return 8;

@@ -78,12 +78,23 @@
 import { currentProc, lookup as lookupProc } from "../process/_runtime.ts";
 import { _ } from "../process/pattern.ts";
 import { Pid } from "../process/pid.ts";
-import { $, $$, $_, apply, type Compiled, compileSpec, type MatchClause, type MatchSpec, MatchVar, NO_MATCH } from "./_match.ts";
+import {
+  $,
+  $$,
+  $_,
+  apply,
+  type Compiled,
+  compileSpec,
+  type MatchClause,
+  type MatchSpec,
+  MatchVar,
+  NO_MATCH,
+} from "./_match.ts";
 import { BagStore, END_OF_TABLE, type Obj, OrderedStore, SetStore, type Store, storeBytes } from "./_store.ts";
 import {
+  type Access,
   accessName,
   all as allTables,
-  type Access,
   destroy,
   named,
   owned,

@@ -104,8 +104,9 @@ function applyCommands(s: State, commands: readonly Command[], indexes: number[]
     if (command.kind === "put") {
       const value = command.value;
       if (s === null) s = new Single(key, value);
-      else if (s instanceof Single) s = s.key === key ? new Single(key, value) : new Map([[s.key, s.value], [key, value]]);
-      else s.set(key, value);
+      else if (s instanceof Single) {
+        s = s.key === key ? new Single(key, value) : new Map([[s.key, s.value], [key, value]]);
+      } else s.set(key, value);
     } else if (s instanceof Single) {
       if (s.key === key) s = null;
     } else if (s !== null && s.delete(key) && s.size === 1) {
@@ -143,7 +144,10 @@ export class OneBucketRun {
   #pending = false;
   #deferred = false;
   /** The Agent update request, built once: the call sends it as is. */
-  readonly #request: AgentRequest = [UPDATE, (s: State): State => applyCommands(s, this.#commands, null, this.#replies)];
+  readonly #request: AgentRequest = [
+    UPDATE,
+    (s: State): State => applyCommands(s, this.#commands, null, this.#replies),
+  ];
   readonly #settled = (error?: unknown): void => this.#finish(error);
 
   /**

@@ -200,11 +200,24 @@ export function parse(line: Uint8Array, start = 0, end: number = line.length): C
     const s = i;
     while (i < end && !isSpace(line[i])) i++;
     switch (count) {
-      case 0: s0 = s; e0 = i; break;
-      case 1: s1 = s; e1 = i; break;
-      case 2: s2 = s; e2 = i; break;
-      case 3: s3 = s; e3 = i; break;
-      default: return UNKNOWN;
+      case 0:
+        s0 = s;
+        e0 = i;
+        break;
+      case 1:
+        s1 = s;
+        e1 = i;
+        break;
+      case 2:
+        s2 = s;
+        e2 = i;
+        break;
+      case 3:
+        s3 = s;
+        e3 = i;
+        break;
+      default:
+        return UNKNOWN;
     }
     count++;
   }

@@ -40,15 +40,7 @@
 import { type Table, whereis } from "../ets/ets.ts";
 import { Pid } from "../process/pid.ts";
 import { runAfter } from "../process/_runtime.ts";
-import {
-  type Command,
-  ERROR,
-  type KvStore,
-  NOT_FOUND,
-  OK,
-  type Reply,
-  UNKNOWN_COMMAND,
-} from "./command.ts";
+import { type Command, ERROR, type KvStore, NOT_FOUND, OK, type Reply, UNKNOWN_COMMAND } from "./command.ts";
 import { BucketBatch, OneBucketRun } from "./_bucket_ops.ts";
 import * as Bucket from "./bucket.ts";
 import * as Registry from "./registry.ts";
@@ -262,7 +254,7 @@ class BatchRun {
 
   #send(oneBucket: Pid | undefined, one: BucketBatch | undefined, more: Map<Pid, BucketBatch> | undefined): void {
     if (oneBucket !== undefined) this.#call(oneBucket, one!);
-    if (more !== undefined) for (const [bucket, batch] of more) this.#call(bucket, batch);
+    if (more !== undefined) { for (const [bucket, batch] of more) this.#call(bucket, batch); }
   }
 
   #call(bucket: Pid, batch: BucketBatch): void {

@@ -47,7 +47,16 @@
  *
  * @module
  */
-import { DownMessage, DynamicSupervisor, Ets, EventManager, GenServer, Pid, Process, type Supervisor } from "../../mod.ts";
+import {
+  DownMessage,
+  DynamicSupervisor,
+  Ets,
+  EventManager,
+  GenServer,
+  Pid,
+  Process,
+  type Supervisor,
+} from "../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
 
 /** What the registry tells the event manager, each after the table has changed. */

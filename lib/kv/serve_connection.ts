@@ -6,16 +6,8 @@
  * @module
  */
 
-import {
-  type Command,
-  ERROR,
-  ERROR_LINE_TOO_LONG,
-  execute,
-  type KvStore,
-  parse,
-  type Reply,
-} from "./command.ts";
-import { type LineSink, LineReader } from "./line_reader.ts";
+import { type Command, ERROR, ERROR_LINE_TOO_LONG, execute, type KvStore, parse, type Reply } from "./command.ts";
+import { LineReader, type LineSink } from "./line_reader.ts";
 import { ReplyBuffer } from "./_reply_buffer.ts";
 import type { TcpConnection, TcpConnectionHandler } from "../net/tcp.ts";
 

@@ -313,7 +313,11 @@ function startAcceptor(state: ServerState): Promise<Pid> {
   void Task.yield(task, Infinity).then((outcome) => {
     // Killed, crashed or stopped: the port must be released in every case.
     void state.listener?.stopAccepting();
-    ready.reject(new Error(`The KV server's acceptor exited before listening: ${outcome?.[0] === "exit" ? String(outcome[1]) : "normal"}`));
+    ready.reject(
+      new Error(
+        `The KV server's acceptor exited before listening: ${outcome?.[0] === "exit" ? String(outcome[1]) : "normal"}`,
+      ),
+    );
   });
   return ready.promise.then(() => task.pid);
 }

@@ -258,7 +258,11 @@ function parseHead(raw: string, o: Required<HttpServeOptions>): Head {
 /** Serializes a response (head and body in one buffer). */
 function serialize(res: HttpResponse, keepAlive: boolean, head: boolean, version: string): Uint8Array {
   const status = Number.isInteger(res.status) && res.status >= 200 && res.status <= 999 ? res.status : 500;
-  const body = res.body === undefined ? new Uint8Array(0) : typeof res.body === "string" ? encoder.encode(res.body) : res.body;
+  const body = res.body === undefined
+    ? new Uint8Array(0)
+    : typeof res.body === "string"
+    ? encoder.encode(res.body)
+    : res.body;
   let h = `${version === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1"} ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
   if (res.headers !== undefined) {
     for (const [k, v] of Object.entries(res.headers)) {
@@ -293,7 +297,12 @@ class HttpConnection implements TcpConnectionHandler {
   #parsing = false;
   #onGone: (c: HttpConnection) => void;
 
-  constructor(conn: TcpConnection, handler: HttpHandler, o: Required<HttpServeOptions>, onGone: (c: HttpConnection) => void) {
+  constructor(
+    conn: TcpConnection,
+    handler: HttpHandler,
+    o: Required<HttpServeOptions>,
+    onGone: (c: HttpConnection) => void,
+  ) {
     this.#conn = conn;
     this.#handler = handler;
     this.#o = o;

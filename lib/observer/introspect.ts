@@ -387,13 +387,15 @@ export async function supervisionTree(root: Pid | string, opts?: TreeOptions): P
  * ```
  */
 export async function applications(opts?: TreeOptions): Promise<AppTree[]> {
-  return await Promise.all(Application.which().map(async (a) => ({
-    name: a.name,
-    description: a.description,
-    version: a.version,
-    pid: a.pid.toString(),
-    tree: await supervisionTree(a.pid, opts),
-  })));
+  return await Promise.all(
+    Application.which().map(async (a) => ({
+      name: a.name,
+      description: a.description,
+      version: a.version,
+      pid: a.pid.toString(),
+      tree: await supervisionTree(a.pid, opts),
+    })),
+  );
 }
 
 // ---------------------------------------------------------------- ETS

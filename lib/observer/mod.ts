@@ -13,8 +13,8 @@
  * @module
  */
 export {
-  type AppTree,
   applications,
+  type AppTree,
   type EtsSummary,
   etsTables,
   kill,

@@ -25,17 +25,19 @@
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, ...kids) => {
     const e = document.createElement(tag);
-    if (attrs) for (const [k, v] of Object.entries(attrs)) {
-      if (k === "class") e.className = v;
-      else if (k === "text") e.textContent = v;
-      else e.setAttribute(k, v);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (k === "class") e.className = v;
+        else if (k === "text") e.textContent = v;
+        else e.setAttribute(k, v);
+      }
     }
     for (const k of kids) if (k != null) e.append(k);
     return e;
   };
   const svg = (tag, attrs) => {
     const e = document.createElementNS(SVG, tag);
-    if (attrs) for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (attrs) { for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v)); }
     return e;
   };
 
@@ -78,7 +80,9 @@
       c.line = svg("polyline");
       s.append(c.area, c.line);
       c.value = el("div", { class: "value", text: "–" });
-      box.append(el("div", { class: "chart", "data-chart": c.key }, el("div", { class: "label", text: c.label }), c.value, s));
+      box.append(
+        el("div", { class: "chart", "data-chart": c.key }, el("div", { class: "label", text: c.label }), c.value, s),
+      );
     }
   }
 
@@ -118,7 +122,9 @@
       if (kids.length === 0) {
         item.y = row++;
       } else {
-        kids.forEach((k, i) => item.kids.push(walk(k, depth + 1, `${path}/${k.id != null ? "id:" + k.id : "pid:" + (k.pid || i)}`, n.pid)));
+        kids.forEach((k, i) =>
+          item.kids.push(walk(k, depth + 1, `${path}/${k.id != null ? "id:" + k.id : "pid:" + (k.pid || i)}`, n.pid))
+        );
         if (n.omitted) item.omittedRow = row++;
         item.y = (item.kids[0].y + item.kids[item.kids.length - 1].y) / 2;
       }
@@ -217,9 +223,14 @@
     box.replaceChildren();
     if (apps.length === 0) box.append(el("p", { class: "empty", text: "No application is running." }));
     for (const a of apps) {
-      box.append(el("div", { class: "app", "data-app": a.name },
-        el("div", { class: "app-title" }, `${a.name} `, el("span", { class: "mono", text: `${a.version} ${a.pid}` })),
-        drawTree(a)));
+      box.append(
+        el(
+          "div",
+          { class: "app", "data-app": a.name },
+          el("div", { class: "app-title" }, `${a.name} `, el("span", { class: "mono", text: `${a.version} ${a.pid}` })),
+          drawTree(a),
+        ),
+      );
     }
     box.scrollLeft = scroll[0];
     box.scrollTop = scroll[1];
@@ -244,16 +255,20 @@
   function drawProcesses(data) {
     state.processes = data.processes;
     const f = state.filter.toLowerCase();
-    const rows = f === "" ? data.processes : data.processes.filter((p) =>
-      p.pid.includes(f) || (p.name || "").toLowerCase().includes(f) || p.behaviour.toLowerCase().includes(f) ||
-      p.status.includes(f)
-    );
+    const rows = f === ""
+      ? data.processes
+      : data.processes.filter((p) =>
+        p.pid.includes(f) || (p.name || "").toLowerCase().includes(f) || p.behaviour.toLowerCase().includes(f) ||
+        p.status.includes(f)
+      );
     $("proc-count").textContent = data.total > data.processes.length
       ? `(${fmtNum(rows.length)} shown of ${fmtNum(data.total)})`
       : `(${fmtNum(rows.length)})`;
     const body = $("procs").tBodies[0];
     body.replaceChildren(...rows.map((p) => {
-      const tr = el("tr", { "data-pid": p.pid, class: p.pid === state.selected ? "selected" : "" },
+      const tr = el(
+        "tr",
+        { "data-pid": p.pid, class: p.pid === state.selected ? "selected" : "" },
         el("td", { text: p.pid }),
         el("td", { text: p.name || "" }),
         el("td", { text: p.behaviour }),
@@ -261,7 +276,8 @@
         el("td", { class: "num", text: fmtNum(p.messageQueueLen) }),
         el("td", { class: "num", text: fmtNum(p.messagesHandled) }),
         el("td", { class: "num", text: fmtBytes(p.memory) }),
-        el("td", { text: p.parent || "" }));
+        el("td", { text: p.parent || "" }),
+      );
       tr.addEventListener("click", () => select(p.pid));
       tr.addEventListener("contextmenu", (e) => openMenu(e, p.pid));
       return tr;
@@ -284,13 +300,16 @@
       const owner = el("td");
       owner.append(pidLink(t.owner));
       if (t.ownerName) owner.append(` ${t.ownerName}`);
-      return el("tr", {},
+      return el(
+        "tr",
+        {},
         el("td", { text: t.name }),
         owner,
         el("td", { text: t.type }),
         el("td", { text: t.access }),
         el("td", { class: "num", text: fmtNum(t.size) }),
-        el("td", { class: "num", text: fmtBytes(t.memory) }));
+        el("td", { class: "num", text: fmtBytes(t.memory) }),
+      );
     }));
   }
 
@@ -425,7 +444,9 @@
       state.readOnly = sys.readOnly;
       $("readonly-badge").hidden = !sys.readOnly;
       const st = $("status");
-      st.textContent = `${fmtNum(sys.now.processes)} processes · updated ${new Date(sys.now.time).toLocaleTimeString()}`;
+      st.textContent = `${fmtNum(sys.now.processes)} processes · updated ${
+        new Date(sys.now.time).toLocaleTimeString()
+      }`;
       st.classList.remove("down");
       drawCharts(sys);
       drawApps(apps.applications);

@@ -137,7 +137,9 @@ function handler(readOnly: boolean, loopback: boolean, sampler: Sampler): (req: 
       });
       return json({ total: all.length, processes: all.slice(0, limit) }, 200, SECURITY_HEADERS);
     }
-    if (p === "/api/apps") return get ? json({ applications: await applications() }, 200, SECURITY_HEADERS) : notAllowed();
+    if (p === "/api/apps") {
+      return get ? json({ applications: await applications() }, 200, SECURITY_HEADERS) : notAllowed();
+    }
     if (p === "/api/ets") return get ? json({ tables: etsTables() }, 200, SECURITY_HEADERS) : notAllowed();
     const m = /^\/api\/process\/([^/]{1,40})(\/kill)?$/.exec(p);
     if (m !== null) {

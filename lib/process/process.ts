@@ -22,41 +22,41 @@
  *
  * @module
  */
-import { type Ref, makeRef, nextRefId, Pid } from "./pid.ts";
+import { makeRef, nextRefId, Pid, type Ref } from "./pid.ts";
 import { type Pattern, toMatcher } from "./pattern.ts";
 import { schedule, type Timer } from "./_timers.ts";
 import {
   addMonitor,
   als,
+  crashLogger,
   currentProc,
   DEAD,
   deliver,
   die,
+  dropMonitor,
   exitSignal,
   findMatch,
   linkProcs,
+  linksOf,
   lookup,
+  monitorsOf,
   names,
   type Proc,
   ProcessExit,
   ProcMonitor,
+  procOf,
   RUNNING,
-  SUSPENDED,
+  runQueueLength,
+  setCrashLogger as setRuntimeCrashLogger,
   spawnProc,
   stats,
+  SUSPENDED,
   table,
-  procOf,
-  dropMonitor,
-  linksOf,
-  monitorsOf,
   takeAt,
   unlinkProcs,
-  WAITING,
   type Waiter,
+  WAITING,
   wake,
-  runQueueLength,
-  crashLogger,
-  setCrashLogger as setRuntimeCrashLogger,
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
@@ -578,13 +578,7 @@ export function info(pid: Pid): ProcessInfo | undefined {
   const qlen = p.queueLength;
   return {
     pid: p.pid,
-    status: p.state === RUNNING
-      ? "running"
-      : p.state === SUSPENDED
-      ? "suspended"
-      : p.queued
-      ? "runnable"
-      : "waiting",
+    status: p.state === RUNNING ? "running" : p.state === SUSPENDED ? "suspended" : p.queued ? "runnable" : "waiting",
     behaviour: p.behaviour?.kind ?? p.kind,
     registeredName: p.name,
     messageQueueLen: qlen,
@@ -743,11 +737,15 @@ export class ProcessExitError extends Error {
 export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: SpawnOptions): Promise<Awaited<T>> {
   return new Promise((resolve, reject) => {
     let done = false;
-    const p = spawnBody(async (ctx) => {
-      const v = await body(ctx);
-      done = true;
-      resolve(v as Awaited<T>);
-    }, opts, "raw");
+    const p = spawnBody(
+      async (ctx) => {
+        const v = await body(ctx);
+        done = true;
+        resolve(v as Awaited<T>);
+      },
+      opts,
+      "raw",
+    );
     (p.exitHooks ??= []).push((reason) => {
       if (!done) reject(new ProcessExitError(p.pid, reason));
     });

@@ -75,8 +75,10 @@ function formatInner(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
   if (v instanceof Error) return `${v.name}: ${v.message}`;
   if (Array.isArray(v)) return `[${v.map(formatInner).join(",")}]`;
-  if (v !== null && typeof v === "object" && typeof (v as { toString(): string }).toString === "function" &&
-    (v as object).toString !== Object.prototype.toString) return String(v);
+  if (
+    v !== null && typeof v === "object" && typeof (v as { toString(): string }).toString === "function" &&
+    (v as object).toString !== Object.prototype.toString
+  ) return String(v);
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {

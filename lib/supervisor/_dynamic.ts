@@ -9,14 +9,7 @@ import type { Pid } from "../process/pid.ts";
 import { currentProc, deliver, lookup, type Proc } from "../process/_runtime.ts";
 import { ExitMessage } from "../process/messages.ts";
 import { isNormalExit } from "../process/reason.ts";
-import {
-  call,
-  CallError,
-  type Callbacks,
-  GenServerProcess,
-  StartError,
-  startBehaviour,
-} from "../gen_server.ts";
+import { call, type Callbacks, CallError, GenServerProcess, startBehaviour, StartError } from "../gen_server.ts";
 import type { FullChildSpec } from "./child_spec.ts";
 import { checkIntensity, RestartIntensity } from "./_restart_intensity.ts";
 import { shutdownChild, startChildProc } from "./_child_ops.ts";

@@ -153,7 +153,9 @@ export function childSpec(child: Child, overrides?: ChildSpecOverrides): FullChi
     spec = child.childSpec(undefined);
     modules = [child];
   } else {
-    throw invalid(`expected a spec with a start function, a module with a childSpec function, or [module, arg], got ${show(child)}`);
+    throw invalid(
+      `expected a spec with a start function, a module with a childSpec function, or [module, arg], got ${show(child)}`,
+    );
   }
   if (!isSpec(spec)) throw invalid(`childSpec returned ${show(spec)}, which has no start function`);
   const merged: ChildSpec = overrides === undefined ? spec : { ...spec, ...overrides };

@@ -41,14 +41,7 @@ import type { Pid } from "../process/pid.ts";
 import { currentProc, deliver, type Proc } from "../process/_runtime.ts";
 import { ExitMessage } from "../process/messages.ts";
 import { isNormalExit } from "../process/reason.ts";
-import {
-  call,
-  type Callbacks,
-  GenServerProcess,
-  StartError,
-  startBehaviour,
-  stop as genStop,
-} from "../gen_server.ts";
+import { call, type Callbacks, GenServerProcess, startBehaviour, StartError, stop as genStop } from "../gen_server.ts";
 import {
   type Child,
   type ChildId,
@@ -440,7 +433,11 @@ export function startLink(a: unknown, b: unknown, c?: { name?: string }): Promis
     if (Array.isArray(a)) {
       const opts = b as SupervisorOptions;
       checkFlags(opts);
-      const flags: SupervisorFlags = { strategy: opts.strategy, maxRestarts: opts.maxRestarts, maxSeconds: opts.maxSeconds };
+      const flags: SupervisorFlags = {
+        strategy: opts.strategy,
+        maxRestarts: opts.maxRestarts,
+        maxSeconds: opts.maxSeconds,
+      };
       return spawnSupervisor({ kind: "list", flags, specs: normalizeChildren(a) }, opts.name);
     }
     if (a === null || typeof a !== "object" || typeof (a as SupervisorModule).init !== "function") {
