@@ -31,5 +31,3 @@ export * as Supervisor from "./lib/supervisor/supervisor.ts";
 export * as DynamicSupervisor from "./lib/supervisor/dynamic_supervisor.ts";
 export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
-export * as KV from "./lib/kv/mod.ts";
-export * as Observer from "./lib/observer/mod.ts";

@@ -1,7 +1,7 @@
 /**
  * The messages an Agent understands, shared by `agent.ts` and the kv
  * server's bucket batches, which build an update request once and send it
- * again and again (`lib/kv/_bucket_ops.ts`). Not part of the public API.
+ * again and again (`lib/apps/kv_server/_bucket_ops.ts`). Not part of the public API.
  *
  * @module
  */

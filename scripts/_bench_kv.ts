@@ -21,7 +21,8 @@
  * @module
  */
 import process from "node:process";
-import { KV, Supervisor } from "../mod.ts";
+import * as KV from "../lib/apps/kv/mod.ts";
+import { Supervisor } from "../mod.ts";
 import type { Pid } from "../mod.ts";
 import { type BenchRow, printTable } from "./_bench_table.ts";
 

@@ -15,8 +15,8 @@
 
 import process from "node:process";
 import { listen, type TcpListener } from "../lib/net/tcp.ts";
-import { MapStore } from "../lib/kv/map_store.ts";
-import { serveConnection } from "../lib/kv/serve_connection.ts";
+import { MapStore } from "../lib/apps/kv_server/map_store.ts";
+import { serveConnection } from "../lib/apps/kv_server/serve_connection.ts";
 
 /** Where the bare server listens. */
 export interface BareServerOptions {

@@ -7,8 +7,8 @@
  * Targets (`--target`, comma separated, default `bare,redis,kv`):
  * - `bare`: `scripts/bare_server.ts` (TCP adapter + line reader + Map), spawned
  *   on each `--runtime`;
- * - `kv`: `lib/cli.ts serve --port 0`, spawned on each `--runtime` (skipped
- *   when `lib/cli.ts` does not exist yet);
+ * - `kv`: `lib/apps/kv_server/cli.ts serve --port 0`, spawned on each `--runtime` (skipped
+ *   when `lib/apps/kv_server/cli.ts` does not exist yet);
  * - `redis`: `redis-server` on a free port, spoken to with inline commands
  *   (`SET b:k v` / `GET b:k`); skipped when `redis-server` is not installed.
  *
@@ -486,7 +486,7 @@ const LISTENING = /listening on (\S+):(\d+)/;
 
 function startTarget(target: Target, serverRuntime: Runtime): Promise<Spawned> | undefined {
   if (target === "redis") return undefined;
-  const script = target === "kv" ? "lib/cli.ts" : "scripts/bare_server.ts";
+  const script = target === "kv" ? "lib/apps/kv_server/cli.ts" : "scripts/bare_server.ts";
   const args = target === "kv" ? ["serve", "--port", "0"] : ["--port", "0"];
   const binary = runtimeBinary(serverRuntime);
   return serverRuntime === "deno"
@@ -576,8 +576,8 @@ async function main(): Promise<void> {
   const benches: Bench[] = [];
   try {
     for (const target of options.targets) {
-      if (target === "kv" && !existsSync(`${ROOT}lib/cli.ts`)) {
-        console.error("skipping kv: lib/cli.ts does not exist yet");
+      if (target === "kv" && !existsSync(`${ROOT}lib/apps/kv_server/cli.ts`)) {
+        console.error("skipping kv: lib/apps/kv_server/cli.ts does not exist yet");
         continue;
       }
       const runs: [string, () => Promise<Spawned | undefined>][] = target === "redis"

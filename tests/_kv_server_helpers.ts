@@ -12,9 +12,9 @@ import { Buffer } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as Supervisor from "../lib/supervisor/supervisor.ts";
-import * as KVSupervisor from "../lib/kv/kv_supervisor.ts";
-import * as Server from "../lib/kv/server.ts";
-import { registryStore } from "../lib/kv/kv_store.ts";
+import * as KVSupervisor from "../lib/apps/kv/kv_supervisor.ts";
+import * as Server from "../lib/apps/kv_server/server.ts";
+import { registryStore } from "../lib/apps/kv_server/kv_store.ts";
 import type { Pid } from "../lib/process/pid.ts";
 
 /** The repository's root directory, with a trailing slash. */
@@ -216,11 +216,11 @@ export interface ServeProcess {
   exited: Promise<number | string>;
 }
 
-/** The command line that runs `lib/cli.ts` on `runtime`. */
+/** The command line that runs `lib/apps/kv_server/cli.ts` on `runtime`. */
 export function cliCommand(runtime: "bun" | "deno", args: string[]): [string, string[]] {
   return runtime === "bun"
-    ? [BINARIES.bun, [`${ROOT}lib/cli.ts`, ...args]]
-    : [BINARIES.deno, ["run", "-A", `${ROOT}lib/cli.ts`, ...args]];
+    ? [BINARIES.bun, [`${ROOT}lib/apps/kv_server/cli.ts`, ...args]]
+    : [BINARIES.deno, ["run", "-A", `${ROOT}lib/apps/kv_server/cli.ts`, ...args]];
 }
 
 /**

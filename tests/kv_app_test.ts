@@ -1,23 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  Application,
-  DynamicSupervisor,
-  Ets,
-  EventManager,
-  GenServer,
-  KV,
-  Process,
-  Supervisor,
-  Testing,
-} from "../mod.ts";
+import { Application, DynamicSupervisor, Ets, EventManager, GenServer, Process, Supervisor, Testing } from "../mod.ts";
 import type { Pid } from "../mod.ts";
+import * as KV from "../lib/apps/kv/mod.ts";
 import { testDocExamples } from "./_doc_examples.ts";
 
 const { Bucket, KVSupervisor, Registry } = KV;
 const { assertReceive, startSupervised, testProcess } = Testing;
 
-testDocExamples(import.meta.url, ["../lib/kv/kv_supervisor.ts", "../lib/kv/kv.ts", "../lib/kv/mod.ts"]);
+testDocExamples(import.meta.url, ["../lib/apps/kv/kv_supervisor.ts", "../lib/apps/kv/kv.ts", "../lib/apps/kv/mod.ts"]);
 
 const Forwarder: EventManager.Handler<KV.Registry.Event, Pid> = {
   handleEvent(event, parent) {

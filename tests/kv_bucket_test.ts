@@ -1,12 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DynamicSupervisor, KV, Process, Supervisor, Testing } from "../mod.ts";
+import * as KV from "../lib/apps/kv/mod.ts";
+import { DynamicSupervisor, Process, Supervisor, Testing } from "../mod.ts";
 import { testDocExamples } from "./_doc_examples.ts";
 
 const { Bucket, BucketSupervisor } = KV;
 const { startSupervised, testProcess, testSupervisor } = Testing;
 
-testDocExamples(import.meta.url, ["../lib/kv/bucket.ts", "../lib/kv/bucket_supervisor.ts"]);
+testDocExamples(import.meta.url, ["../lib/apps/kv/bucket.ts", "../lib/apps/kv/bucket_supervisor.ts"]);
 
 /** Kills `pid` and waits for its DOWN. */
 function kill(pid: Process.Pid): Promise<unknown> {

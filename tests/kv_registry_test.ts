@@ -1,13 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { _, DynamicSupervisor, Ets, EventManager, GenServer, KV, Process, Supervisor, Testing } from "../mod.ts";
+import * as KV from "../lib/apps/kv/mod.ts";
+import { _, DynamicSupervisor, Ets, EventManager, GenServer, Process, Supervisor, Testing } from "../mod.ts";
 import type { Pid } from "../mod.ts";
 import { testDocExamples } from "./_doc_examples.ts";
 
 const { Bucket, BucketSupervisor, Registry } = KV;
 const { assertReceive, refuteReceive, startSupervised, testProcess, testSupervisor } = Testing;
 
-testDocExamples(import.meta.url, ["../lib/kv/registry.ts"]);
+testDocExamples(import.meta.url, ["../lib/apps/kv/registry.ts"]);
 
 // ---------------------------------------------------------------- setup
 

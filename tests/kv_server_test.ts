@@ -11,16 +11,25 @@ import * as Process from "../lib/process/process.ts";
 import * as Supervisor from "../lib/supervisor/supervisor.ts";
 import * as TaskSupervisor from "../lib/task_supervisor.ts";
 import type { Pid } from "../lib/process/pid.ts";
-import * as Server from "../lib/kv/server.ts";
-import * as KV from "../lib/kv/kv.ts";
-import * as Bucket from "../lib/kv/bucket.ts";
-import * as Registry from "../lib/kv/registry.ts";
-import * as KVSupervisor from "../lib/kv/kv_supervisor.ts";
-import { RegistryStore, registryStore } from "../lib/kv/kv_store.ts";
-import { BucketBatch } from "../lib/kv/_bucket_ops.ts";
-import { type Command, EMPTY_OK, ERROR, NOT_FOUND, OK, parse, type Reply, UNKNOWN_COMMAND } from "../lib/kv/command.ts";
+import * as Server from "../lib/apps/kv_server/server.ts";
+import * as KV from "../lib/apps/kv/kv.ts";
+import * as Bucket from "../lib/apps/kv/bucket.ts";
+import * as Registry from "../lib/apps/kv/registry.ts";
+import * as KVSupervisor from "../lib/apps/kv/kv_supervisor.ts";
+import { RegistryStore, registryStore } from "../lib/apps/kv_server/kv_store.ts";
+import { BucketBatch } from "../lib/apps/kv_server/_bucket_ops.ts";
+import {
+  type Command,
+  EMPTY_OK,
+  ERROR,
+  NOT_FOUND,
+  OK,
+  parse,
+  type Reply,
+  UNKNOWN_COMMAND,
+} from "../lib/apps/kv_server/command.ts";
 
-testDocExamples(import.meta.url, ["../lib/kv/server.ts", "../lib/kv/kv_store.ts"]);
+testDocExamples(import.meta.url, ["../lib/apps/kv_server/server.ts", "../lib/apps/kv_server/kv_store.ts"]);
 
 /** The pid of a child of the server's supervisor. */
 async function child(sup: Pid, id: string): Promise<Pid> {

@@ -14,13 +14,17 @@ import {
   type TcpListener,
 } from "../lib/net/tcp.ts";
 import { adapter as nodeAdapter } from "../lib/net/_node.ts";
-import type { KvStore } from "../lib/kv/command.ts";
-import { MapStore } from "../lib/kv/map_store.ts";
-import { serveConnection, type ServeConnectionOptions } from "../lib/kv/serve_connection.ts";
+import type { KvStore } from "../lib/apps/kv_server/command.ts";
+import { MapStore } from "../lib/apps/kv_server/map_store.ts";
+import { serveConnection, type ServeConnectionOptions } from "../lib/apps/kv_server/serve_connection.ts";
 import { testDocExamples } from "./_doc_examples.ts";
 import { Client, waitFor } from "./_kv_server_helpers.ts";
 
-testDocExamples(import.meta.url, ["../lib/net/tcp.ts", "../lib/net/runtime.ts", "../lib/kv/serve_connection.ts"]);
+testDocExamples(import.meta.url, [
+  "../lib/net/tcp.ts",
+  "../lib/net/runtime.ts",
+  "../lib/apps/kv_server/serve_connection.ts",
+]);
 
 const native: TcpAdapter | undefined = runtime === "bun"
   ? (await import("../lib/net/_bun.ts")).adapter

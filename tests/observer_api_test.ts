@@ -2,21 +2,22 @@
 // The Observer's introspection functions and its JSON API over real HTTP on
 // 127.0.0.1: tree shape for a known tree, kill restarts a permanent child,
 // read-only mode refuses kills, and the page's assets are served (and in sync
-// with lib/observer/page.*).
+// with lib/apps/observer/page.*).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import type { Buffer } from "node:buffer";
-import { Agent, Application, DynamicSupervisor, Ets, GenServer, Observer, Process, Supervisor } from "../mod.ts";
+import * as Observer from "../lib/apps/observer/mod.ts";
+import { Agent, Application, DynamicSupervisor, Ets, GenServer, Process, Supervisor } from "../mod.ts";
 import type { Pid } from "../mod.ts";
-import { assetsModule } from "../lib/observer/build_assets.ts";
+import { assetsModule } from "../lib/apps/observer/build_assets.ts";
 import { testDocExamples } from "./_doc_examples.ts";
 
 testDocExamples(import.meta.url, [
-  "../lib/observer/introspect.ts",
-  "../lib/observer/server.ts",
-  "../lib/observer/cli_flags.ts",
+  "../lib/apps/observer/introspect.ts",
+  "../lib/apps/observer/server.ts",
+  "../lib/apps/observer/cli_flags.ts",
 ]);
 
 let unique = 0;
@@ -327,8 +328,8 @@ test("observer: serves the page, its style and script, with a strict CSP", async
 });
 
 test("observer: _assets.ts is up to date with page.html, page.css and page.js", () => {
-  const current = readFileSync(new URL("../lib/observer/_assets.ts", import.meta.url), "utf8");
-  assert.equal(current, assetsModule(), "run: node_modules/.bin/bun lib/observer/build_assets.ts");
+  const current = readFileSync(new URL("../lib/apps/observer/_assets.ts", import.meta.url), "utf8");
+  assert.equal(current, assetsModule(), "run: node_modules/.bin/bun lib/apps/observer/build_assets.ts");
 });
 
 test("observer: introspection functions agree with Process and tolerate odd values", () => {

@@ -105,7 +105,9 @@ class Child {
 function kvServe(args: string[]): Child {
   const exe = process.execPath;
   const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-  const argv = isDeno ? ["run", "-A", "lib/cli.ts", "serve", ...args] : ["lib/cli.ts", "serve", ...args];
+  const argv = isDeno
+    ? ["run", "-A", "lib/apps/kv_server/cli.ts", "serve", ...args]
+    : ["lib/apps/kv_server/cli.ts", "serve", ...args];
   return new Child(exe, argv, ROOT);
 }
 

@@ -16,12 +16,12 @@
  * @module
  */
 
-import * as Agent from "../agent.ts";
-import { runAfter } from "../process/_runtime.ts";
-import { callWith } from "../gen_server.ts";
-import { type AgentRequest, UPDATE } from "../_agent_request.ts";
-import type { Pid } from "../process/pid.ts";
-import { Single, type State } from "./bucket.ts";
+import * as Agent from "../../agent.ts";
+import { runAfter } from "../../process/_runtime.ts";
+import { callWith } from "../../gen_server.ts";
+import { type AgentRequest, UPDATE } from "../../_agent_request.ts";
+import type { Pid } from "../../process/pid.ts";
+import { Single, type State } from "../kv/bucket.ts";
 import { type Command, EMPTY_OK, ERROR, OK, type Reply } from "./command.ts";
 
 /** Who runs a {@linkcode BucketBatch} and hears how it went. */

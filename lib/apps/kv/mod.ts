@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { KV } from "../../mod.ts";
+ * import * as KV from "./mod.ts";
  * await KV.start();
  * const bucket = await KV.Registry.create(KV.REGISTRY, "shopping");
  * await KV.Bucket.put(bucket, "eggs", "12");
@@ -23,5 +23,3 @@ export * as BucketSupervisor from "./bucket_supervisor.ts";
 export * as Registry from "./registry.ts";
 export * as KVSupervisor from "./kv_supervisor.ts";
 export { app, BUCKET_SUPERVISOR, EVENT_MANAGER, type KVEnv, REGISTRY, start, stop, SUPERVISOR, TABLE } from "./kv.ts";
-export * as Server from "./server.ts";
-export * as Command from "./command.ts";

@@ -33,7 +33,7 @@
  *
  * @module
  */
-import { Agent, type Pid, type Supervisor } from "../../mod.ts";
+import { Agent, type Pid, type Supervisor } from "../../../mod.ts";
 
 /** One key and its value: a bucket's state while it holds exactly one key. */
 export class Single {

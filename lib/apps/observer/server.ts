@@ -19,7 +19,7 @@
  *
  * @example
  * ```ts
- * import { Observer } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
  * const obs = await Observer.start({ port: 0 });
  * console.assert(obs.url === `http://127.0.0.1:${obs.port}/`);
  * await obs.close();
@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { type HttpRequest, type HttpResponse, type HttpServer, json, serve } from "../net/http.ts";
+import { type HttpRequest, type HttpResponse, type HttpServer, json, serve } from "../../net/http.ts";
 import {
   applications,
   etsTables,
@@ -180,7 +180,7 @@ function notAllowed(allow = "GET, HEAD"): HttpResponse {
  *
  * @example
  * ```ts
- * import { Observer } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
  * const obs = await Observer.start({ hostname: "127.0.0.1", port: 0, readOnly: true });
  * console.assert(obs.readOnly && obs.port > 0);
  * await obs.close();

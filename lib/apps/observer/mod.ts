@@ -3,7 +3,7 @@
  * Observer), and the introspection functions it is built on.
  *
  * ```ts
- * import { Observer } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
  * const obs = await Observer.start({ port: 0 }); // loopback by default
  * console.assert(obs.url.startsWith("http://127.0.0.1:"));
  * console.assert(Observer.system().processes >= 0);

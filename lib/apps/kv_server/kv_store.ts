@@ -18,8 +18,8 @@
  * @example
  * ```ts
  * import { RegistryStore } from "./kv_store.ts";
- * import * as KVSupervisor from "./kv_supervisor.ts";
- * import { Supervisor } from "../../mod.ts";
+ * import * as KVSupervisor from "../kv/kv_supervisor.ts";
+ * import { Supervisor } from "../../../mod.ts";
  * import assert from "node:assert/strict";
  *
  * const sup = await KVSupervisor.startLink({ prefix: "doc_store." });
@@ -37,14 +37,14 @@
  * @module
  */
 
-import { type Table, whereis } from "../ets/ets.ts";
-import { Pid } from "../process/pid.ts";
-import { runAfter } from "../process/_runtime.ts";
+import { type Table, whereis } from "../../ets/ets.ts";
+import { Pid } from "../../process/pid.ts";
+import { runAfter } from "../../process/_runtime.ts";
 import { type Command, ERROR, type KvStore, NOT_FOUND, OK, type Reply, UNKNOWN_COMMAND } from "./command.ts";
 import { BucketBatch, OneBucketRun } from "./_bucket_ops.ts";
-import * as Bucket from "./bucket.ts";
-import * as Registry from "./registry.ts";
-import { names } from "./kv_supervisor.ts";
+import * as Bucket from "../kv/bucket.ts";
+import * as Registry from "../kv/registry.ts";
+import { names } from "../kv/kv_supervisor.ts";
 
 /** The registry's name, and its name table's, in the `"kv"` application. */
 export const REGISTRY: string = names().registry;
@@ -300,8 +300,8 @@ function failed(error: unknown, onError: ((error: unknown) => void) | undefined)
  * ```ts
  * import { registryStore } from "./kv_store.ts";
  * import assert from "node:assert/strict";
- * import * as KVSupervisor from "./kv_supervisor.ts";
- * import { Supervisor } from "../../mod.ts";
+ * import * as KVSupervisor from "../kv/kv_supervisor.ts";
+ * import { Supervisor } from "../../../mod.ts";
  *
  * const sup = await KVSupervisor.startLink({ prefix: "doc_registry_store." });
  * const store = registryStore("doc_registry_store.");

@@ -6,7 +6,8 @@
  *
  * @example
  * ```ts
- * import { Agent, Observer, Supervisor } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
+ * import { Agent, Supervisor } from "../../../mod.ts";
  * const sup = await Supervisor.startLink([{ id: "counter", start: () => Agent.startLink(() => 0) }], {
  *   strategy: "one_for_one",
  * });
@@ -19,13 +20,13 @@
  * @module
  */
 import { memoryUsage } from "node:process";
-import { Pid, Ref } from "../process/pid.ts";
-import { type Proc, procOf, runQueueLength, stats, table } from "../process/_runtime.ts";
-import * as Process from "../process/process.ts";
-import { call } from "../gen_server.ts";
-import * as Application from "../application.ts";
-import * as Ets from "../ets/ets.ts";
-import type { ChildInfo } from "../supervisor/supervisor.ts";
+import { Pid, Ref } from "../../process/pid.ts";
+import { type Proc, procOf, runQueueLength, stats, table } from "../../process/_runtime.ts";
+import * as Process from "../../process/process.ts";
+import { call } from "../../gen_server.ts";
+import * as Application from "../../application.ts";
+import * as Ets from "../../ets/ets.ts";
+import type { ChildInfo } from "../../supervisor/supervisor.ts";
 
 /** Behaviours whose processes answer `which_children`. */
 const SUPERVISOR_KINDS: ReadonlySet<string> = new Set(["Supervisor", "DynamicSupervisor", "Task.Supervisor"]);
@@ -211,7 +212,8 @@ const NUMERIC: ReadonlySet<string> = new Set(["messageQueueLen", "messagesHandle
  *
  * @example
  * ```ts
- * import { Observer, Process } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
+ * import { Process } from "../../../mod.ts";
  * const pid = Process.spawn(async ({ receive }) => { await receive(); });
  * const row = Observer.processes().find((p) => p.pid === String(pid))!;
  * console.assert(row.behaviour === "raw");
@@ -254,7 +256,8 @@ function findProc(ref: Pid | string | number): Proc | null {
  *
  * @example
  * ```ts
- * import { Observer, Process } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
+ * import { Process } from "../../../mod.ts";
  * const pid = Process.spawn(async ({ receive }) => { await receive(); });
  * console.assert(Observer.resolvePid(String(pid)) === pid);
  * console.assert(Observer.resolvePid(pid.id) === pid);
@@ -273,7 +276,8 @@ export function resolvePid(ref: Pid | string | number): Pid | undefined {
  *
  * @example
  * ```ts
- * import { Observer, Process } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
+ * import { Process } from "../../../mod.ts";
  * const pid = Process.spawn(async ({ receive }) => { await receive("never"); });
  * Process.send(pid, { hello: "world" });
  * const d = (await Observer.processInfo(pid))!;
@@ -354,7 +358,8 @@ async function grow(node: TreeNode, pid: Pid, depth: number, o: Required<TreeOpt
  *
  * @example
  * ```ts
- * import { Agent, DynamicSupervisor, Observer, Supervisor } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
+ * import { Agent, DynamicSupervisor, Supervisor } from "../../../mod.ts";
  * const sup = await Supervisor.startLink([
  *   { id: "dyn", type: "supervisor", start: () => DynamicSupervisor.startLink() },
  * ], { strategy: "one_for_one" });
@@ -382,7 +387,7 @@ export async function supervisionTree(root: Pid | string, opts?: TreeOptions): P
  *
  * @example
  * ```ts
- * import { Observer } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
  * console.assert(Array.isArray(await Observer.applications()));
  * ```
  */
@@ -405,7 +410,8 @@ export async function applications(opts?: TreeOptions): Promise<AppTree[]> {
  *
  * @example
  * ```ts
- * import { Ets, Observer } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
+ * import { Ets } from "../../../mod.ts";
  * const t = Ets.new("doc_observer_ets", { access: "public" });
  * const row = Observer.etsTables().find((r) => r.name === "doc_observer_ets")!;
  * console.assert(row.access === "public" && row.size === 0);
@@ -453,7 +459,7 @@ function heap(): { heapUsed: number; heapTotal: number; rss: number } {
  *
  * @example
  * ```ts
- * import { Observer } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
  * const s = Observer.system();
  * console.assert(s.processes >= 0 && s.heapUsed > 0);
  * ```
@@ -497,7 +503,7 @@ export interface Sampler {
  *
  * @example
  * ```ts
- * import { Observer } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
  * const s = Observer.startSampler({ interval: 1000 });
  * console.assert(s.samples().length === 1);
  * s.stop();
@@ -539,7 +545,8 @@ export function startSampler(opts?: SamplerOptions): Sampler {
  *
  * @example
  * ```ts
- * import { Observer, Process } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
+ * import { Process } from "../../../mod.ts";
  * const pid = Process.spawn(async ({ receive }) => { await receive(); });
  * console.assert(Observer.kill(String(pid)) === true);
  * console.assert(!Process.isAlive(pid));
@@ -560,7 +567,7 @@ export function kill(ref: Pid | string | number, reason: unknown = "kill"): bool
  *
  * @example
  * ```ts
- * import { Observer } from "../../mod.ts";
+ * import * as Observer from "./mod.ts";
  * console.assert(Observer.preview(["ok", { n: 1 }]) === '["ok", {n: 1}]');
  * ```
  */

@@ -1,6 +1,6 @@
 /**
  * The `kv serve` flags that turn the Observer on: `--observer [HOST:]PORT`
- * and `--observer-read-only`. Kept here so `lib/cli.ts` only wires them in.
+ * and `--observer-read-only`. Kept here so `lib/apps/kv_server/cli.ts` only wires them in.
  *
  * @module
  */

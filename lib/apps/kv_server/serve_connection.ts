@@ -9,7 +9,7 @@
 import { type Command, ERROR, ERROR_LINE_TOO_LONG, execute, type KvStore, parse, type Reply } from "./command.ts";
 import { LineReader, type LineSink } from "./line_reader.ts";
 import { ReplyBuffer } from "./_reply_buffer.ts";
-import type { TcpConnection, TcpConnectionHandler } from "../net/tcp.ts";
+import type { TcpConnection, TcpConnectionHandler } from "../../net/tcp.ts";
 
 /** Options of {@linkcode serveConnection}. */
 export interface ServeConnectionOptions {
@@ -60,7 +60,7 @@ function reportError(error: unknown): void {
  *
  * @example Serving a Map store
  * ```ts
- * import { listen } from "../net/tcp.ts";
+ * import { listen } from "../../net/tcp.ts";
  * import { MapStore } from "./map_store.ts";
  * import { serveConnection } from "./serve_connection.ts";
  * import * as net from "node:net";

@@ -13,7 +13,7 @@
  * ```ts
  * import * as Bucket from "./bucket.ts";
  * import * as BucketSupervisor from "./bucket_supervisor.ts";
- * import { DynamicSupervisor } from "../../mod.ts";
+ * import { DynamicSupervisor } from "../../../mod.ts";
  * const sup = await BucketSupervisor.startLink();
  * const bucket = await BucketSupervisor.startBucket(sup);
  * await Bucket.put(bucket, "k", "v");
@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { DynamicSupervisor, type Pid, type Supervisor } from "../../mod.ts";
+import { DynamicSupervisor, type Pid, type Supervisor } from "../../../mod.ts";
 import * as Bucket from "./bucket.ts";
 
 /** The child id (and default registered name, see `kv_supervisor.ts`). */
@@ -47,7 +47,7 @@ let bucketSpec: Supervisor.ChildSpec | undefined;
  * @example
  * ```ts
  * import * as BucketSupervisor from "./bucket_supervisor.ts";
- * import { DynamicSupervisor } from "../../mod.ts";
+ * import { DynamicSupervisor } from "../../../mod.ts";
  * const sup = await BucketSupervisor.startLink({ name: "doc_bucket_sup" });
  * await DynamicSupervisor.stop("doc_bucket_sup");
  * ```
@@ -64,7 +64,7 @@ export function startLink(opts?: BucketSupervisorOptions): Promise<Pid> {
  * ```ts
  * import * as Bucket from "./bucket.ts";
  * import * as BucketSupervisor from "./bucket_supervisor.ts";
- * import { DynamicSupervisor } from "../../mod.ts";
+ * import { DynamicSupervisor } from "../../../mod.ts";
  * const sup = await BucketSupervisor.startLink();
  * const a = await BucketSupervisor.startBucket(sup);
  * const b = await BucketSupervisor.startBucket(sup);

@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { Application, type Pid } from "../../mod.ts";
+import { Application, type Pid } from "../../../mod.ts";
 import * as KVSupervisor from "./kv_supervisor.ts";
 
 const DEFAULT = KVSupervisor.names();
@@ -56,7 +56,7 @@ export interface KVEnv {
  *
  * @example
  * ```ts
- * import { Application, Process } from "../../mod.ts";
+ * import { Application, Process } from "../../../mod.ts";
  * import * as KV from "./kv.ts";
  * await Application.ensureAllStarted(KV.app);
  * console.assert(Process.whereis(KV.REGISTRY) !== undefined);
@@ -78,7 +78,7 @@ export const app: Application.Spec<KVEnv> = {
  *
  * @example
  * ```ts
- * import { Process } from "../../mod.ts";
+ * import { Process } from "../../../mod.ts";
  * import * as KV from "./kv.ts";
  * const top = await KV.start();
  * console.assert(Process.whereis(KV.SUPERVISOR) === top);
@@ -96,7 +96,7 @@ export function start(opts?: Application.StartOptions<KVEnv>): Promise<Pid> {
  *
  * @example
  * ```ts
- * import { Ets } from "../../mod.ts";
+ * import { Ets } from "../../../mod.ts";
  * import * as KV from "./kv.ts";
  * await KV.start();
  * await KV.stop();

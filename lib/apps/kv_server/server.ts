@@ -62,22 +62,22 @@
 
 // Loaded first so that the library's modules initialize in `mod.ts` order
 // whichever module is the entry point (the KV modules import `mod.ts`).
-import "../../mod.ts";
+import "../../../mod.ts";
 // The public modules themselves, not `mod.ts`'s namespaces: `mod.ts`
-// re-exports this module (through `lib/kv/mod.ts`), a cycle.
-import * as Application from "../application.ts";
-import * as Process from "../process/process.ts";
-import { ExitMessage } from "../process/messages.ts";
-import type { Pid } from "../process/pid.ts";
-import * as Supervisor from "../supervisor/supervisor.ts";
-import * as Task from "../task.ts";
-import * as TaskSupervisor from "../task_supervisor.ts";
-import { listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../net/tcp.ts";
+// re-exports this module (through `lib/apps/kv/mod.ts`), a cycle.
+import * as Application from "../../application.ts";
+import * as Process from "../../process/process.ts";
+import { ExitMessage } from "../../process/messages.ts";
+import type { Pid } from "../../process/pid.ts";
+import * as Supervisor from "../../supervisor/supervisor.ts";
+import * as Task from "../../task.ts";
+import * as TaskSupervisor from "../../task_supervisor.ts";
+import { listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../../net/tcp.ts";
 import { ERROR, type KvStore } from "./command.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import { serveConnection } from "./serve_connection.ts";
 import { registryStore } from "./kv_store.ts";
-import { app as kvApp } from "./kv.ts";
+import { app as kvApp } from "../kv/kv.ts";
 
 /** The default port: 4040, as in the guide. */
 export const DEFAULT_PORT = 4040;
@@ -369,7 +369,7 @@ export async function startLink(options: ServerOptions = {}): Promise<Pid> {
  * ```ts
  * import * as Server from "./server.ts";
  * import { MapStore } from "./map_store.ts";
- * import { Supervisor } from "../../mod.ts";
+ * import { Supervisor } from "../../../mod.ts";
  *
  * const top = await Supervisor.startLink([Server.childSpec({ port: 0, store: new MapStore() })], { strategy: "one_for_one" });
  * await Supervisor.stop(top);
@@ -435,7 +435,7 @@ export async function stop(server: Pid | string = NAME): Promise<void> {
  * @example
  * ```ts
  * import * as Server from "./server.ts";
- * import { Application } from "../../mod.ts";
+ * import { Application } from "../../../mod.ts";
  * import assert from "node:assert/strict";
  *
  * await Application.ensureAllStarted(Server.app, { env: { port: 0 } });

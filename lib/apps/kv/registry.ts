@@ -32,7 +32,7 @@
  *
  * @example
  * ```ts
- * import { Ets } from "../../mod.ts";
+ * import { Ets } from "../../../mod.ts";
  * import * as Bucket from "./bucket.ts";
  * import * as BucketSupervisor from "./bucket_supervisor.ts";
  * import * as Registry from "./registry.ts";
@@ -56,7 +56,7 @@ import {
   Pid,
   Process,
   type Supervisor,
-} from "../../mod.ts";
+} from "../../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
 
 /** What the registry tells the event manager, each after the table has changed. */
@@ -191,7 +191,7 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
  *
  * @example
  * ```ts
- * import { Ets, GenServer } from "../../mod.ts";
+ * import { Ets, GenServer } from "../../../mod.ts";
  * import * as BucketSupervisor from "./bucket_supervisor.ts";
  * import * as Registry from "./registry.ts";
  * Ets.new("doc_registry_start", { named: true, access: "public" });
@@ -212,7 +212,7 @@ export function startLink(opts: RegistryOptions): Promise<Pid> {
  *
  * @example
  * ```ts
- * import { Ets } from "../../mod.ts";
+ * import { Ets } from "../../../mod.ts";
  * import * as BucketSupervisor from "./bucket_supervisor.ts";
  * import * as Registry from "./registry.ts";
  * const table = Ets.new("doc_registry_create", { access: "public" });
@@ -235,7 +235,7 @@ export async function create(registry: Pid | string, name: string, timeout: numb
  *
  * @example
  * ```ts
- * import { Ets } from "../../mod.ts";
+ * import { Ets } from "../../../mod.ts";
  * import * as Registry from "./registry.ts";
  * const table = Ets.new("doc_registry_lookup", { access: "public" });
  * console.assert(Registry.lookup(table, "constructor") === undefined);

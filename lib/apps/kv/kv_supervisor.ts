@@ -42,7 +42,7 @@
  *
  * @example
  * ```ts
- * import { Supervisor } from "../../mod.ts";
+ * import { Supervisor } from "../../../mod.ts";
  * import * as KVSupervisor from "./kv_supervisor.ts";
  * import * as Registry from "./registry.ts";
  * import * as Bucket from "./bucket.ts";
@@ -56,7 +56,7 @@
  *
  * @module
  */
-import { Ets, EventManager, type Pid, Supervisor } from "../../mod.ts";
+import { Ets, EventManager, type Pid, Supervisor } from "../../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
 import * as Registry from "./registry.ts";
 
@@ -124,7 +124,7 @@ const KVSupervisor: Supervisor.SupervisorModule<Names> = {
  *
  * @example
  * ```ts
- * import { Process, Supervisor } from "../../mod.ts";
+ * import { Process, Supervisor } from "../../../mod.ts";
  * import * as KVSupervisor from "./kv_supervisor.ts";
  * const sup = await KVSupervisor.startLink({ prefix: "doc_kv_start." });
  * console.assert(Process.whereis("doc_kv_start.KV.Registry") !== undefined);
