@@ -1,12 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _, EventManager, GenServer, Process, Testing } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
 
 const { assertReceive, refuteReceive, testProcess } = Testing;
 const { HandlerExitMessage } = EventManager;
-
-testDocExamples(import.meta.url, ["../lib/event_manager.ts"]);
 
 /** A handler that forwards every event to `to` as [tag, event], and counts them. */
 function forwarding(to: Process.Pid, tag: string): EventManager.Handler<unknown, number, number> {

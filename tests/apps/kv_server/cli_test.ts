@@ -3,12 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { testDocExamples } from "./_doc_examples.ts";
-import { cliCommand, Client, runCommand, spawnServe } from "./_kv_server_helpers.ts";
-import { parseArgs, USAGE, VERSION } from "../lib/apps/kv_server/cli.ts";
-import { DEFAULT_MAX_CONNECTIONS } from "../lib/apps/kv_server/server.ts";
-
-testDocExamples(import.meta.url, ["../lib/apps/kv_server/cli.ts"]);
+import { cliCommand, Client, runCommand, spawnServe } from "../../_kv_server_helpers.ts";
+import { parseArgs, USAGE, VERSION } from "../../../lib/apps/kv_server/cli.ts";
+import { DEFAULT_MAX_CONNECTIONS } from "../../../lib/apps/kv_server/server.ts";
 
 test("parseArgs: defaults, PORT, options in both spellings, and errors", () => {
   const defaults = { hostname: "127.0.0.1", port: 4040, maxLineLength: 65536, maxConnections: DEFAULT_MAX_CONNECTIONS };

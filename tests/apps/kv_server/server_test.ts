@@ -4,20 +4,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { Client, startServer, waitFor } from "./_kv_server_helpers.ts";
-import { testDocExamples } from "./_doc_examples.ts";
-import * as Application from "../lib/application.ts";
-import * as Process from "../lib/process/process.ts";
-import * as Supervisor from "../lib/supervisor/supervisor.ts";
-import * as TaskSupervisor from "../lib/task_supervisor.ts";
-import type { Pid } from "../lib/process/pid.ts";
-import * as Server from "../lib/apps/kv_server/server.ts";
-import * as KV from "../lib/apps/kv/kv.ts";
-import * as Bucket from "../lib/apps/kv/bucket.ts";
-import * as Registry from "../lib/apps/kv/registry.ts";
-import * as KVSupervisor from "../lib/apps/kv/kv_supervisor.ts";
-import { RegistryStore, registryStore } from "../lib/apps/kv_server/kv_store.ts";
-import { BucketBatch } from "../lib/apps/kv_server/_bucket_ops.ts";
+import { Client, startServer, waitFor } from "../../_kv_server_helpers.ts";
+import * as Application from "../../../lib/application.ts";
+import * as Process from "../../../lib/process/process.ts";
+import * as Supervisor from "../../../lib/supervisor/supervisor.ts";
+import * as TaskSupervisor from "../../../lib/task_supervisor.ts";
+import type { Pid } from "../../../lib/process/pid.ts";
+import * as Server from "../../../lib/apps/kv_server/server.ts";
+import * as KV from "../../../lib/apps/kv/kv.ts";
+import * as Bucket from "../../../lib/apps/kv/bucket.ts";
+import * as Registry from "../../../lib/apps/kv/registry.ts";
+import * as KVSupervisor from "../../../lib/apps/kv/kv_supervisor.ts";
+import { RegistryStore, registryStore } from "../../../lib/apps/kv_server/kv_store.ts";
+import { BucketBatch } from "../../../lib/apps/kv_server/_bucket_ops.ts";
 import {
   type Command,
   EMPTY_OK,
@@ -27,9 +26,7 @@ import {
   parse,
   type Reply,
   UNKNOWN_COMMAND,
-} from "../lib/apps/kv_server/command.ts";
-
-testDocExamples(import.meta.url, ["../lib/apps/kv_server/server.ts", "../lib/apps/kv_server/kv_store.ts"]);
+} from "../../../lib/apps/kv_server/command.ts";
 
 /** The pid of a child of the server's supervisor. */
 async function child(sup: Pid, id: string): Promise<Pid> {

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as Ets from "../lib/ets/ets.ts";
-import * as Process from "../lib/process/process.ts";
-import { makeRef } from "../lib/process/pid.ts";
+import * as Ets from "../../lib/ets/ets.ts";
+import * as Process from "../../lib/process/process.ts";
+import { makeRef } from "../../lib/process/pid.ts";
 
 const { $, $$, $_, _ } = Ets;
 type Pid = Process.Pid;

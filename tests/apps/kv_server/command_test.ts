@@ -12,13 +12,10 @@ import {
   replyBytes,
   run,
   UNKNOWN_COMMAND,
-} from "../lib/apps/kv_server/command.ts";
-import { MapStore } from "../lib/apps/kv_server/map_store.ts";
-import { docExamples, testDocExamples } from "./_doc_examples.ts";
+} from "../../../lib/apps/kv_server/command.ts";
+import { MapStore } from "../../../lib/apps/kv_server/map_store.ts";
+import { docExamples } from "../../_doc_examples.ts";
 import { Buffer } from "node:buffer";
-
-// The JSDoc examples are the protocol table's doctests: run each one.
-testDocExamples(import.meta.url, ["../lib/apps/kv_server/command.ts", "../lib/apps/kv_server/map_store.ts"]);
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -26,9 +23,10 @@ const line = (s: string) => parse(enc.encode(s));
 const ask = (store: KvStore<unknown>, s: string) => dec.decode(run(line(s), store) as Uint8Array);
 
 test("command.ts has an example for each protocol row", () => {
-  const examples = docExamples(new URL("../lib/apps/kv_server/command.ts", import.meta.url)).map((e) => e.code).join(
-    "\n",
-  );
+  const examples = docExamples(new URL("../../../lib/apps/kv_server/command.ts", import.meta.url)).map((e) => e.code)
+    .join(
+      "\n",
+    );
   for (const needle of ["CREATE", "PUT", "GET", "DELETE", "NOT FOUND", "UNKNOWN COMMAND", "\\r\\nOK\\r\\n", "ERROR"]) {
     assert.ok(examples.includes(needle), `Expected an example mentioning "${needle}"`);
   }

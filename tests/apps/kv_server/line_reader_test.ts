@@ -1,9 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_LINE_LENGTH, LineReader, type LineSink } from "../lib/apps/kv_server/line_reader.ts";
-import { testDocExamples } from "./_doc_examples.ts";
-
-testDocExamples(import.meta.url, ["../lib/apps/kv_server/line_reader.ts"]);
+import { DEFAULT_MAX_LINE_LENGTH, LineReader, type LineSink } from "../../../lib/apps/kv_server/line_reader.ts";
 
 const TOO_LONG = "<too long>";
 

@@ -8,17 +8,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import type { Buffer } from "node:buffer";
-import * as Observer from "../lib/apps/observer/mod.ts";
-import { Agent, Application, DynamicSupervisor, Ets, GenServer, Process, Supervisor } from "../mod.ts";
-import type { Pid } from "../mod.ts";
-import { assetsModule } from "../lib/apps/observer/build_assets.ts";
-import { testDocExamples } from "./_doc_examples.ts";
-
-testDocExamples(import.meta.url, [
-  "../lib/apps/observer/introspect.ts",
-  "../lib/apps/observer/server.ts",
-  "../lib/apps/observer/cli_flags.ts",
-]);
+import * as Observer from "../../../lib/apps/observer/mod.ts";
+import { Agent, Application, DynamicSupervisor, Ets, GenServer, Process, Supervisor } from "../../../mod.ts";
+import type { Pid } from "../../../mod.ts";
+import { assetsModule } from "../../../lib/apps/observer/build_assets.ts";
 
 let unique = 0;
 
@@ -328,7 +321,7 @@ test("observer: serves the page, its style and script, with a strict CSP", async
 });
 
 test("observer: _assets.ts is up to date with page.html, page.css and page.js", () => {
-  const current = readFileSync(new URL("../lib/apps/observer/_assets.ts", import.meta.url), "utf8");
+  const current = readFileSync(new URL("../../../lib/apps/observer/_assets.ts", import.meta.url), "utf8");
   assert.equal(current, assetsModule(), "run: node_modules/.bin/bun lib/apps/observer/build_assets.ts");
 });
 

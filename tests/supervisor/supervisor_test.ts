@@ -1,15 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { GenServer, Process, Supervisor, Testing } from "../mod.ts";
-import type { Pid } from "../mod.ts";
-import { RestartIntensity } from "../lib/supervisor/_restart_intensity.ts";
-import { docExamples, runDocExample, testDocExamples } from "./_doc_examples.ts";
-
-testDocExamples(import.meta.url, [
-  "../lib/supervisor/supervisor.ts",
-  "../lib/supervisor/child_spec.ts",
-  "../lib/supervisor/supervisor_error.ts",
-]);
+import { GenServer, Process, Supervisor, Testing } from "../../mod.ts";
+import type { Pid } from "../../mod.ts";
+import { RestartIntensity } from "../../lib/supervisor/_restart_intensity.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -592,13 +585,6 @@ test("a module-based supervisor runs its init in the supervisor process", async 
 });
 
 // ---------------------------------------------------------------- startSupervised
-
-const supervisedUrl = new URL("../lib/testing/supervised.ts", import.meta.url);
-for (const example of docExamples(supervisedUrl)) {
-  // Examples that declare node:test tests are shown, not run (a test cannot declare tests).
-  if (example.code.includes("node:test")) continue;
-  test(`supervised.ts example: ${example.title}`, () => runDocExample(supervisedUrl, example));
-}
 
 let leftBehind: Pid[] = [];
 

@@ -1,10 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Agent, DynamicSupervisor, GenServer, Process, Supervisor } from "../mod.ts";
-import type { Pid } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
-
-testDocExamples(import.meta.url, ["../lib/supervisor/dynamic_supervisor.ts"]);
+import { Agent, DynamicSupervisor, GenServer, Process, Supervisor } from "../../mod.ts";
+import type { Pid } from "../../mod.ts";
 
 // ---------------------------------------------------------------- helpers
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BTree } from "../lib/ets/_btree.ts";
-import { compare } from "../lib/ets/_term.ts";
+import { BTree } from "../../lib/ets/_btree.ts";
+import { compare } from "../../lib/ets/_term.ts";
 
 /** A fixed-seed generator, so a failure reproduces. */
 function lcg(seed: number): () => number {

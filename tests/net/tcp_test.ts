@@ -3,7 +3,7 @@
 // client side is plain node:net, so the adapters are not tested by themselves.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runtime } from "../lib/net/runtime.ts";
+import { runtime } from "../../lib/net/runtime.ts";
 import {
   connect,
   DEFAULT_HIGH_WATER_MARK,
@@ -12,24 +12,17 @@ import {
   type TcpAdapter,
   type TcpConnection,
   type TcpListener,
-} from "../lib/net/tcp.ts";
-import { adapter as nodeAdapter } from "../lib/net/_node.ts";
-import type { KvStore } from "../lib/apps/kv_server/command.ts";
-import { MapStore } from "../lib/apps/kv_server/map_store.ts";
-import { serveConnection, type ServeConnectionOptions } from "../lib/apps/kv_server/serve_connection.ts";
-import { testDocExamples } from "./_doc_examples.ts";
-import { Client, waitFor } from "./_kv_server_helpers.ts";
-
-testDocExamples(import.meta.url, [
-  "../lib/net/tcp.ts",
-  "../lib/net/runtime.ts",
-  "../lib/apps/kv_server/serve_connection.ts",
-]);
+} from "../../lib/net/tcp.ts";
+import { adapter as nodeAdapter } from "../../lib/net/_node.ts";
+import type { KvStore } from "../../lib/apps/kv_server/command.ts";
+import { MapStore } from "../../lib/apps/kv_server/map_store.ts";
+import { serveConnection, type ServeConnectionOptions } from "../../lib/apps/kv_server/serve_connection.ts";
+import { Client, waitFor } from "../_kv_server_helpers.ts";
 
 const native: TcpAdapter | undefined = runtime === "bun"
-  ? (await import("../lib/net/_bun.ts")).adapter
+  ? (await import("../../lib/net/_bun.ts")).adapter
   : runtime === "deno"
-  ? (await import("../lib/net/_deno.ts")).adapter
+  ? (await import("../../lib/net/_deno.ts")).adapter
   : undefined;
 const adapters: [string, TcpAdapter][] = native ? [[runtime, native], ["node", nodeAdapter]] : [["node", nodeAdapter]];
 

@@ -1,11 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { _, GenServer, Process, Testing } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
+import { _, GenServer, Process, Testing } from "../../mod.ts";
 
 const { assertReceive, refuteReceive, testProcess, mailbox, ReceiveAssertionError } = Testing;
-
-testDocExamples(import.meta.url, ["../lib/testing/assert_receive.ts"]);
 
 test("assertReceive takes the first matching message and leaves the others queued", async () => {
   await testProcess(async ({ self }) => {

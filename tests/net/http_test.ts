@@ -4,10 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
-import { type HttpServeOptions, type HttpServer, json, serve, text } from "../lib/net/http.ts";
-import { testDocExamples } from "./_doc_examples.ts";
-
-testDocExamples(import.meta.url, ["../lib/net/http.ts"]);
+import { type HttpServeOptions, type HttpServer, json, serve, text } from "../../lib/net/http.ts";
 
 /** Sends `raw`, half-closes unless `keepOpen`, resolves with everything read until the server closes. */
 function exchange(port: number, raw: string | Uint8Array, opts?: { endAfterWrite?: boolean }): Promise<string> {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { NumTable } from "../lib/ets/_num_table.ts";
-import * as Ets from "../lib/ets/ets.ts";
+import { NumTable } from "../../lib/ets/_num_table.ts";
+import * as Ets from "../../lib/ets/ets.ts";
 
 /** A fixed-seed generator, so a failure reproduces. */
 function lcg(seed: number): () => number {

@@ -4,7 +4,7 @@
 // Deno. Plus the guide's acceptance test "server interaction", as written.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cliCommand, Client, type ServeProcess, spawnServe, startServer } from "./_kv_server_helpers.ts";
+import { cliCommand, Client, type ServeProcess, spawnServe, startServer } from "../../_kv_server_helpers.ts";
 
 /** A running server to test against. */
 interface Target {

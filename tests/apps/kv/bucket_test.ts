@@ -1,13 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as KV from "../lib/apps/kv/mod.ts";
-import { DynamicSupervisor, Process, Supervisor, Testing } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
+import * as KV from "../../../lib/apps/kv/mod.ts";
+import { DynamicSupervisor, Process, Supervisor, Testing } from "../../../mod.ts";
 
 const { Bucket, BucketSupervisor } = KV;
 const { startSupervised, testProcess, testSupervisor } = Testing;
-
-testDocExamples(import.meta.url, ["../lib/apps/kv/bucket.ts", "../lib/apps/kv/bucket_supervisor.ts"]);
 
 /** Kills `pid` and waits for its DOWN. */
 function kill(pid: Process.Pid): Promise<unknown> {

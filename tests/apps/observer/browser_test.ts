@@ -19,7 +19,7 @@ import * as net from "node:net";
 import process from "node:process";
 import { Buffer } from "node:buffer";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = new URL("../../..", import.meta.url).pathname;
 const OUT = join(ROOT, "test-output");
 
 function findChromium(): string | undefined {

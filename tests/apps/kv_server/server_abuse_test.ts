@@ -5,11 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { runtime } from "../lib/net/runtime.ts";
-import * as Supervisor from "../lib/supervisor/supervisor.ts";
-import * as TaskSupervisor from "../lib/task_supervisor.ts";
-import type { Pid } from "../lib/process/pid.ts";
-import { cliCommand, Client, spawnServe, startServer, waitFor } from "./_kv_server_helpers.ts";
+import { runtime } from "../../../lib/net/runtime.ts";
+import * as Supervisor from "../../../lib/supervisor/supervisor.ts";
+import * as TaskSupervisor from "../../../lib/task_supervisor.ts";
+import type { Pid } from "../../../lib/process/pid.ts";
+import { cliCommand, Client, spawnServe, startServer, waitFor } from "../../_kv_server_helpers.ts";
 
 /** A small seeded PRNG (mulberry32): the same "random" bytes on every run. */
 function random(seed: number): () => number {

@@ -1,14 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as KV from "../lib/apps/kv/mod.ts";
-import { _, DynamicSupervisor, Ets, EventManager, GenServer, Process, Supervisor, Testing } from "../mod.ts";
-import type { Pid } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
+import * as KV from "../../../lib/apps/kv/mod.ts";
+import { _, DynamicSupervisor, Ets, EventManager, GenServer, Process, Supervisor, Testing } from "../../../mod.ts";
+import type { Pid } from "../../../mod.ts";
 
 const { Bucket, BucketSupervisor, Registry } = KV;
 const { assertReceive, refuteReceive, startSupervised, testProcess, testSupervisor } = Testing;
-
-testDocExamples(import.meta.url, ["../lib/apps/kv/registry.ts"]);
 
 // ---------------------------------------------------------------- setup
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { _, GenServer, Process } from "../mod.ts";
-import { idle, reasonOf } from "./_helpers.ts";
+import { _, GenServer, Process } from "../../mod.ts";
+import { idle, reasonOf } from "../_helpers.ts";
 
 test("selective receive takes the first match and keeps the rest in order", async () => {
   const got = await Process.run(async ({ self, receive }) => {

@@ -1,8 +1,8 @@
 // The exit-signal truth table of ../shared/DESIGN.md, one test per cell.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ExitMessage, Process } from "../mod.ts";
-import { forwarder, idle, reasonOf } from "./_helpers.ts";
+import { ExitMessage, Process } from "../../mod.ts";
+import { forwarder, idle, reasonOf } from "../_helpers.ts";
 
 /** exit(target, reason) from another process, target not trapping. */
 async function exitUntrapped(reason: unknown): Promise<{ alive: boolean; down?: unknown }> {

@@ -1,14 +1,20 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Application, DynamicSupervisor, Ets, EventManager, GenServer, Process, Supervisor, Testing } from "../mod.ts";
-import type { Pid } from "../mod.ts";
-import * as KV from "../lib/apps/kv/mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
+import {
+  Application,
+  DynamicSupervisor,
+  Ets,
+  EventManager,
+  GenServer,
+  Process,
+  Supervisor,
+  Testing,
+} from "../../../mod.ts";
+import type { Pid } from "../../../mod.ts";
+import * as KV from "../../../lib/apps/kv/mod.ts";
 
 const { Bucket, KVSupervisor, Registry } = KV;
 const { assertReceive, startSupervised, testProcess } = Testing;
-
-testDocExamples(import.meta.url, ["../lib/apps/kv/kv_supervisor.ts", "../lib/apps/kv/kv.ts", "../lib/apps/kv/mod.ts"]);
 
 const Forwarder: EventManager.Handler<KV.Registry.Event, Pid> = {
   handleEvent(event, parent) {
