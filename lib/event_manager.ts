@@ -59,15 +59,8 @@ import {
 } from "./process/_runtime.ts";
 import { DownMessage } from "./process/messages.ts";
 import { formatReason } from "./process/reason.ts";
-import {
-  call as genCall,
-  type Callbacks,
-  cast,
-  GenServerProcess,
-  startBehaviour,
-  type StartOptions,
-  stop as genStop,
-} from "./gen_server.ts";
+import { call as genCall, type Callbacks, cast, type StartOptions, stop as genStop } from "./gen_server.ts";
+import { GenServerProcess, startBehaviour } from "./_gen_server.ts";
 import { send } from "./process/process.ts";
 
 type MaybePromise<T> = T | Promise<T>;
