@@ -23,6 +23,7 @@ import { type AgentRequest, GET, GET_AND_UPDATE, UPDATE } from "./_agent_request
 export type AgentRef<S> = (Pid & { readonly __agent?: AgentMessage<S> }) | string;
 /** Phantom message type of an agent (for typing only). */
 export interface AgentMessage<S> {
+  /** The agent's value type (never set). */
   readonly __state?: S;
 }
 

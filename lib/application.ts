@@ -109,11 +109,15 @@ export interface StopOptions {
 
 /** One entry of {@linkcode startedApplications}. */
 export interface ApplicationInfo {
+  /** The application's name. */
   name: string;
+  /** Its `description`. */
   description: string;
+  /** Its `version`. */
   version: string;
   /** The top process. */
   pid: Pid;
+  /** How its exit is treated (`temporary`, `transient`, `permanent`). */
   type: RestartType;
 }
 
@@ -130,6 +134,13 @@ export class ApplicationError extends Error {
   readonly reason: readonly [string, unknown];
   /** The application concerned. */
   readonly application: string;
+  /**
+   * Creates the error.
+   *
+   * @param application The application.
+   * @param reason The reason tuple.
+   * @param message The error message.
+   */
   constructor(application: string, reason: readonly [string, unknown], message: string) {
     super(message);
     this.name = "ApplicationError";
@@ -625,6 +636,7 @@ export function getSupervisor(app: Spec<any> | string): Pid | undefined {
  * ```
  */
 export function getEnv<E extends Env, K extends keyof E & string>(app: Spec<E>, key: K): E[K];
+/** `key` of an application given by spec or name, or `fallback` when unset. */
 export function getEnv<T = unknown>(app: Spec<any> | string, key: string, fallback?: T): T;
 export function getEnv(app: Spec<any> | string, key: string, fallback?: unknown): unknown {
   const env = loaded.get(nameOf(app))?.env;
@@ -664,6 +676,7 @@ export function getAllEnv<E extends Env>(app: Spec<E> | string): Partial<E> {
  * ```
  */
 export function putEnv<E extends Env, K extends keyof E & string>(app: Spec<E>, key: K, value: E[K]): void;
+/** Sets `key` of an application given by name. */
 export function putEnv(app: string, key: string, value: unknown): void;
 export function putEnv(app: Spec<any> | string, key: string, value: unknown): void {
   if (typeof app !== "string") load(app);

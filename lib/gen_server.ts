@@ -60,6 +60,7 @@ import { formatReason } from "./process/reason.ts";
 
 /** `{ continue: value }`: run `handleContinue(value, state)` next. */
 export interface Continue {
+  /** The value handed to `handleContinue`. */
   continue: unknown;
 }
 /** A timeout in ms, or a continue instruction. */
@@ -112,8 +113,11 @@ export type ServerRef<Call = any, Reply = any, Cast = any> = Pid & {
 };
 /** Phantom message type of a GenServer (for typing only). */
 export interface GenServerMessage<Call, Reply, Cast> {
+  /** The call request type (never set). */
   readonly __call?: Call;
+  /** The reply type (never set). */
   readonly __reply?: Reply;
+  /** The cast request type (never set). */
   readonly __cast?: Cast;
 }
 
@@ -139,6 +143,14 @@ export class CallError extends Error {
   readonly request: unknown;
   /** The call's timeout in ms. */
   readonly timeout: number;
+  /**
+   * Creates the error.
+   *
+   * @param reason Why.
+   * @param server The server called.
+   * @param request The request.
+   * @param timeout The timeout in ms.
+   */
   constructor(reason: unknown, server: Pid | string, request: unknown, timeout: number) {
     const what = reason === "noproc"
       ? "no process"
@@ -162,18 +174,18 @@ export class CallError extends Error {
  * `handleCall`) a monitor on the server, so a call costs few allocations.
  */
 export class From<R = unknown> extends Timer implements DownTarget {
-  /** @internal */ resolve: ((v: R) => void) | null;
-  /** @internal */ reject: (e: unknown) => void;
-  /** @internal */ server: Proc;
-  /** @internal */ refId = 0;
-  /** @internal */ dest: Pid | string;
-  /** @internal */ request: unknown;
-  /** @internal */ timeout: number;
+  /** @ignore */ resolve: ((v: R) => void) | null;
+  /** @ignore */ reject: (e: unknown) => void;
+  /** @ignore */ server: Proc;
+  /** @ignore */ refId = 0;
+  /** @ignore */ dest: Pid | string;
+  /** @ignore */ request: unknown;
+  /** @ignore */ timeout: number;
   /** The calling process (undefined: plain code). */
   readonly caller: Pid | undefined;
-  /** @internal Callbacks (not a promise's): run them outside the server's dispatch. */
+  /** @ignore Callbacks (not a promise's): run them outside the server's dispatch. */
   direct = false;
-  /** @internal */
+  /** @ignore */
   constructor(
     resolve: (v: R) => void,
     reject: (e: unknown) => void,
@@ -192,14 +204,14 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.timeout = timeout;
     this.caller = caller;
   }
-  /** @internal The server keeps this call past `handleCall`: watch the server. */
+  /** @ignore The server keeps this call past `handleCall`: watch the server. */
   hold(): void {
     if (this.resolve !== null && this.refId === 0) {
       this.refId = nextRefId();
       addMonitor(this.server, this.refId, this);
     }
   }
-  /** @internal */
+  /** @ignore */
   fail(reason: unknown): void {
     if (this.resolve === null) return;
     this.resolve = null;
@@ -219,11 +231,11 @@ export class From<R = unknown> extends Timer implements DownTarget {
     if (this.direct) outsideProcess(resolve, value);
     else resolve(value);
   }
-  /** @internal Timeout. */
+  /** @ignore Timeout. */
   override fire(): void {
     this.fail("timeout");
   }
-  /** @internal The server died. */
+  /** @ignore The server died. */
   down(_target: Proc, reason: unknown): void {
     this.fail(reason);
   }

@@ -153,11 +153,15 @@ export interface Heir {
 export interface TableInfo {
   /** The table's unique number. */
   id: number;
+  /** The table's name. */
   name: string;
+  /** Whether it is found by name (`named_table`). */
   named: boolean;
+  /** `set`, `ordered_set`, `bag` or `duplicate_bag`. */
   type: TableType;
   /** 1-based key position. */
   keyPos: number;
+  /** Who may read and write it. */
   access: Access;
   /** The owner's pid; undefined when plain code owns the table. */
   owner: Pid | undefined;
@@ -167,7 +171,9 @@ export interface TableInfo {
   size: number;
   /** Estimated bytes held (structure plus objects, from a sample). */
   memory: number;
+  /** Accepted for compatibility; no effect (one thread). */
   readConcurrency: boolean;
+  /** Accepted for compatibility; no effect (one thread). */
   writeConcurrency: boolean;
 }
 
@@ -446,6 +452,7 @@ export function member(tab: TableRef, key: unknown): boolean {
  * ```
  */
 function del(tab: TableRef): true;
+/** Deletes the objects with `key`. */
 function del(tab: TableRef, key: unknown): true;
 function del(tab: TableRef, key?: unknown): true {
   const t = writable(tab);
@@ -518,6 +525,7 @@ export type CounterOp = number | readonly [number, number] | readonly [number, n
  * ```
  */
 export function updateCounter(tab: TableRef, key: unknown, op: CounterOp, fallback?: Tuple): number;
+/** Applies several counter operations to one object; returns each new value. */
 export function updateCounter(tab: TableRef, key: unknown, ops: readonly CounterOp[], fallback?: Tuple): number[];
 export function updateCounter(
   tab: TableRef,

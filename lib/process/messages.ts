@@ -14,7 +14,7 @@ export class ExitMessage {
   readonly from: Pid;
   /** The exit reason carried by the signal. */
   readonly reason: unknown;
-  /** @internal */
+  /** @ignore */
   constructor(from: Pid, reason: unknown) {
     this.from = from;
     this.reason = reason;
@@ -29,7 +29,7 @@ export class DownMessage {
   readonly pid: Pid;
   /** Why it died; `"noproc"` when it was already dead when monitored. */
   readonly reason: unknown;
-  /** @internal */
+  /** @ignore */
   constructor(ref: Ref, pid: Pid, reason: unknown) {
     this.ref = ref;
     this.pid = pid;

@@ -198,6 +198,7 @@ export function send<M>(dest: Pid<M> | string, msg: M): void {
  * ```
  */
 export function receive<T = any>(pattern?: Pattern): Promise<T>;
+/** Same, resolving to {@linkcode TIMEOUT} if nothing matches within `after` ms. */
 export function receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
 export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
   return receiveIn(callerOrThrow("Process.receive"), pattern, after);
@@ -317,6 +318,7 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
  * ```
  */
 export function exit(pid: Pid | string, reason: unknown): void;
+/** Ends the calling process with `reason` (throws; do not catch it). */
 export function exit(reason: unknown): never;
 export function exit(a: unknown, b?: unknown): void {
   if (arguments.length < 2) throw new ProcessExit(a);
@@ -430,20 +432,25 @@ export function registered(): string[] {
 
 /** What {@linkcode info} reports about a live process. */
 export interface ProcessInfo {
+  /** The process. */
   pid: Pid;
   /** `waiting` (idle), `runnable` (queued), `running`, or `suspended` (in async code). */
   status: "waiting" | "runnable" | "running" | "suspended";
   /** What the process is: `raw`, `Task`, `GenServer`, `Agent`, `Supervisor`, ... */
   behaviour: string;
+  /** Its registered name, if any. */
   registeredName: string | undefined;
+  /** Messages waiting in its mailbox. */
   messageQueueLen: number;
   /** Messages taken from the mailbox so far. */
   messagesHandled: number;
+  /** Processes linked to it. */
   links: Pid[];
   /** Processes this one monitors. */
   monitors: Pid[];
   /** Processes monitoring this one. */
   monitoredBy: Pid[];
+  /** Whether it traps exits. */
   trapExit: boolean;
   /** The process that spawned it (undefined: plain code). */
   parent: Pid | undefined;
@@ -629,6 +636,12 @@ export class ProcessExitError extends Error {
   readonly reason: unknown;
   /** The process that exited. */
   readonly pid: Pid;
+  /**
+   * Creates the error.
+   *
+   * @param pid The process.
+   * @param reason Its exit reason.
+   */
   constructor(pid: Pid, reason: unknown) {
     super(`Process ${pid} exited: ${formatReason(reason)}`);
     this.name = "ProcessExitError";

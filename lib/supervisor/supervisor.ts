@@ -394,7 +394,7 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
   },
 };
 
-/** Spawns a supervisor process. @internal */
+/** Spawns a supervisor process. @ignore */
 function spawnSupervisor(arg: InitArg, name: string | undefined): Promise<Pid> {
   return startBehaviour(new GenServerProcess(callbacks, "Supervisor"), arg, { name }, true);
 }
@@ -428,6 +428,7 @@ function spawnSupervisor(arg: InitArg, name: string | undefined): Promise<Pid> {
  * ```
  */
 export function startLink(children: readonly Child[], opts: SupervisorOptions): Promise<Pid>;
+/** Starts a module-based supervisor: `module.init(arg)` returns its flags and children. */
 export function startLink<A>(module: SupervisorModule<A>, arg: A, opts?: { name?: string }): Promise<Pid>;
 export function startLink(a: unknown, b: unknown, c?: { name?: string }): Promise<Pid> {
   try {

@@ -37,7 +37,7 @@ import { Agent, type Pid, type Supervisor } from "../../../mod.ts";
 
 /** One key and its value: a bucket's state while it holds exactly one key. */
 export class Single {
-  /** @internal */
+  /** @ignore */
   constructor(readonly key: string, readonly value: string) {}
 }
 

@@ -47,6 +47,7 @@ export const EVENT_MANAGER: string = DEFAULT.events;
 export interface KVEnv {
   /** Prefixed to every name of the tree. */
   prefix: string;
+  /** Other keys, as any application environment may have. */
   [key: string]: unknown;
 }
 

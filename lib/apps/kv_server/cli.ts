@@ -67,7 +67,11 @@ export type Invocation =
 
 /** A command line that cannot be run; the message says why. */
 export class UsageError extends Error {
-  /** @param message What is wrong with the command line. */
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong with the command line.
+   */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
@@ -293,3 +297,6 @@ if (import.meta.main) {
   const code = await main(process.argv.slice(2));
   if (code !== undefined) process.exit(code);
 }
+
+// Named by `serve` and `Invocation`.
+export type { ServerEnv } from "./server.ts";

@@ -117,8 +117,11 @@ export interface TreeOptions {
 
 /** One running application and its tree. */
 export interface AppTree {
+  /** The application's name. */
   name: string;
+  /** Its `description`. */
   description: string;
+  /** Its `version`. */
   version: string;
   /** The top process. */
   pid: string;
@@ -128,14 +131,19 @@ export interface AppTree {
 
 /** One ETS-like table. */
 export interface EtsSummary {
+  /** The table's unique number. */
   id: number;
+  /** Its name. */
   name: string;
+  /** Whether it is found by name (`named_table`). */
   named: boolean;
   /** Owner pid, or null when plain code owns it. */
   owner: string | null;
   /** The owner's registered name, if any. */
   ownerName: string | null;
+  /** `set`, `ordered_set`, `bag` or `duplicate_bag`. */
   type: string;
+  /** `public`, `protected` or `private`. */
   access: string;
   /** Number of objects. */
   size: number;
