@@ -1,0 +1,316 @@
+%% The Erlang scenarios of the differential suite. Each one has a TypeScript
+%% twin of the same name under tests/differential/scenarios/; both print the
+%% same trace on a faithful runtime. Only the main process records events;
+%% other processes send it messages, so the trace order is the main process's.
+-module(diff_erl).
+-export([main/0, scenarios/0, child_start/3, bad_child_start/1, ignore_child_start/0]).
+
+-import(difftrace, [ev/1, collect/2, recv/1]).
+
+main() ->
+    logger:set_primary_config(level, none),
+    difftrace:run_all(scenarios()),
+    halt(0).
+
+scenarios() ->
+    process_scenarios() ++ gen_server_scenarios() ++ supervisor_scenarios()
+        ++ application_scenarios() ++ event_scenarios() ++ ets_scenarios().
+
+%% ------------------------------------------------------------------ helpers
+
+attempt(F) ->
+    try {ok, F()}
+    catch
+        error:R -> {caught, strip(R)};
+        exit:R -> {caught, strip(R)};
+        throw:R -> {caught, R}
+    end.
+
+%% {Reason, {Module, Function, Args}} (a failed call's exit) -> Reason.
+strip({R, {M, F, A}}) when is_atom(M), is_atom(F), is_list(A) -> R;
+strip(R) -> R.
+
+fwd(To, Trap) ->
+    spawn(fun() -> process_flag(trap_exit, Trap), To ! ready, fwd_loop(To) end).
+
+fwd_loop(To) ->
+    receive M -> To ! {got, M} end,
+    fwd_loop(To).
+
+idle() -> spawn(fun() -> receive never -> ok end end).
+
+is_down(M) -> tag(M) =:= 'DOWN'.
+
+tag(M) when is_tuple(M), tuple_size(M) > 0 -> element(1, M);
+tag(_) -> none.
+
+reason(normal) -> normal;
+reason(shutdown) -> shutdown;
+reason(shutdown_x) -> {shutdown, x};
+reason(kill) -> kill;
+reason(killed) -> killed;
+reason(boom) -> boom.
+
+trap_name(true) -> "trap";
+trap_name(false) -> "notrap".
+
+%% ------------------------------------------------------------------ processes
+
+process_scenarios() ->
+    Reasons = [normal, shutdown, shutdown_x, kill, killed, boom],
+    [{"exit2." ++ atom_to_list(R) ++ "." ++ trap_name(T) ++ ".other", fun() -> exit2_other(reason(R), T) end}
+     || R <- Reasons, T <- [true, false]]
+    ++ [{"exit2." ++ atom_to_list(R) ++ "." ++ trap_name(T) ++ ".self", fun() -> exit2_self(reason(R), T) end}
+        || R <- Reasons, T <- [true, false]]
+    ++ [{"linkdeath." ++ atom_to_list(R) ++ "." ++ trap_name(T), fun() -> link_death(R, T) end}
+        || R <- Reasons, T <- [true, false]]
+    ++ [
+    {"monitor.dead_pid", fun() ->
+        P = spawn(fun() -> ok end),
+        R1 = monitor(process, P),
+        receive {'DOWN', R1, _, _, _} = D1 -> ev(D1) end,
+        R2 = monitor(process, P),
+        receive {'DOWN', R2, _, _, _} = D2 -> ev(D2) end
+    end},
+    {"monitor.unknown_name", fun() ->
+        R = monitor(process, diff_no_such_name),
+        ev(recv(1000)),
+        ev({ref_is_ref, is_reference(R)})
+    end},
+    {"monitor.self", fun() ->
+        R = monitor(process, self()),
+        ev({demonitor_info, demonitor(R, [info])}),
+        ev(recv(100))
+    end},
+    {"monitor.demonitor_flush", fun() ->
+        P = idle(),
+        M1 = monitor(process, P),
+        M2 = monitor(process, P),
+        exit(P, kill),
+        receive {'DOWN', M2, _, _, _} = D -> ev(D) end,
+        ev({demonitor, demonitor(M1, [flush, info])}),
+        self() ! marker,
+        ev(recv(100))
+    end},
+    {"monitor.two_monitors", fun() ->
+        P = idle(),
+        _ = monitor(process, P),
+        _ = monitor(process, P),
+        exit(P, boom),
+        collect(fun(_) -> false end, 100)
+    end},
+    {"monitor.demonitor_active", fun() ->
+        P = idle(),
+        M = monitor(process, P),
+        ev({demonitor, demonitor(M, [info])}),
+        exit(P, kill),
+        ev(recv(100))
+    end},
+    {"monitor.normal_exit_reason", fun() ->
+        {_, M} = spawn_monitor(fun() -> ok end),
+        receive {'DOWN', M, _, _, _} = D -> ev(D) end
+    end},
+    {"link.dead_pid.notrap", fun() ->
+        P = spawn(fun() -> ok end),
+        M = monitor(process, P),
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(attempt(fun() -> link(P) end)),
+        ev({alive, true}),
+        ev(recv(100))
+    end},
+    {"link.dead_pid.trap", fun() ->
+        process_flag(trap_exit, true),
+        P = spawn(fun() -> ok end),
+        M = monitor(process, P),
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(attempt(fun() -> link(P) end)),
+        ev(recv(1000))
+    end},
+    {"link.unlink_then_crash", fun() ->
+        process_flag(trap_exit, true),
+        P = spawn_link(fun() -> receive go -> exit(boom) end end),
+        unlink(P),
+        M = monitor(process, P),
+        P ! go,
+        receive {'DOWN', M, _, _, _} = D -> ev(D) end,
+        ev(recv(100))
+    end},
+    {"link.exit_then_down_order", fun() ->
+        process_flag(trap_exit, true),
+        P = spawn_link(fun() -> receive go -> exit(boom) end end),
+        _ = monitor(process, P),
+        P ! go,
+        collect(fun is_down/1, 1000)
+    end},
+    {"link.spawn_link_crash.trap", fun() ->
+        process_flag(trap_exit, true),
+        spawn_link(fun() -> exit(boom) end),
+        ev(recv(1000))
+    end},
+    {"link.chain", fun() ->
+        Main = self(),
+        B = idle(),
+        A = spawn(fun() -> link(B), Main ! linked, receive never -> ok end end),
+        receive linked -> ok end,
+        M = monitor(process, A),
+        exit(B, boom),
+        receive {'DOWN', M, _, _, _} = D -> ev(D) end
+    end},
+    {"link.double_link_one_signal", fun() ->
+        process_flag(trap_exit, true),
+        P = idle(),
+        link(P), link(P),
+        exit(P, boom),
+        collect(fun(_) -> false end, 100)
+    end},
+    {"exit2.to_dead_pid", fun() ->
+        P = spawn(fun() -> ok end),
+        M = monitor(process, P),
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(attempt(fun() -> exit(P, boom) end)),
+        ev({alive, is_process_alive(P)})
+    end},
+    {"exit2.is_alive_after_kill", fun() ->
+        P = idle(),
+        exit(P, kill),
+        ev({alive, is_process_alive(P)})
+    end},
+    {"exit1.reason_to_monitor", fun() ->
+        {_, M} = spawn_monitor(fun() -> exit({shutdown, bye}) end),
+        receive {'DOWN', M, _, _, _} = D -> ev(D) end
+    end},
+    {"order.fifo_between_pair", fun() ->
+        Main = self(),
+        spawn(fun() -> [Main ! N || N <- [1, 2, 3, 4, 5]] end),
+        [ev(recv(1000)) || _ <- [1, 2, 3, 4, 5]]
+    end},
+    {"order.selective_receive", fun() ->
+        self() ! a, self() ! b, self() ! c,
+        receive b -> ev(b) end,
+        ev(recv(0)), ev(recv(0)), ev(recv(0))
+    end},
+    {"order.message_then_down", fun() ->
+        Main = self(),
+        {_, _} = spawn_monitor(fun() -> Main ! m1, Main ! m2, exit(boom) end),
+        collect(fun is_down/1, 1000)
+    end},
+    {"order.messages_then_exit", fun() ->
+        process_flag(trap_exit, true),
+        Main = self(),
+        spawn_link(fun() -> Main ! m1, Main ! m2, exit(bye) end),
+        collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
+    end},
+    {"receive.after_zero_empty", fun() -> ev(recv(0)) end},
+    {"dead.sleep_then_send", fun() ->
+        Main = self(),
+        P = spawn(fun() -> Main ! started, receive after 50 -> ok end, Main ! sent_after_death end),
+        receive started -> ok end,
+        exit(P, kill),
+        ev(recv(200))
+    end},
+    {"dead.exit_self_then_send", fun() ->
+        Main = self(),
+        {_, M} = spawn_monitor(fun() -> exit(self(), boom), receive after 50 -> ok end, Main ! sent_after_death end),
+        receive {'DOWN', M, _, _, _} = D -> ev(D) end,
+        ev(recv(200))
+    end},
+    {"names.register_whereis_send", fun() ->
+        P = fwd(self(), false),
+        receive ready -> ok end,
+        ev(register(diff_n1, P)),
+        ev({whereis, whereis(diff_n1), P}),
+        diff_n1 ! hi,
+        ev(recv(1000))
+    end},
+    {"names.register_taken", fun() ->
+        register(diff_n2, idle()),
+        ev(attempt(fun() -> register(diff_n2, idle()) end))
+    end},
+    {"names.one_name_per_pid", fun() ->
+        P = idle(),
+        register(diff_n3, P),
+        ev(attempt(fun() -> register(diff_n3b, P) end))
+    end},
+    {"names.register_dead", fun() ->
+        P = spawn(fun() -> ok end),
+        M = monitor(process, P),
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(attempt(fun() -> register(diff_n4, P) end)),
+        ev({whereis, whereis(diff_n4)})
+    end},
+    {"names.freed_on_death", fun() ->
+        P = idle(),
+        register(diff_n5, P),
+        M = monitor(process, P),
+        exit(P, kill),
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev({whereis, whereis(diff_n5)}),
+        ev(attempt(fun() -> register(diff_n5, self()) end))
+    end},
+    {"names.unregister", fun() ->
+        register(diff_n6, idle()),
+        ev(unregister(diff_n6)),
+        ev({whereis, whereis(diff_n6)}),
+        ev(attempt(fun() -> unregister(diff_n6) end))
+    end},
+    {"names.send_unknown", fun() ->
+        ev(attempt(fun() -> diff_no_such_name ! hi end))
+    end},
+    {"names.registered_includes", fun() ->
+        register(diff_n7, idle()),
+        ev({member, lists:member(diff_n7, registered())})
+    end},
+    {"names.exit_by_name", fun() ->
+        P = idle(),
+        register(diff_n8, P),
+        ev(attempt(fun() -> exit(diff_n8, kill) end)),
+        ev({alive, is_process_alive(P)})
+    end}
+    ].
+
+exit2_other(R, Trap) ->
+    T = fwd(self(), Trap),
+    receive ready -> ok end,
+    monitor(process, T),
+    exit(T, R),
+    T ! ping,
+    collect(fun(M) -> M =:= {got, ping} orelse is_down(M) end, 1000).
+
+exit2_self(R, Trap) ->
+    Main = self(),
+    spawn_monitor(fun() ->
+        process_flag(trap_exit, Trap),
+        exit(self(), R),
+        receive M -> Main ! {got, M} after 200 -> Main ! {got, nothing} end,
+        Main ! {got, ping}
+    end),
+    collect(fun(M) -> M =:= {got, ping} orelse is_down(M) end, 1000).
+
+link_death(R, Trap) ->
+    Main = self(),
+    O = spawn(fun() ->
+        process_flag(trap_exit, Trap),
+        C = spawn_link(fun() -> receive go -> exit(reason(R)) end end),
+        Main ! {child, C},
+        fwd_loop(Main)
+    end),
+    monitor(process, O),
+    C = receive {child, Pid} -> Pid end,
+    case R of
+        killed -> exit(C, kill);
+        _ -> C ! go
+    end,
+    collect(fun(M) -> is_down(M) orelse tag(M) =:= got end, 300),
+    ev({observer_alive, is_process_alive(O)}).
+
+%% ------------------------------------------------------------------ gen_server
+
+gen_server_scenarios() -> [].
+supervisor_scenarios() -> [].
+application_scenarios() -> [].
+event_scenarios() -> [].
+ets_scenarios() -> [].
+
+child_start(_, _, _) -> ok.
+bad_child_start(_) -> ok.
+ignore_child_start() -> ok.
