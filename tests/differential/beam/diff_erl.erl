@@ -305,7 +305,197 @@ link_death(R, Trap) ->
 
 %% ------------------------------------------------------------------ gen_server
 
-gen_server_scenarios() -> [].
+gen_server_scenarios() -> [
+    {"gs.start_call_stop", fun() ->
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self()}, []),
+        ev({call, gen_server:call(P, hello)}),
+        ev({stop, gen_server:stop(P)}),
+        ev(recv(1000)),
+        ev({alive, is_process_alive(P)})
+    end},
+    {"gs.init_stop", fun() ->
+        ev(gs_start(#{owner => self(), init => fun(_) -> {stop, bad} end}))
+    end},
+    {"gs.init_stop_link", fun() ->
+        process_flag(trap_exit, true),
+        ev(gs_start_link(#{owner => self(), init => fun(_) -> {stop, bad} end})),
+        ev(recv(100))
+    end},
+    {"gs.init_ignore", fun() ->
+        ev(gs_start(#{owner => self(), init => fun(_) -> ignore end}))
+    end},
+    {"gs.init_exit", fun() ->
+        ev(gs_start(#{owner => self(), init => fun(_) -> exit(boom) end}))
+    end},
+    {"gs.already_started", fun() ->
+        {ok, P} = gen_server:start({local, diff_gs1}, diff_gs, #{owner => self()}, []),
+        ev({first, P}),
+        ev(case gen_server:start({local, diff_gs1}, diff_gs, #{owner => self()}, []) of
+               {ok, Q} -> {ok, Q}; {error, R} -> {error, R} end),
+        gen_server:stop(P)
+    end},
+    {"gs.call_timeout_late_reply", fun() ->
+        Call = fun(slow, From, S) -> {noreply, S#{from => From}};
+                  (release, _, S = #{from := F}) -> gen_server:reply(F, late), {reply, released, S};
+                  (R, _, S) -> {reply, {echo, R}, S} end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), call => Call}, []),
+        ev(attempt(fun() -> gen_server:call(P, slow, 50) end)),
+        ev(attempt(fun() -> gen_server:call(P, fast) end)),
+        ev(attempt(fun() -> gen_server:call(P, release) end)),
+        ev(recv(100))
+    end},
+    {"gs.call_noproc_pid", fun() ->
+        P = spawn(fun() -> ok end),
+        M = monitor(process, P),
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(attempt(fun() -> gen_server:call(P, hi) end))
+    end},
+    {"gs.call_noproc_name", fun() ->
+        ev(attempt(fun() -> gen_server:call(diff_no_such_name, hi) end))
+    end},
+    {"gs.cast_unknown_name", fun() ->
+        ev(attempt(fun() -> gen_server:cast(diff_no_such_name, hi) end))
+    end},
+    {"gs.call_self", fun() ->
+        Call = fun(_, _, S) -> {reply, attempt(fun() -> gen_server:call(self(), x) end), S} end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), call => Call}, []),
+        ev(gen_server:call(P, go))
+    end},
+    {"gs.call_stop_noreply", fun() ->
+        process_flag(trap_exit, true),
+        Call = fun(_, _, S) -> {stop, boom, S} end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), call => Call}, []),
+        ev(attempt(fun() -> gen_server:call(P, go) end)),
+        collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
+    end},
+    {"gs.call_plain_process_dies", fun() ->
+        P = spawn(fun() -> receive _ -> exit(gone) end end),
+        ev(attempt(fun() -> gen_server:call(P, hi, 2000) end))
+    end},
+    {"gs.call_callback_exits", fun() ->
+        process_flag(trap_exit, true),
+        Call = fun(_, _, _) -> exit(boom) end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), call => Call}, []),
+        ev(attempt(fun() -> gen_server:call(P, go) end)),
+        collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
+    end},
+    {"gs.stop_reply", fun() ->
+        Call = fun(_, _, S) -> {stop, normal, bye, S} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), call => Call}, []),
+        monitor(process, P),
+        ev(attempt(fun() -> gen_server:call(P, go) end)),
+        collect(fun is_down/1, 1000)
+    end},
+    {"gs.reply_deferred", fun() ->
+        Call = fun(_, From, S) -> self() ! release, {noreply, S#{from => From}} end,
+        Info = fun(release, S = #{from := F}) -> gen_server:reply(F, later), {noreply, S} end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), call => Call, info => Info}, []),
+        ev(attempt(fun() -> gen_server:call(P, go) end))
+    end},
+    {"gs.continue_chain", fun() ->
+        Init = fun(S) -> {ok, S, {continue, c1}} end,
+        Cont = fun(c1, S) -> maps:get(owner, S) ! {continue, c1}, {noreply, S, {continue, c2}};
+                  (c2, S) -> maps:get(owner, S) ! {continue, c2}, {noreply, S} end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), init => Init, continue => Cont}, []),
+        ev({call, gen_server:call(P, hi)}),
+        ev(recv(100)), ev(recv(100)), ev(recv(50))
+    end},
+    {"gs.reply_with_timeout", fun() ->
+        Call = fun(_, _, S) -> {reply, ok, S, 10} end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), call => Call}, []),
+        ev(gen_server:call(P, go)),
+        ev(recv(1000))
+    end},
+    {"gs.cast_info_order", fun() ->
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self()}, []),
+        gen_server:cast(P, a), P ! b, gen_server:cast(P, c),
+        ev(recv(1000)), ev(recv(1000)), ev(recv(1000))
+    end},
+    {"gs.parent_exit.trap", fun() -> gs_parent_exit(true) end},
+    {"gs.parent_exit.notrap", fun() -> gs_parent_exit(false) end},
+    {"gs.start_nolink_exit_from_starter", fun() ->
+        Init = fun(S) -> process_flag(trap_exit, true), {ok, S} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), init => Init}, []),
+        monitor(process, P),
+        exit(P, shutdown),
+        ev(attempt(fun() -> gen_server:call(P, hi) end)),
+        collect(fun(_) -> false end, 100)
+    end},
+    {"gs.stop_noproc", fun() ->
+        P = spawn(fun() -> ok end),
+        M = monitor(process, P),
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(attempt(fun() -> gen_server:stop(P) end))
+    end},
+    {"gs.stop_shutdown_reason", fun() ->
+        {ok, P} = gen_server:start(diff_gs, #{owner => self()}, []),
+        monitor(process, P),
+        ev(attempt(fun() -> gen_server:stop(P, {shutdown, bye}, infinity) end)),
+        collect(fun is_down/1, 1000)
+    end},
+    {"gs.info_stop", fun() ->
+        Info = fun(_, S) -> {stop, boom, S} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), info => Info}, []),
+        monitor(process, P),
+        P ! go,
+        collect(fun is_down/1, 1000)
+    end},
+    {"gs.init_timeout", fun() ->
+        Init = fun(S) -> receive after 100 -> ok end, maps:get(owner, S) ! init_continued, {ok, S} end,
+        ev(case gen_server:start(diff_gs, #{owner => self(), init => Init}, [{timeout, 50}]) of
+               {ok, _} -> ok; {error, R} -> {error, R} end),
+        ev(recv(300))
+    end},
+    {"gs.call_after_stop", fun() ->
+        {ok, P} = gen_server:start(diff_gs, #{owner => self()}, []),
+        ok = gen_server:stop(P),
+        ev(attempt(fun() -> gen_server:call(P, hi) end))
+    end},
+    {"gs.named_whereis", fun() ->
+        {ok, P} = gen_server:start({local, diff_gs2}, diff_gs, #{owner => self()}, []),
+        ev({whereis, whereis(diff_gs2), P}),
+        ev(gen_server:call(diff_gs2, hi)),
+        gen_server:stop(diff_gs2),
+        ev({whereis, whereis(diff_gs2)})
+    end},
+    {"gs.terminate_not_called_on_kill", fun() ->
+        Init = fun(S) -> process_flag(trap_exit, true), {ok, S} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), init => Init}, []),
+        monitor(process, P),
+        exit(P, kill),
+        collect(fun is_down/1, 1000)
+    end},
+    {"gs.info_exit_from_linked", fun() ->
+        Main = self(),
+        Init = fun(S) -> process_flag(trap_exit, true),
+                         C = spawn_link(fun() -> receive go -> exit(bye) end end),
+                         Main ! {child, C}, {ok, S} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), init => Init}, []),
+        C = receive {child, X} -> X end,
+        C ! go,
+        ev(recv(1000)),
+        ev({alive, is_process_alive(P)})
+    end}
+    ].
+
+gs_start(A) ->
+    case gen_server:start(diff_gs, A, []) of {ok, P} -> {ok, P}; ignore -> ignore; {error, R} -> {error, R} end.
+
+gs_start_link(A) ->
+    case gen_server:start_link(diff_gs, A, []) of {ok, P} -> {ok, P}; ignore -> ignore; {error, R} -> {error, R} end.
+
+gs_parent_exit(Trap) ->
+    Main = self(),
+    Init = fun(S) -> process_flag(trap_exit, Trap), {ok, S} end,
+    Parent = spawn(fun() ->
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => Main, init => Init}, []),
+        Main ! {server, P},
+        receive go -> exit(shutdown) end
+    end),
+    P = receive {server, X} -> X end,
+    monitor(process, P),
+    Parent ! go,
+    collect(fun is_down/1, 1000).
 supervisor_scenarios() -> [].
 application_scenarios() -> [].
 event_scenarios() -> [].
