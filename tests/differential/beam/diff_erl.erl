@@ -496,11 +496,239 @@ gs_parent_exit(Trap) ->
     monitor(process, P),
     Parent ! go,
     collect(fun is_down/1, 1000).
-supervisor_scenarios() -> [].
+supervisor_scenarios() -> [
+    {"sup.start_stop_order", fun() ->
+        {ok, Sup} = sup([a, b, c], one_for_one),
+        started(3),
+        ev({which, which(Sup)}),
+        ev({stop, gen_server:stop(Sup)}),
+        collect(fun(M) -> element(2, M) =:= a end, 1000)
+    end},
+    {"sup.count_children", fun() ->
+        {ok, Sup} = sup([a, b], one_for_one),
+        started(2),
+        ev({count, count(Sup)})
+    end},
+    {"sup.one_for_one", fun() ->
+        {ok, Sup} = sup([a, b, c], one_for_one),
+        [_, B, _] = started(3),
+        B ! {crash, boom},
+        started(1),
+        ev({which, which(Sup)})
+    end},
+    {"sup.one_for_all", fun() ->
+        {ok, Sup} = sup([a, b, c], one_for_all),
+        [_, B, _] = started(3),
+        B ! {crash, boom},
+        collect(fun(M) -> M =:= started_marker orelse (tag(M) =:= started andalso element(2, M) =:= c) end, 1000),
+        ev({which, which(Sup)})
+    end},
+    {"sup.rest_for_one", fun() ->
+        {ok, Sup} = sup([a, b, c], rest_for_one),
+        [A, _, _] = started(3),
+        A ! {crash, boom},
+        collect(fun(M) -> tag(M) =:= started andalso element(2, M) =:= c end, 1000),
+        ev({which, which(Sup)})
+    end},
+    {"sup.rest_for_one_middle", fun() ->
+        {ok, Sup} = sup([a, b, c], rest_for_one),
+        [_, B, _] = started(3),
+        B ! {crash, boom},
+        collect(fun(M) -> tag(M) =:= started andalso element(2, M) =:= c end, 1000),
+        ev({which, which(Sup)})
+    end},
+    {"sup.intensity_exceeded", fun() ->
+        {ok, Sup} = sup([a, b], one_for_one, 1),
+        unlink(Sup),
+        monitor(process, Sup),
+        [A, _] = started(2),
+        A ! {crash, boom},
+        [A2] = started(1),
+        A2 ! {crash, boom},
+        collect(fun is_down/1, 1000)
+    end},
+    {"sup.intensity_zero", fun() ->
+        {ok, Sup} = sup([a, b], one_for_one, 0),
+        unlink(Sup),
+        monitor(process, Sup),
+        [A, _] = started(2),
+        A ! {crash, boom},
+        collect(fun is_down/1, 1000)
+    end},
+    {"sup.transient", fun() ->
+        {ok, Sup} = supervisor:start_link(diff_sup, {flags(one_for_one, 3),
+            [spec(a, transient), spec(b, transient)]}),
+        [A, B] = started(2),
+        wait_exit(A, {crash, normal}),
+        ev({which, which(Sup)}),
+        wait_exit(B, {crash, {shutdown, x}}),
+        ev({which, which(Sup)}),
+        supervisor:restart_child(Sup, a),
+        started(1),
+        [A3] = [P || {a, P, _, _} <- supervisor:which_children(Sup)],
+        A3 ! {crash, boom},
+        started(1),
+        ev({count, count(Sup)})
+    end},
+    {"sup.temporary", fun() ->
+        {ok, Sup} = supervisor:start_link(diff_sup, {flags(one_for_one, 3), [spec(a, temporary), spec(b, permanent)]}),
+        [A, _] = started(2),
+        wait_exit(A, {crash, boom}),
+        ev({which, which(Sup)}),
+        ev({count, count(Sup)}),
+        ev({restart, supervisor:restart_child(Sup, a)})
+    end},
+    {"sup.permanent_normal_exit_restarts", fun() ->
+        {ok, Sup} = sup([a], one_for_one),
+        [A] = started(1),
+        A ! {crash, normal},
+        started(1),
+        ev({count, count(Sup)})
+    end},
+    {"sup.terminate_restart_delete", fun() ->
+        {ok, Sup} = sup([a, b], one_for_one),
+        started(2),
+        ev({terminate, supervisor:terminate_child(Sup, b)}),
+        ev(recv(1000)),
+        ev({which, which(Sup)}),
+        ev({restart, supervisor:restart_child(Sup, b)}),
+        started(1),
+        ev({delete, supervisor:delete_child(Sup, b)}),
+        ok = supervisor:terminate_child(Sup, b),
+        ev(recv(1000)),
+        ev({delete, supervisor:delete_child(Sup, b)}),
+        ev({which, which(Sup)})
+    end},
+    {"sup.child_op_errors", fun() ->
+        {ok, Sup} = sup([a], one_for_one),
+        started(1),
+        ev({restart_running, supervisor:restart_child(Sup, a)}),
+        ev({restart_unknown, supervisor:restart_child(Sup, zz)}),
+        ev({terminate_unknown, supervisor:terminate_child(Sup, zz)}),
+        ev({delete_unknown, supervisor:delete_child(Sup, zz)})
+    end},
+    {"sup.start_child_dup", fun() ->
+        {ok, Sup} = sup([a], one_for_one),
+        started(1),
+        ev({dup_running, supervisor:start_child(Sup, spec(a, permanent))}),
+        ok = supervisor:terminate_child(Sup, a),
+        ev(recv(1000)),
+        ev({dup_stopped, supervisor:start_child(Sup, spec(a, permanent))}),
+        ev({new, supervisor:start_child(Sup, spec(d, permanent))}),
+        started(1),
+        ev({which, which(Sup)})
+    end},
+    {"sup.brutal_kill", fun() ->
+        {ok, Sup} = supervisor:start_link(diff_sup, {flags(one_for_one, 3),
+            [(spec(a, permanent))#{shutdown => brutal_kill}]}),
+        [A] = started(1),
+        monitor(process, A),
+        ok = gen_server:stop(Sup),
+        collect(fun is_down/1, 1000)
+    end},
+    {"sup.shutdown_timeout_kills", fun() ->
+        {ok, Sup} = supervisor:start_link(diff_sup, {flags(one_for_one, 3),
+            [#{id => a, start => {diff_erl, child_start, [a, self(), stubborn]}, shutdown => 50}]}),
+        [A] = started(1),
+        monitor(process, A),
+        ok = gen_server:stop(Sup),
+        collect(fun is_down/1, 1000)
+    end},
+    {"sup.child_start_error", fun() ->
+        process_flag(trap_exit, true),
+        Bad = #{id => b, start => {diff_erl, bad_child_start, [bad]}},
+        R = supervisor:start_link(diff_sup, {flags(one_for_one, 3), [spec(a, permanent), Bad, spec(c, permanent)]}),
+        ev(case R of {error, E} -> {error, E}; Other -> Other end),
+        ev(recv_not_exit(200)),
+        ev(recv_not_exit(200)),
+        ev(recv_not_exit(100))
+    end},
+    {"sup.start_child_ignore", fun() ->
+        {ok, Sup} = sup([], one_for_one),
+        ev({start, supervisor:start_child(Sup, #{id => d, start => {diff_erl, ignore_child_start, []}})}),
+        ev({which, which(Sup)}),
+        ev({count, count(Sup)})
+    end},
+    {"sup.nested_stop_order", fun() ->
+        Inner = #{id => inner, type => supervisor,
+                  start => {supervisor, start_link, [diff_sup, {flags(one_for_one, 3), [spec(x, permanent), spec(y, permanent)]}]}},
+        {ok, Sup} = supervisor:start_link(diff_sup, {flags(one_for_one, 3), [spec(a, permanent), Inner, spec(c, permanent)]}),
+        started(4),
+        ev({count, count(Sup)}),
+        ok = gen_server:stop(Sup),
+        collect(fun(M) -> element(2, M) =:= a end, 1000)
+    end},
+    {"sup.one_for_all_intensity", fun() ->
+        {ok, Sup} = sup([a, b], one_for_all, 1),
+        unlink(Sup),
+        monitor(process, Sup),
+        [_, B] = started(2),
+        B ! {crash, boom},
+        collect(fun(M) -> tag(M) =:= started andalso element(2, M) =:= b end, 1000),
+        [B2] = [P || {b, P, _, _} <- supervisor:which_children(Sup)],
+        B2 ! {crash, boom},
+        collect(fun is_down/1, 1000)
+    end}
+    ].
+
+flags(Strategy, Intensity) -> #{strategy => Strategy, intensity => Intensity, period => 5}.
+
+spec(Id, Restart) ->
+    #{id => Id, start => {diff_erl, child_start, [Id, self(), normal]}, restart => Restart, shutdown => 1000}.
+
+sup(Ids, Strategy) -> sup(Ids, Strategy, 3).
+sup(Ids, Strategy, Intensity) ->
+    supervisor:start_link(diff_sup, {flags(Strategy, Intensity), [spec(Id, permanent) || Id <- Ids]}).
+
+%% Receives N {started, Id, Pid} messages, records them, returns the pids.
+started(N) ->
+    [begin
+         M = receive {started, _, _} = X -> X after 1000 -> timeout end,
+         ev(M),
+         element(3, M)
+     end || _ <- lists:seq(1, N)].
+
+which(Sup) -> [{Id, P} || {Id, P, _, _} <- supervisor:which_children(Sup)].
+
+count(Sup) -> maps:from_list(supervisor:count_children(Sup)).
+
+%% Tells a child to exit and waits for its DOWN (after which its supervisor has its EXIT).
+wait_exit(P, Msg) ->
+    M = monitor(process, P),
+    P ! Msg,
+    receive {'DOWN', M, _, _, R} -> ev({child_down, R}) end.
+
+%% A supervised worker: reports {started, Id, Pid} before its start returns,
+%% {stopped, Id, Reason} when its supervisor stops it; exits on {crash, R}.
+%% A stubborn one reports the stop but does not exit.
+child_start(Id, Owner, Mode) ->
+    Parent = self(),
+    P = spawn_link(fun() ->
+        process_flag(trap_exit, true),
+        Owner ! {started, Id, self()},
+        Parent ! {ack, self()},
+        child_loop(Id, Owner, Mode, Parent)
+    end),
+    receive {ack, P} -> {ok, P} end.
+
+child_loop(Id, Owner, Mode, Parent) ->
+    receive
+        {'EXIT', Parent, R} ->
+            Owner ! {stopped, Id, R},
+            case Mode of stubborn -> ok; _ -> exit(R) end;
+        {crash, R} -> exit(R);
+        _ -> ok
+    end,
+    child_loop(Id, Owner, Mode, Parent).
+
+bad_child_start(R) -> {error, R}.
+
+recv_not_exit(Ms) ->
+    receive M when not (is_tuple(M) andalso tuple_size(M) =:= 3 andalso element(1, M) =:= 'EXIT') -> M
+    after Ms -> timeout end.
+
+ignore_child_start() -> ignore.
 application_scenarios() -> [].
 event_scenarios() -> [].
 ets_scenarios() -> [].
 
-child_start(_, _, _) -> ok.
-bad_child_start(_) -> ok.
-ignore_child_start() -> ok.

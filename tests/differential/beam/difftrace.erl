@@ -7,7 +7,7 @@
 %% process) and records events with ev/1. The trace ends with {end,Reason}, the
 %% main process's exit reason. Processes a scenario leaves behind are killed.
 -module(difftrace).
--export([run_all/1, ev/1, collect/2, recv/1, recv/2, fmt/1]).
+-export([run_all/1, ev/1, collect/2, recv/1, fmt/1]).
 
 -define(SCENARIO_TIMEOUT, 4000).
 
@@ -45,8 +45,6 @@ ev(Term) ->
 recv(Ms) ->
     receive M -> M after Ms -> timeout end.
 
-recv(Pred, Ms) ->
-    receive M -> case Pred(M) of true -> M; false -> self() ! M, recv(Pred, Ms) end after Ms -> timeout end.
 
 %% Records {recv, Msg} for every message until Stop(Msg) is true (that one
 %% included) or nothing comes for Ms ({recv,timeout}).
