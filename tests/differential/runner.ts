@@ -31,6 +31,8 @@ const BEAM_DIR = join(dirname(fileURLToPath(import.meta.url)), "beam");
  */
 export const DEVIATIONS: Record<string, string> = {
   names: "Names accepted by `exit`, `link` and `monitor`",
+  start_link_exit: "A failed `startLink` sends no exit signal",
+  duplicate_handler: "An event handler id is unique",
 };
 
 /** Every TypeScript scenario, in the BEAM's order (Erlang ones, then Elixir ones). */

@@ -728,7 +728,169 @@ recv_not_exit(Ms) ->
     after Ms -> timeout end.
 
 ignore_child_start() -> ignore.
-application_scenarios() -> [].
-event_scenarios() -> [].
+application_scenarios() -> [
+    {"app.start_stop_callbacks", fun() ->
+        app_load(diff_app1, [], [w]),
+        ev({start, application:start(diff_app1)}),
+        ev(recv(1000)), ev(recv(1000)),
+        ev({stop, application:stop(diff_app1)}),
+        collect(fun(M) -> tag(M) =:= app_stop end, 1000),
+        application:unload(diff_app1)
+    end},
+    {"app.ensure_all_started", fun() ->
+        app_load(diff_app2a, [], [wa]),
+        app_load(diff_app2b, [diff_app2a], [wb]),
+        ev({ensure, application:ensure_all_started(diff_app2b)}),
+        ev(recv(1000)), ev(recv(1000)), ev(recv(1000)), ev(recv(1000)),
+        ev({which, mine([diff_app2a, diff_app2b])}),
+        ev({stop, application:stop(diff_app2b)}),
+        collect(fun(M) -> tag(M) =:= app_stop end, 1000),
+        ev({stop, application:stop(diff_app2a)}),
+        collect(fun(M) -> tag(M) =:= app_stop end, 1000),
+        application:unload(diff_app2b), application:unload(diff_app2a)
+    end},
+    {"app.start_missing_dep", fun() ->
+        app_load(diff_app3a, [], []),
+        app_load(diff_app3b, [diff_app3a], []),
+        ev({start, application:start(diff_app3b)}),
+        ev(recv(100)),
+        application:unload(diff_app3b), application:unload(diff_app3a)
+    end},
+    {"app.already_started", fun() ->
+        app_load(diff_app4, [], []),
+        ev({start, application:start(diff_app4)}),
+        ev({start, application:start(diff_app4)}),
+        application:stop(diff_app4), application:unload(diff_app4)
+    end},
+    {"app.which_order", fun() ->
+        app_load(diff_app5a, [], []), app_load(diff_app5b, [], []),
+        ok = application:start(diff_app5a), ok = application:start(diff_app5b),
+        ev({which, mine([diff_app5a, diff_app5b])}),
+        application:stop(diff_app5b), application:stop(diff_app5a),
+        application:unload(diff_app5b), application:unload(diff_app5a)
+    end},
+    {"app.stop_not_started", fun() ->
+        app_load(diff_app6, [], []),
+        ev({stop, application:stop(diff_app6)}),
+        application:unload(diff_app6)
+    end},
+    {"app.env", fun() ->
+        ok = application:load({application, diff_app7, [{description, "d"}, {vsn, "1"}, {modules, []},
+            {registered, []}, {applications, [kernel, stdlib]}, {env, [{k, 1}]}]}),
+        ev({k, application:get_env(diff_app7, k)}),
+        ev({missing, application:get_env(diff_app7, missing)}),
+        application:set_env(diff_app7, k, 2),
+        ev({k, application:get_env(diff_app7, k)}),
+        application:unset_env(diff_app7, k),
+        ev({k, application:get_env(diff_app7, k)}),
+        application:unload(diff_app7)
+    end},
+    {"app.start_callback_fails", fun() ->
+        ok = application:load({application, diff_app8, [{description, "d"}, {vsn, "1"}, {modules, []},
+            {registered, []}, {applications, [kernel, stdlib]}, {mod, {diff_app, {fail, diff_app8, self()}}}]}),
+        ev(case application:start(diff_app8) of {error, _} -> error; R -> R end),
+        ev(recv(1000)),
+        ev({which, mine([diff_app8])}),
+        application:unload(diff_app8)
+    end},
+    {"app.stop_dependency_first", fun() ->
+        app_load(diff_app9a, [], []),
+        app_load(diff_app9b, [diff_app9a], []),
+        {ok, _} = application:ensure_all_started(diff_app9b),
+        ev(recv(1000)), ev(recv(1000)),
+        ev({stop, application:stop(diff_app9a)}),
+        collect(fun(M) -> tag(M) =:= app_stop end, 1000),
+        ev({which, mine([diff_app9a, diff_app9b])}),
+        application:stop(diff_app9b),
+        application:unload(diff_app9b), application:unload(diff_app9a)
+    end}
+    ].
+
+app_load(Name, Deps, Children) ->
+    Specs = [spec(Id, permanent) || Id <- Children],
+    ok = application:load({application, Name, [{description, "d"}, {vsn, "1"}, {modules, []}, {registered, []},
+        {applications, [kernel, stdlib | Deps]}, {mod, {diff_app, {Name, self(), Specs}}}]}).
+
+mine(Names) -> [A || {A, _, _} <- application:which_applications(), lists:member(A, Names)].
+event_scenarios() -> [
+    {"event.notify_order", fun() ->
+        {ok, M} = gen_event:start_link(),
+        [ok = gen_event:add_handler(M, {diff_evh, H}, {self(), H}) || H <- [h1, h2, h3]],
+        ev({sync, gen_event:sync_notify(M, e1)}),
+        ev(recv(1000)), ev(recv(1000)), ev(recv(1000))
+    end},
+    {"event.which_handlers", fun() ->
+        {ok, M} = gen_event:start_link(),
+        [ok = gen_event:add_handler(M, {diff_evh, H}, {self(), H}) || H <- [h1, h2, h3]],
+        ev({which, handlers(M)})
+    end},
+    {"event.delete_handler", fun() ->
+        {ok, M} = gen_event:start_link(),
+        [ok = gen_event:add_handler(M, {diff_evh, H}, {self(), H}) || H <- [h1, h2]],
+        ev({delete, gen_event:delete_handler(M, {diff_evh, h1}, bye)}),
+        ev(recv(1000)),
+        ev({which, handlers(M)})
+    end},
+    {"event.delete_unknown", fun() ->
+        {ok, M} = gen_event:start_link(),
+        ev({delete, gen_event:delete_handler(M, {diff_evh, zz}, bye)})
+    end},
+    {"event.remove_handler_return", fun() ->
+        {ok, M} = gen_event:start_link(),
+        [ok = gen_event:add_handler(M, {diff_evh, H}, {self(), H}) || H <- [h1, h2]],
+        gen_event:sync_notify(M, remove_me),
+        ev(recv(1000)), ev(recv(1000)),
+        ev({which, handlers(M)})
+    end},
+    {"event.handler_crash", fun() ->
+        {ok, M} = gen_event:start_link(),
+        ok = gen_event:add_handler(M, {diff_evh, h1}, {self(), h1}),
+        gen_event:sync_notify(M, crash),
+        ev(recv(1000)),
+        ev({which, handlers(M)}),
+        gen_event:sync_notify(M, e2),
+        ev(recv(100))
+    end},
+    {"event.sup_handler_exit", fun() ->
+        {ok, M} = gen_event:start_link(),
+        ok = gen_event:add_sup_handler(M, {diff_evh, h1}, {self(), h1}),
+        gen_event:sync_notify(M, remove_me),
+        ev(recv(1000)),
+        ev(case recv(1000) of {gen_event_EXIT, {diff_evh, Id}, R} -> {gen_event_EXIT, Id, R}; X -> X end)
+    end},
+    {"event.call", fun() ->
+        {ok, M} = gen_event:start_link(),
+        ok = gen_event:add_handler(M, {diff_evh, h1}, {self(), h1}),
+        ev({call, gen_event:call(M, {diff_evh, h1}, get)}),
+        ev({call_unknown, gen_event:call(M, {diff_evh, zz}, get)})
+    end},
+    {"event.add_duplicate", fun() ->
+        {ok, M} = gen_event:start_link(),
+        ev({add, gen_event:add_handler(M, {diff_evh, h1}, {self(), h1})}),
+        ev({add, gen_event:add_handler(M, {diff_evh, h1}, {self(), h1})}),
+        ev({which, handlers(M)})
+    end},
+    {"event.stop_terminates_all", fun() ->
+        {ok, M} = gen_event:start_link(),
+        [ok = gen_event:add_handler(M, {diff_evh, H}, {self(), H}) || H <- [h1, h2]],
+        ev({stop, gen_event:stop(M)}),
+        ev(recv(1000)), ev(recv(1000))
+    end},
+    {"event.notify_then_call_order", fun() ->
+        {ok, M} = gen_event:start_link(),
+        ok = gen_event:add_handler(M, {diff_evh, h1}, {self(), h1}),
+        gen_event:notify(M, e1),
+        ev({which, handlers(M)}),
+        ev(recv(1000))
+    end},
+    {"event.info_to_handlers", fun() ->
+        {ok, M} = gen_event:start_link(),
+        [ok = gen_event:add_handler(M, {diff_evh, H}, {self(), H}) || H <- [h1, h2]],
+        M ! hello,
+        ev(recv(1000)), ev(recv(1000))
+    end}
+    ].
+
+handlers(M) -> [Id || {diff_evh, Id} <- gen_event:which_handlers(M)].
 ets_scenarios() -> [].
 

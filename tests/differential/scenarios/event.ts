@@ -1,3 +1,1 @@
-import type { Scenario } from "../scenario.ts";
-
-export const eventScenarios: Scenario[] = [];
+export { eventScenarios } from "./application.ts";
