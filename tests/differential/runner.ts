@@ -156,5 +156,7 @@ if (import.meta.main) {
     const mark = o.same ? (o.deviation ? "MATCHES (marked deviation)" : "ok") : (o.deviation ? "deviation" : "DIFF");
     console.log(`${mark.padEnd(9)} ${o.name}${o.same ? "" : `  ${o.diff}`}${o.deviation ? ` [${o.deviation}]` : ""}`);
   }
-  console.log(`${same + deviating + differ} scenarios: ${same} match, ${deviating} expected deviations, ${differ} differ`);
+  console.log(
+    `${same + deviating + differ} scenarios: ${same} match, ${deviating} expected deviations, ${differ} differ`,
+  );
 }

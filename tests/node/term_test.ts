@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { Term } from "../../mod.ts";
 import { beamSkip } from "./_beam.ts";
 
-
 const { List, NIL, Float, BitBinary, ErlPid, ErlRef, ErlPort, ErlFun, atom } = Term;
 type Term = Term.Term;
 

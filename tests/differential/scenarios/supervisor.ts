@@ -255,11 +255,14 @@ export const supervisorScenarios: Scenario[] = [
     name: "sup.shutdown_timeout_kills",
     async run(c) {
       const owner = Process.self();
-      const s = await Supervisor.startLink([{ id: "a", start: () => childStart("a", owner, "stubborn"), shutdown: 50 }], {
-        strategy: "one_for_one",
-        maxRestarts: 3,
-        maxSeconds: 5,
-      });
+      const s = await Supervisor.startLink(
+        [{ id: "a", start: () => childStart("a", owner, "stubborn"), shutdown: 50 }],
+        {
+          strategy: "one_for_one",
+          maxRestarts: 3,
+          maxSeconds: 5,
+        },
+      );
       const [a] = await started(c, 1);
       Process.monitor(a);
       await Supervisor.stop(s);
