@@ -143,9 +143,9 @@ test("add, remove and call report typed errors", async () => {
       () => assert.fail("removed a missing handler"),
       (e) => e,
     );
-    assert.equal(missing.reason, "not_found");
+    assert.equal(missing.reason, "module_not_found");
     assert.match(missing.message, /Event handler "nope" in event manager <0\.\d+\.0> is not installed/);
-    assert.equal((await EventManager.call(manager, "nope", "x").catch((e) => e)).reason, "not_found");
+    assert.equal((await EventManager.call(manager, "nope", "x").catch((e) => e)).reason, "bad_module");
 
     const failing = await EventManager.addHandler(
       manager,
