@@ -107,8 +107,13 @@ export interface Callbacks<S, A = undefined, Call = any, Reply = any, Cast = any
   terminate?(reason: unknown, state: S): unknown;
 }
 
-/** A GenServer's pid, carrying its call, reply and cast types for `call`/`cast`. */
-export type ServerRef<Call = any, Reply = any, Cast = any> = Pid & {
+/**
+ * A GenServer's pid, carrying its call, reply, cast and info types, so that
+ * `call`, `cast` and `Process.send` refuse a message outside them at compile
+ * time. A server named by a string is not typed (a name says nothing of its
+ * server's type).
+ */
+export type ServerRef<Call = any, Reply = any, Cast = any, Info = any> = Pid<Info> & {
   readonly __server?: GenServerMessage<Call, Reply, Cast>;
 };
 /** Phantom message type of a GenServer (for typing only). */
@@ -262,11 +267,11 @@ import {
  * await GenServer.stop("doc_gs");
  * ```
  */
-export function start<S, A, Call, Reply, Cast>(
-  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+export function start<S, A, Call, Reply, Cast, Info>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast, Info>,
   arg: A,
   opts?: StartOptions,
-): Promise<ServerRef<Call, Reply, Cast>> {
+): Promise<ServerRef<Call, Reply, Cast, Info>> {
   return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, false);
 }
 
@@ -285,11 +290,11 @@ export function start<S, A, Call, Reply, Cast>(
  * });
  * ```
  */
-export function startLink<S, A, Call, Reply, Cast>(
-  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+export function startLink<S, A, Call, Reply, Cast, Info>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast, Info>,
   arg: A,
   opts?: StartOptions,
-): Promise<ServerRef<Call, Reply, Cast>> {
+): Promise<ServerRef<Call, Reply, Cast, Info>> {
   return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, true);
 }
 
@@ -310,7 +315,8 @@ export function startLink<S, A, Call, Reply, Cast>(
  */
 export function call<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string,
-  request: Call,
+  // NoInfer: the request is checked against the server's type, never widens it.
+  request: NoInfer<Call>,
   timeout: number = 5000,
 ): Promise<Reply> {
   const p = lookup(server);
@@ -345,7 +351,8 @@ export function call<Call = any, Reply = any>(
  */
 export function callWith<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string,
-  request: Call,
+  // NoInfer: the request is checked against the server's type, never widens it.
+  request: NoInfer<Call>,
   onReply: (reply: Reply) => void,
   onError: (error: CallError) => void,
   timeout: number = 5000,
@@ -372,7 +379,7 @@ export function callWith<Call = any, Reply = any>(
  * GenServer.cast("nobody_here", "hello"); // no error, as in Elixir
  * ```
  */
-export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: Cast): void {
+export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: NoInfer<Cast>): void {
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));
 }

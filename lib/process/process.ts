@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { makeRef, Pid, type Ref } from "./pid.ts";
+import { makeRef, Pid, Ref } from "./pid.ts";
 import type { Pattern } from "./pattern.ts";
 import { schedule, type Timer } from "./_timers.ts";
 import {
@@ -54,7 +54,7 @@ import {
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
-export { Pid, type Ref };
+export { Pid, Ref };
 
 export { type ProcessBody, type ProcessContext, type SpawnOptions, TIMEOUT } from "./_spawn.ts";
 import {
@@ -168,7 +168,7 @@ export function current(): Pid | undefined {
  * Process.send(pid, "stop");
  * ```
  */
-export function send<M>(dest: Pid<M> | string, msg: M): void {
+export function send<M>(dest: Pid<M> | string, msg: NoInfer<M>): void {
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
