@@ -1,4 +1,4 @@
-// The exit-signal truth table of ../shared/DESIGN.md, one test per cell.
+// The exit-signal truth table of the design notes (Erlang's exit signals), one test per cell.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExitMessage, Process } from "../../mod.ts";
