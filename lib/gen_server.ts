@@ -302,6 +302,12 @@ export class GenServerProcess implements Behaviour {
   inflight: From<any> | null = null;
   /** True until `init` has returned: a failure then is reported to the starter. */
   starting = true;
+  /**
+   * The parent, whose exit signal stops a trapping server: the starter of
+   * `startLink`. A server from `start` is its own parent, as in OTP, so an
+   * exit signal from its starter is an ordinary `handleInfo` message.
+   */
+  parent: Proc | null = null;
   constructor(cb: AnyCallbacks, kind: string) {
     this.cb = cb;
     this.kind = kind;
@@ -324,10 +330,10 @@ export class GenServerProcess implements Behaviour {
       if (msg instanceof SystemMessage) {
         if (msg instanceof CallMessage) {
           const from = msg.from;
+          this.inflight = from; // a crash from here on fails this call with the reason
           if (cb.handleCall === undefined) {
             throw new Error(`attempted to call GenServer ${this.proc.pid} but no handleCall callback was provided`);
           }
-          this.inflight = from;
           const r = this.then(this.invoke(cb.handleCall, msg.request, from, this.state), from);
           // Not answered yet (noreply, or async): the caller must hear if the server dies.
           if (from.resolve !== null) from.hold();
@@ -342,7 +348,7 @@ export class GenServerProcess implements Behaviour {
         }
         if (msg instanceof StopMessage) return this.stop(msg.reason);
         msg = "timeout";
-      } else if (msg instanceof ExitMessage && this.proc.parent !== null && msg.from === this.proc.parent.pid) {
+      } else if (msg instanceof ExitMessage && this.parent !== null && msg.from === this.parent.pid) {
         return this.stop(msg.reason);
       }
       if (cb.handleInfo === undefined) return undefined; // unknown messages are dropped, as the guide explains
@@ -519,6 +525,7 @@ export function startBehaviour(
     }
     const linked = link && parent !== null ? parent : null;
     if (linked !== null) linkProcs(linked, proc);
+    server.parent = linked;
     let timer: Timer | null = null;
     let settled = false;
     // A starter that died meanwhile is told nothing.
@@ -617,6 +624,8 @@ export function call<Call = any, Reply = any>(
   return new Promise<Reply>((resolve, reject) => {
     const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller);
     if (timeout !== Infinity) startTimer(from, timeout);
+    // A GenServer fails the calls it holds or has queued when it dies; any other process is watched.
+    if (!(p.behaviour instanceof GenServerProcess)) from.hold();
     deliver(p, new CallMessage(from, request));
   });
 }
@@ -658,6 +667,7 @@ export function callWith<Call = any, Reply = any>(
   const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller);
   from.direct = true;
   if (timeout !== Infinity) startTimer(from, timeout);
+  if (!(p.behaviour instanceof GenServerProcess)) from.hold();
   deliver(p, new CallMessage(from, request));
 }
 

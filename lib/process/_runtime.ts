@@ -553,13 +553,16 @@ export function monitorsOf(p: Proc): DownTarget[] {
 export class ProcMonitor implements DownTarget {
   readonly ref: Ref;
   readonly watcher: Proc;
-  constructor(ref: Ref, watcher: Proc) {
+  /** The registered name it was made with, if any. */
+  readonly name: string | undefined;
+  constructor(ref: Ref, watcher: Proc, name?: string) {
     this.ref = ref;
     this.watcher = watcher;
+    this.name = name;
   }
   down(target: Proc, reason: unknown): void {
     this.watcher.monitoring?.delete(this.ref.id);
-    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason));
+    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason, this.name));
   }
 }
 
@@ -639,6 +642,22 @@ export function die(p: Proc, reason: unknown): void {
     for (const [refId, target] of monitoring) dropMonitor(target, refId);
     p.monitoring = null;
   }
+  // Exit signals go out before DOWNs, as on the BEAM: a process both linked and
+  // monitoring gets the EXIT message first. Deaths they cause come after every DOWN.
+  let signals = false;
+  if (p.links !== null) {
+    const links = linksOf(p);
+    p.links = null;
+    for (const l of links) {
+      removeLink(l, p);
+      if (l.trapExit) {
+        deliver(l, new ExitMessage(p.pid, reason));
+      } else if (reason !== "normal") {
+        signalQueue.push([l, p, reason]);
+        signals = true;
+      }
+    }
+  }
   if (p.monitors !== null) {
     const monitors = monitorsOf(p);
     p.monitors = null;
@@ -657,13 +676,7 @@ export function die(p: Proc, reason: unknown): void {
       }
     }
   }
-  if (p.links !== null) {
-    const links = linksOf(p);
-    p.links = null;
-    for (const l of links) {
-      removeLink(l, p);
-      signalQueue.push([l, p, reason]);
-    }
+  if (signals) {
     if (!processingSignals) {
       processingSignals = true;
       try {

@@ -212,7 +212,7 @@ export function spawnLink(body: ProcessBody, opts?: Omit<SpawnOptions, "link">):
 export function spawnMonitor(body: ProcessBody, opts?: SpawnOptions): [Pid, Ref] {
   const caller = callerOrThrow("Process.spawnMonitor");
   const p = spawnBody(body, opts, "raw");
-  return [p.pid, monitorFrom(caller, p)];
+  return [p.pid, monitorFrom(caller, p, p.pid)];
 }
 
 /**
@@ -317,8 +317,41 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
 }
 
 /**
- * Links the caller and `pid`. Linking to a dead process sends the caller an
- * exit signal with reason `noproc`, as in Erlang.
+ * `link` found no process: Erlang's `noproc` error, raised in a caller that
+ * does not trap exits (one that does gets an `ExitMessage` with `noproc`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const err = await Process.run(async () => {
+ *   const pid = Process.spawn(() => {});
+ *   await Process.run(() => {}); // it has run and ended
+ *   try {
+ *     Process.link(pid);
+ *   } catch (e) {
+ *     return e;
+ *   }
+ * });
+ * console.assert(err instanceof Process.NoProcessError && err.reason === "noproc");
+ * ```
+ */
+export class NoProcessError extends Error {
+  /** Always `"noproc"`, as in Erlang. */
+  readonly reason = "noproc";
+  /** The process that was not there. */
+  readonly pid: Pid;
+  constructor(pid: Pid, what: string) {
+    super(`${what}(${pid}): no such process`);
+    this.name = "NoProcessError";
+    this.pid = pid;
+  }
+}
+
+/**
+ * Links the caller and `pid`. Linking to a dead process throws
+ * {@linkcode NoProcessError} (`noproc`) in a caller that does not trap exits,
+ * and sends a trapping caller an `ExitMessage` with reason `noproc`, as in
+ * Erlang. A name nobody holds throws (Erlang's `badarg`).
  *
  * @example
  * ```ts
@@ -336,7 +369,9 @@ export function link(pid: Pid | string): void {
   if (caller.state === DEAD) return;
   const p = lookup(pid);
   if (p === null || p.state === DEAD) {
-    exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
+    if (typeof pid === "string") throw new Error(`No process is registered as ${JSON.stringify(pid)}`);
+    if (!caller.trapExit) throw new NoProcessError(pid, "Process.link");
+    deliver(caller, new ExitMessage(pid, "noproc"));
     return;
   }
   linkProcs(caller, p);
@@ -357,14 +392,23 @@ export function unlink(pid: Pid): void {
   if (p !== null) unlinkProcs(caller, p);
 }
 
-function monitorFrom(caller: Proc, target: Proc | null): Ref {
+function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref {
   const ref = makeRef();
-  if (caller.state === DEAD) return ref;
-  const m = new ProcMonitor(ref, caller);
-  if (target !== null && target.state !== DEAD) (caller.monitoring ??= new Map()).set(ref.id, target);
-  addMonitor(target, ref.id, m);
+  // Monitoring oneself creates no monitor, as in Erlang.
+  if (caller.state === DEAD || target === caller) return ref;
+  const m = new ProcMonitor(ref, caller, typeof dest === "string" ? dest : undefined);
+  if (target !== null && target.state !== DEAD) {
+    (caller.monitoring ??= new Map()).set(ref.id, target);
+    addMonitor(target, ref.id, m);
+  } else {
+    // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
+    m.down(typeof dest === "string" ? nobody : { pid: dest } as Proc, "noproc");
+  }
   return ref;
 }
+
+/** The process behind a name nobody holds, for its DOWN. */
+const nobody = { pid: ROOT } as Proc;
 
 /**
  * Monitors `pid`: when it dies the caller gets one {@linkcode DownMessage}.
@@ -383,7 +427,7 @@ function monitorFrom(caller: Proc, target: Proc | null): Ref {
  */
 export function monitor(pid: Pid | string): Ref {
   const caller = callerOrThrow("Process.monitor");
-  return monitorFrom(caller, lookup(pid));
+  return monitorFrom(caller, lookup(pid), pid);
 }
 
 /**
@@ -784,7 +828,7 @@ export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: Spa
 }
 
 export { DownMessage, ExitMessage, isDownMessage, isExitMessage } from "./messages.ts";
-import { DownMessage } from "./messages.ts";
+import { DownMessage, ExitMessage } from "./messages.ts";
 export { _, matches, type Pattern } from "./pattern.ts";
 export { type ExitReason, formatReason, isNormalExit } from "./reason.ts";
 export { makeRef };
