@@ -44,7 +44,7 @@
  * @module
  */
 import { nextRefId, Pid } from "./process/pid.ts";
-import { addMonitor, lookup } from "./process/_runtime.ts";
+import { addMonitor, callerIsDead, lookup, never } from "./process/_runtime.ts";
 import { spawnBody } from "./process/_spawn.ts";
 import { formatReason, isNormalExit } from "./process/reason.ts";
 import { DownMessage } from "./process/messages.ts";
@@ -164,6 +164,13 @@ interface Loaded {
   readonly spec: Spec<any>;
   env: Env;
   running: Running | null;
+  /**
+   * Its top process died on its own and no `stop` or `start` came since. OTP's
+   * application controller still counts such an application as running for a
+   * while (until its master has reported), so a `stop` right after the top
+   * process's DOWN returns ok there; here the master reports at once.
+   */
+  exitedAlone?: boolean;
 }
 
 const loaded = new Map<string, Loaded>();
@@ -276,6 +283,7 @@ export function unload(app: Spec<any> | string): boolean {
  * ```
  */
 export function start<E extends Env>(app: Spec<E>, opts?: StartOptions<E>): Promise<Pid> {
+  if (callerIsDead()) return never();
   const name = app.name;
   const current = loaded.get(name);
   if (current?.running != null) {
@@ -302,6 +310,7 @@ export function start<E extends Env>(app: Spec<E>, opts?: StartOptions<E>): Prom
 
 function launch(l: Loaded, type: RestartType): Promise<Pid> {
   const name = l.spec.name;
+  l.exitedAlone = false;
   const env = { ...l.env };
   let settled = false;
   let resolveStart!: (pid: Pid) => void;
@@ -408,6 +417,7 @@ async function masterBody(
   await callback(spec.stop, spec, env);
   const type = l.running!.type;
   finished(l);
+  l.exitedAlone = true;
   if (type === "permanent" || (type === "transient" && !isNormalExit(msg.reason))) {
     for (const other of [...order].reverse()) {
       const o = loaded.get(other);
@@ -437,7 +447,8 @@ function finished(l: Loaded): void {
  * `stop`. Resolves once all that is done; a concurrent second `stop` gets
  * the same promise. Dependencies and dependents are left running. Rejects
  * with {@linkcode ApplicationError} `["not_started", name]` if it is not
- * running.
+ * running; once after its top process died on its own, it resolves instead,
+ * as OTP's does right after that death.
  *
  * @example
  * ```ts
@@ -449,12 +460,17 @@ function finished(l: Loaded): void {
  * ```
  */
 export async function stop(app: Spec<any> | string, opts?: StopOptions): Promise<void> {
+  if (callerIsDead()) return never();
   const name = nameOf(app);
   const l = loaded.get(name);
   let r = l?.running ?? null;
   if (r !== null && r.starting !== null) {
     await r.starting;
     r = l!.running;
+  }
+  if (r === null && l?.exitedAlone) {
+    l.exitedAlone = false;
+    return; // ok, as OTP answers a stop that follows the top process's death
   }
   if (r === null || r.top === null) {
     throw new ApplicationError(name, ["not_started", name], `Application ${q(name)} is not started`);
@@ -574,7 +590,8 @@ export function isStarted(app: Spec<any> | string): boolean {
 }
 
 /**
- * The running applications, oldest first (Erlang's `which_applications`).
+ * The running applications, the most recently started first (Erlang's
+ * `which_applications`, Elixir's `started_applications`).
  *
  * @example
  * ```ts
@@ -584,7 +601,8 @@ export function isStarted(app: Spec<any> | string): boolean {
  */
 export function startedApplications(): ApplicationInfo[] {
   const out: ApplicationInfo[] = [];
-  for (const name of order) {
+  for (let i = order.length - 1; i >= 0; i--) {
+    const name = order[i];
     const l = loaded.get(name)!;
     const r = l.running;
     if (r === null || r.top === null) continue;

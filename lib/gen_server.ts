@@ -46,12 +46,14 @@ import type { Pid } from "./process/pid.ts";
 import { schedule, start as startTimer, Timer } from "./process/_timers.ts";
 import {
   addMonitor,
+  callerIsDead,
   currentProc,
   DEAD,
   deliver,
   type DownTarget,
   dropMonitor,
   lookup,
+  never,
   outsideProcess,
   type Proc,
 } from "./process/_runtime.ts";
@@ -188,6 +190,8 @@ export class From<R = unknown> extends Timer implements DownTarget {
   /** @ignore */ timeout: number;
   /** The calling process (undefined: plain code). */
   readonly caller: Pid | undefined;
+  /** @ignore The calling process: once it is dead, the call's outcome is dropped. */
+  callerProc: Proc | null;
   /** @ignore Callbacks (not a promise's): run them outside the server's dispatch. */
   direct = false;
   /** @ignore */
@@ -198,7 +202,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
     dest: Pid | string,
     request: unknown,
     timeout: number,
-    caller: Pid | undefined,
+    caller: Proc | null,
   ) {
     super();
     this.resolve = resolve;
@@ -207,7 +211,8 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.dest = dest;
     this.request = request;
     this.timeout = timeout;
-    this.caller = caller;
+    this.callerProc = caller;
+    this.caller = caller === null ? undefined : caller.pid;
   }
   /** @ignore The server keeps this call past `handleCall`: watch the server. */
   hold(): void {
@@ -222,6 +227,8 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.resolve = null;
     if (this.refId !== 0) dropMonitor(this.server, this.refId);
     this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return; // nobody left to tell
     const error = new CallError(reason, this.dest, this.request, this.timeout);
     if (this.direct) outsideProcess(this.reject, error);
     else this.reject(error);
@@ -233,6 +240,8 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.resolve = null;
     if (this.refId !== 0) dropMonitor(this.server, this.refId);
     this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return; // nobody left to tell
     if (this.direct) outsideProcess(resolve, value);
     else resolve(value);
   }
@@ -319,13 +328,16 @@ export function call<Call = any, Reply = any>(
   request: NoInfer<Call>,
   timeout: number = 5000,
 ): Promise<Reply> {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, request, timeout));
-  const caller = currentProc();
   if (caller === p) return Promise.reject(new CallError("calling_self", server, request, timeout));
   return new Promise<Reply>((resolve, reject) => {
-    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller?.pid);
+    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller);
     if (timeout !== Infinity) startTimer(from, timeout);
+    // A GenServer fails the calls it holds or has queued when it dies; any other process is watched.
+    if (!(p.behaviour instanceof GenServerProcess)) from.hold();
     deliver(p, new CallMessage(from, request));
   });
 }
@@ -357,16 +369,18 @@ export function callWith<Call = any, Reply = any>(
   onError: (error: CallError) => void,
   timeout: number = 5000,
 ): void {
-  const p = lookup(server);
   const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return;
+  const p = lookup(server);
   if (p === null || p.state === DEAD || caller === p) {
     const reason = p === null || p.state === DEAD ? "noproc" : "calling_self";
     queueMicrotask(() => onError(new CallError(reason, server, request, timeout)));
     return;
   }
-  const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller?.pid);
+  const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller);
   from.direct = true;
   if (timeout !== Infinity) startTimer(from, timeout);
+  if (!(p.behaviour instanceof GenServerProcess)) from.hold();
   deliver(p, new CallMessage(from, request));
 }
 
@@ -380,6 +394,7 @@ export function callWith<Call = any, Reply = any>(
  * ```
  */
 export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: NoInfer<Cast>): void {
+  if (callerIsDead()) return;
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));
 }
@@ -399,6 +414,7 @@ export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, req
  * ```
  */
 export function reply<R>(from: From<R>, value: R): void {
+  if (callerIsDead()) return; // a dead process's leftover code
   from.answer(value);
 }
 
@@ -417,15 +433,18 @@ export function reply<R>(from: From<R>, value: R): void {
  * ```
  */
 export function stop(server: Pid | string, reason: unknown = "normal", timeout: number = Infinity): Promise<void> {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, "stop", timeout));
-  if (currentProc() === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
+  if (caller === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
   return new Promise<void>((resolve, reject) => {
     let timer: Timer | null = null;
     const refId = nextRefId();
     addMonitor(p, refId, {
       down(_t: Proc, exitReason: unknown) {
         if (timer !== null) timer.cancel();
+        if (caller !== null && caller.state === DEAD) return;
         if (exitReason === reason) resolve();
         else if (exitReason === "noproc") reject(new CallError("noproc", server, "stop", timeout));
         else reject(new CallError(exitReason, server, "stop", timeout));
@@ -434,6 +453,7 @@ export function stop(server: Pid | string, reason: unknown = "normal", timeout: 
     if (timeout !== Infinity) {
       timer = schedule(timeout, () => {
         dropMonitor(p, refId);
+        if (caller !== null && caller.state === DEAD) return;
         reject(new CallError("timeout", server, "stop", timeout));
       });
     }

@@ -76,6 +76,7 @@ class Context implements ProcessContext {
 export function spawnBody(body: ProcessBody, opts: SpawnOptions | undefined, kind: string): Proc {
   const parent = currentProc();
   const p = spawnProc(parent, kind, null, null);
+  if (p.state === DEAD) return p; // spawned by a dead process: born dead
   if (opts !== undefined) {
     if (opts.name !== undefined) registerProc(opts.name, p);
     if (opts.trapExit) p.trapExit = true;

@@ -6,6 +6,18 @@
  * argument (or {@linkcode self}) and waits for messages with
  * {@linkcode receive}. Messages that do not match stay queued, in order.
  *
+ * **A dead process has no effect.** JavaScript cannot stop running code, so a
+ * process killed while its body (or an `async` callback) waits in an `await`
+ * is stopped another way: every promise of the runtime it awaits
+ * (`receive`, `sleep`, `GenServer.call`, `Task.await`, a start, ...) never
+ * settles, and whatever its leftover code does through the runtime is
+ * dropped: sends, replies, casts, exit signals, spawns (the new process is
+ * born dead), links, monitors, registrations, timers and starts; an ETS
+ * write throws. The one thing that cannot match the BEAM: synchronous code
+ * already running when its process dies (after `exit(self(), "kill")`, say)
+ * finishes its turn, without effect. The process context follows `async`
+ * functions; a callback that returns a promise should be one.
+ *
  * @example Ping-pong
  * ```ts
  * import { Process } from "../../mod.ts";
@@ -24,9 +36,10 @@
  */
 import { makeRef, Pid, Ref } from "./pid.ts";
 import type { Pattern } from "./pattern.ts";
-import { schedule, type Timer } from "./_timers.ts";
+import { schedule, Timer } from "./_timers.ts";
 import {
   addMonitor,
+  callerIsDead,
   crashLogger,
   currentProc,
   DEAD,
@@ -39,6 +52,7 @@ import {
   lookup,
   monitorsOf,
   names,
+  never,
   type Proc,
   ProcessExit,
   ProcMonitor,
@@ -125,7 +139,7 @@ export function spawnLink(body: ProcessBody, opts?: Omit<SpawnOptions, "link">):
 export function spawnMonitor(body: ProcessBody, opts?: SpawnOptions): [Pid, Ref] {
   const caller = callerOrThrow("Process.spawnMonitor");
   const p = spawnBody(body, opts, "raw");
-  return [p.pid, monitorFrom(caller, p)];
+  return [p.pid, monitorFrom(caller, p, p.pid)];
 }
 
 /**
@@ -169,6 +183,7 @@ export function current(): Pid | undefined {
  * ```
  */
 export function send<M>(dest: Pid<M> | string, msg: NoInfer<M>): void {
+  if (callerIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
@@ -205,8 +220,41 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
 }
 
 /**
- * Links the caller and `pid`. Linking to a dead process sends the caller an
- * exit signal with reason `noproc`, as in Erlang.
+ * `link` found no process: Erlang's `noproc` error, raised in a caller that
+ * does not trap exits (one that does gets an `ExitMessage` with `noproc`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const err = await Process.run(async () => {
+ *   const pid = Process.spawn(() => {});
+ *   await Process.run(() => {}); // it has run and ended
+ *   try {
+ *     Process.link(pid);
+ *   } catch (e) {
+ *     return e;
+ *   }
+ * });
+ * console.assert(err instanceof Process.NoProcessError && err.reason === "noproc");
+ * ```
+ */
+export class NoProcessError extends Error {
+  /** Always `"noproc"`, as in Erlang. */
+  readonly reason = "noproc";
+  /** The process that was not there. */
+  readonly pid: Pid;
+  constructor(pid: Pid, what: string) {
+    super(`${what}(${pid}): no such process`);
+    this.name = "NoProcessError";
+    this.pid = pid;
+  }
+}
+
+/**
+ * Links the caller and `pid`. Linking to a dead process throws
+ * {@linkcode NoProcessError} (`noproc`) in a caller that does not trap exits,
+ * and sends a trapping caller an `ExitMessage` with reason `noproc`, as in
+ * Erlang. A name nobody holds throws (Erlang's `badarg`).
  *
  * @example
  * ```ts
@@ -221,9 +269,12 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
  */
 export function link(pid: Pid | string): void {
   const caller = callerOrThrow("Process.link");
+  if (caller.state === DEAD) return;
   const p = lookup(pid);
   if (p === null || p.state === DEAD) {
-    exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
+    if (typeof pid === "string") throw new Error(`No process is registered as ${JSON.stringify(pid)}`);
+    if (!caller.trapExit) throw new NoProcessError(pid, "Process.link");
+    deliver(caller, new ExitMessage(pid, "noproc"));
     return;
   }
   linkProcs(caller, p);
@@ -244,13 +295,23 @@ export function unlink(pid: Pid): void {
   if (p !== null) unlinkProcs(caller, p);
 }
 
-function monitorFrom(caller: Proc, target: Proc | null): Ref {
+function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref {
   const ref = makeRef();
-  const m = new ProcMonitor(ref, caller);
-  if (target !== null && target.state !== DEAD) (caller.monitoring ??= new Map()).set(ref.id, target);
-  addMonitor(target, ref.id, m);
+  // Monitoring oneself creates no monitor, as in Erlang.
+  if (caller.state === DEAD || target === caller) return ref;
+  const m = new ProcMonitor(ref, caller, typeof dest === "string" ? dest : undefined);
+  if (target !== null && target.state !== DEAD) {
+    (caller.monitoring ??= new Map()).set(ref.id, target);
+    addMonitor(target, ref.id, m);
+  } else {
+    // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
+    m.down(typeof dest === "string" ? nobody : { pid: dest } as Proc, "noproc");
+  }
   return ref;
 }
+
+/** The process behind a name nobody holds, for its DOWN. */
+const nobody = { pid: ROOT } as Proc;
 
 /**
  * Monitors `pid`: when it dies the caller gets one {@linkcode DownMessage}.
@@ -269,7 +330,7 @@ function monitorFrom(caller: Proc, target: Proc | null): Ref {
  */
 export function monitor(pid: Pid | string): Ref {
   const caller = callerOrThrow("Process.monitor");
-  return monitorFrom(caller, lookup(pid));
+  return monitorFrom(caller, lookup(pid), pid);
 }
 
 /**
@@ -328,6 +389,7 @@ export function exit(a: unknown, b?: unknown): void {
     return;
   }
   const from = currentProc();
+  if (from !== null && from.state === DEAD) return;
   exitSignal(target, from, from?.pid ?? ROOT, b, false);
 }
 
@@ -381,6 +443,7 @@ export function isAlive(pid: Pid): boolean {
  * ```
  */
 export function register(name: string, pid: Pid): void {
+  if (callerIsDead()) return;
   const p = procOf(pid);
   if (p === null) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${pid} is not alive`);
   registerProc(name, p);
@@ -398,6 +461,7 @@ export function register(name: string, pid: Pid): void {
  * ```
  */
 export function unregister(name: string): void {
+  if (callerIsDead()) return;
   const p = names.get(name);
   if (p === undefined) throw new Error(`Name ${JSON.stringify(name)} is not registered`);
   names.delete(name);
@@ -574,6 +638,7 @@ export type TimerRef = Timer;
  * ```
  */
 export function sendAfter<M>(dest: Pid<M> | string, msg: M, ms: number): TimerRef {
+  if (callerIsDead()) return new Timer(); // never started: cancelTimer says false
   return schedule(ms, () => {
     const p = lookup(dest);
     if (p !== null) deliver(p, msg);
@@ -604,7 +669,14 @@ export function cancelTimer(timer: TimerRef): boolean {
  * ```
  */
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => schedule(ms, resolve));
+  const sleeper = currentProc();
+  if (sleeper === null) return new Promise((resolve) => schedule(ms, resolve));
+  if (sleeper.state === DEAD) return never();
+  return new Promise((resolve) =>
+    schedule(ms, () => {
+      if (sleeper.state !== DEAD) resolve();
+    })
+  );
 }
 
 /**
@@ -664,25 +736,27 @@ export class ProcessExitError extends Error {
  * ```
  */
 export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: SpawnOptions): Promise<Awaited<T>> {
+  const owner = currentProc();
+  if (owner !== null && owner.state === DEAD) return never();
   return new Promise((resolve, reject) => {
     let done = false;
     const p = spawnBody(
       async (ctx) => {
         const v = await body(ctx);
         done = true;
-        resolve(v as Awaited<T>);
+        if (owner === null || owner.state !== DEAD) resolve(v as Awaited<T>);
       },
       opts,
       "raw",
     );
     (p.exitHooks ??= []).push((reason) => {
-      if (!done) reject(new ProcessExitError(p.pid, reason));
+      if (!done && (owner === null || owner.state !== DEAD)) reject(new ProcessExitError(p.pid, reason));
     });
   });
 }
 
 export { runAfter } from "./_runtime.ts";
 export { DownMessage, ExitMessage, isDownMessage, isExitMessage } from "./messages.ts";
-import { DownMessage } from "./messages.ts";
+import { DownMessage, ExitMessage } from "./messages.ts";
 export { _, matches, type Pattern } from "./pattern.ts";
 export { type ExitReason, formatReason, isNormalExit } from "./reason.ts";

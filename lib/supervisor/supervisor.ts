@@ -325,7 +325,8 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
   async handleCall(req, _from, state) {
     switch (req[0]) {
       case "which_children":
-        return ["reply", ["ok", state.children.map(info)], state];
+        // Newest first, as OTP's which_children.
+        return ["reply", ["ok", state.children.map(info).reverse()], state];
       case "count_children":
         return ["reply", ["ok", counts(state.children)], state];
       case "start_child": {
@@ -558,7 +559,8 @@ export function deleteChild(sup: Pid | string, id: ChildId): Promise<void> {
 }
 
 /**
- * The supervisor's children in start order. `type: "supervisor"` children
+ * The supervisor's children, the last started first (as OTP's
+ * `which_children`: the reverse of the start order). `type: "supervisor"` children
  * with a pid can be asked in turn, to walk the whole tree.
  *
  * @example

@@ -279,7 +279,7 @@ test("spawnLink links both ways and unlink removes the link", async () => {
   });
 });
 
-test("linking to a dead process sends the caller noproc", async () => {
+test("linking to a dead process: noproc as a message when trapping, else a catchable error", async () => {
   const trapped = await Process.run(async ({ receive }) => {
     Process.trapExit(true);
     const pid = idle();
@@ -288,14 +288,19 @@ test("linking to a dead process sends the caller noproc", async () => {
     return await receive<ExitMessage>();
   });
   assert.equal(trapped.reason, "noproc");
-  const err = await Process.run(async () => {
+  const [err, alive] = await Process.run(() => {
     const pid = idle();
     Process.exit(pid, "kill");
-    Process.link(pid);
-    await Process.receive();
-  }).catch((e) => e);
-  assert.ok(err instanceof Process.ProcessExitError);
+    try {
+      Process.link(pid);
+    } catch (e) {
+      return [e, Process.isAlive(Process.self())];
+    }
+    return [null, true];
+  });
+  assert.ok(err instanceof Process.NoProcessError);
   assert.equal(err.reason, "noproc");
+  assert.equal(alive, true);
 });
 
 test("a long chain of links dies without overflowing the stack", async () => {

@@ -340,11 +340,13 @@ function leaf(pid: Pid | undefined, id: string | null, type: string): TreeNode {
 
 async function grow(node: TreeNode, pid: Pid, depth: number, o: Required<TreeOptions>): Promise<void> {
   if (node.behaviour === null || !SUPERVISOR_KINDS.has(node.behaviour) || depth >= o.maxDepth) return;
-  const kids = await childrenOf(pid, o.timeout);
-  if (kids === undefined) {
+  const listed = await childrenOf(pid, o.timeout);
+  if (listed === undefined) {
     if (Process.isAlive(pid)) node.state = "busy";
     return;
   }
+  // A Supervisor lists its children newest first, as OTP does; the tree shows them in start order.
+  const kids = node.behaviour === "Supervisor" ? listed.slice().reverse() : listed;
   const shown = kids.length > o.maxChildren ? kids.slice(0, o.maxChildren) : kids;
   if (shown.length < kids.length) node.omitted = kids.length - shown.length;
   node.children = [];
