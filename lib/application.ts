@@ -44,7 +44,7 @@
  * @module
  */
 import { nextRefId, Pid } from "./process/pid.ts";
-import { addMonitor, lookup } from "./process/_runtime.ts";
+import { addMonitor, callerIsDead, lookup, never } from "./process/_runtime.ts";
 import { spawnBody } from "./process/process.ts";
 import { formatReason, isNormalExit } from "./process/reason.ts";
 import { DownMessage } from "./process/messages.ts";
@@ -265,6 +265,7 @@ export function unload(app: Spec<any> | string): boolean {
  * ```
  */
 export function start<E extends Env>(app: Spec<E>, opts?: StartOptions<E>): Promise<Pid> {
+  if (callerIsDead()) return never();
   const name = app.name;
   const current = loaded.get(name);
   if (current?.running != null) {
@@ -438,6 +439,7 @@ function finished(l: Loaded): void {
  * ```
  */
 export async function stop(app: Spec<any> | string, opts?: StopOptions): Promise<void> {
+  if (callerIsDead()) return never();
   const name = nameOf(app);
   const l = loaded.get(name);
   let r = l?.running ?? null;

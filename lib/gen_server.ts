@@ -48,6 +48,7 @@ import {
   addMonitor,
   als,
   type Behaviour,
+  callerIsDead,
   currentProc,
   DEAD,
   deliver,
@@ -56,6 +57,7 @@ import {
   dropMonitor,
   linkProcs,
   lookup,
+  never,
   outsideProcess,
   type Proc,
   ProcessExit,
@@ -192,6 +194,8 @@ export class From<R = unknown> extends Timer implements DownTarget {
   /** @internal */ timeout: number;
   /** The calling process (undefined: plain code). */
   readonly caller: Pid | undefined;
+  /** @internal The calling process: once it is dead, the call's outcome is dropped. */
+  callerProc: Proc | null;
   /** @internal Callbacks (not a promise's): run them outside the server's dispatch. */
   direct = false;
   /** @internal */
@@ -202,7 +206,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
     dest: Pid | string,
     request: unknown,
     timeout: number,
-    caller: Pid | undefined,
+    caller: Proc | null,
   ) {
     super();
     this.resolve = resolve;
@@ -211,7 +215,8 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.dest = dest;
     this.request = request;
     this.timeout = timeout;
-    this.caller = caller;
+    this.callerProc = caller;
+    this.caller = caller === null ? undefined : caller.pid;
   }
   /** @internal The server keeps this call past `handleCall`: watch the server. */
   hold(): void {
@@ -226,6 +231,8 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.resolve = null;
     if (this.refId !== 0) dropMonitor(this.server, this.refId);
     this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return; // nobody left to tell
     const error = new CallError(reason, this.dest, this.request, this.timeout);
     if (this.direct) outsideProcess(this.reject, error);
     else this.reject(error);
@@ -426,6 +433,7 @@ export class GenServerProcess implements Behaviour {
   /** Runs `terminate` (if any), then ends the process with `reason`. */
   stop(reason: unknown): unknown {
     const proc = this.proc;
+    if (proc.state === DEAD) return undefined; // killed while a callback was pending
     const t = this.cb.terminate;
     if (t !== undefined) {
       let r: unknown;
@@ -494,8 +502,9 @@ export function startBehaviour(
   opts: StartOptions | undefined,
   link: boolean,
 ): Promise<Pid> {
+  const parent = currentProc();
+  if (parent !== null && parent.state === DEAD) return never();
   return new Promise<Pid>((resolve, reject) => {
-    const parent = currentProc();
     const proc = spawnProc(parent, server.kind, null, server);
     server.proc = proc;
     if (opts?.name !== undefined) {
@@ -512,15 +521,17 @@ export function startBehaviour(
     if (linked !== null) linkProcs(linked, proc);
     let timer: Timer | null = null;
     let settled = false;
+    // A starter that died meanwhile is told nothing.
+    const starterGone = () => parent !== null && parent.state === DEAD;
     const done = (pid: Pid) => {
       settled = true;
       if (timer !== null) timer.cancel();
-      resolve(pid);
+      if (!starterGone()) resolve(pid);
     };
     const failed = (e: unknown) => {
       settled = true;
       if (timer !== null) timer.cancel();
-      reject(e);
+      if (!starterGone()) reject(e);
     };
     if (opts?.timeout !== undefined && opts.timeout !== Infinity) {
       timer = schedule(opts.timeout, () => {
@@ -528,7 +539,7 @@ export function startBehaviour(
         settled = true;
         if (linked !== null) unlinkProcs(proc, linked);
         die(proc, "killed");
-        reject(new StartError("timeout"));
+        if (!starterGone()) reject(new StartError("timeout"));
       });
     }
     proc.init = () => server.init(arg, done, failed, linked);
@@ -598,12 +609,13 @@ export function call<Call = any, Reply = any>(
   request: Call,
   timeout: number = 5000,
 ): Promise<Reply> {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, request, timeout));
-  const caller = currentProc();
   if (caller === p) return Promise.reject(new CallError("calling_self", server, request, timeout));
   return new Promise<Reply>((resolve, reject) => {
-    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller?.pid);
+    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller);
     if (timeout !== Infinity) startTimer(from, timeout);
     deliver(p, new CallMessage(from, request));
   });
@@ -635,14 +647,15 @@ export function callWith<Call = any, Reply = any>(
   onError: (error: CallError) => void,
   timeout: number = 5000,
 ): void {
-  const p = lookup(server);
   const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return;
+  const p = lookup(server);
   if (p === null || p.state === DEAD || caller === p) {
     const reason = p === null || p.state === DEAD ? "noproc" : "calling_self";
     queueMicrotask(() => onError(new CallError(reason, server, request, timeout)));
     return;
   }
-  const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller?.pid);
+  const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller);
   from.direct = true;
   if (timeout !== Infinity) startTimer(from, timeout);
   deliver(p, new CallMessage(from, request));
@@ -658,6 +671,7 @@ export function callWith<Call = any, Reply = any>(
  * ```
  */
 export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: Cast): void {
+  if (callerIsDead()) return;
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));
 }
@@ -678,10 +692,12 @@ export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, req
  */
 export function reply<R>(from: From<R>, value: R): void {
   const resolve = from.resolve;
-  if (resolve === null) return;
+  if (resolve === null || callerIsDead()) return;
   from.resolve = null;
   if (from.refId !== 0) dropMonitor(from.server, from.refId);
   from.cancel();
+  const caller = from.callerProc;
+  if (caller !== null && caller.state === DEAD) return; // nobody left to tell
   if (from.direct) outsideProcess(resolve, value);
   else resolve(value);
 }
@@ -701,15 +717,18 @@ export function reply<R>(from: From<R>, value: R): void {
  * ```
  */
 export function stop(server: Pid | string, reason: unknown = "normal", timeout: number = Infinity): Promise<void> {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, "stop", timeout));
-  if (currentProc() === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
+  if (caller === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
   return new Promise<void>((resolve, reject) => {
     let timer: Timer | null = null;
     const refId = nextRefId();
     addMonitor(p, refId, {
       down(_t: Proc, exitReason: unknown) {
         if (timer !== null) timer.cancel();
+        if (caller !== null && caller.state === DEAD) return;
         if (exitReason === reason) resolve();
         else if (exitReason === "noproc") reject(new CallError("noproc", server, "stop", timeout));
         else reject(new CallError(exitReason, server, "stop", timeout));
@@ -718,6 +737,7 @@ export function stop(server: Pid | string, reason: unknown = "normal", timeout: 
     if (timeout !== Infinity) {
       timer = schedule(timeout, () => {
         dropMonitor(p, refId);
+        if (caller !== null && caller.state === DEAD) return;
         reject(new CallError("timeout", server, "stop", timeout));
       });
     }

@@ -145,9 +145,12 @@ export function readable(t: Table | string): Table {
 /** Resolves for writing: only a public table takes writes from non-owners. */
 export function writable(t: Table | string): Table {
   const x = resolve(t);
+  const caller = currentProc();
   if (x.access !== PUBLIC) {
-    const caller = currentProc();
     if (caller !== x.owner) throw denied(x, "write to", caller);
+  } else if (caller !== null && !caller.alive) {
+    // Code a dead process left running (see Process's module doc) changes nothing.
+    throw new EtsError("access", `Cannot write to table ${show(x.name)} from process ${caller.pid}: it is not alive`);
   }
   return x;
 }

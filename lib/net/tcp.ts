@@ -32,6 +32,7 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { runtime } from "./runtime.ts";
 
 /** One open TCP connection, either accepted by a listener or opened by {@linkcode connect}. */
@@ -151,15 +152,26 @@ export interface TcpAdapter {
   connect(options: Required<ConnectOptions>, accept: TcpAcceptor): Promise<TcpConnection>;
 }
 
+/**
+ * Runs a function in the async context this module was loaded in, outside
+ * any process. Socket callbacks belong to no process: one that kept the
+ * context of the process that called `listen` would act as that process,
+ * and once it died every effect (a send, a call, a spawn) would be dropped.
+ */
+const outsideAnyProcess = AsyncLocalStorage.snapshot();
+
 let adapter: Promise<TcpAdapter> | undefined;
 
 /** Loads the adapter for this runtime once; only that adapter's module is imported. */
 function loadAdapter(): Promise<TcpAdapter> {
-  adapter ??= runtime === "bun"
-    ? import("./_bun.ts").then((m) => m.adapter)
-    : runtime === "deno"
-    ? import("./_deno.ts").then((m) => m.adapter)
-    : import("./_node.ts").then((m) => m.adapter);
+  // Deno's module loader keeps the async context of the first `import()`: never a process's.
+  adapter ??= outsideAnyProcess(() =>
+    runtime === "bun"
+      ? import("./_bun.ts").then((m) => m.adapter)
+      : runtime === "deno"
+      ? import("./_deno.ts").then((m) => m.adapter)
+      : import("./_node.ts").then((m) => m.adapter)
+  );
   return adapter;
 }
 
@@ -193,12 +205,22 @@ export async function listen(
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Cannot listen: port must be an integer in 0..65535, got "${port}"`);
   }
-  return (await loadAdapter()).listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port,
-    highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
-    onError: options.onError ?? reportError,
-  }, accept);
+  const tcp = await loadAdapter();
+  const listener = await outsideAnyProcess(() =>
+    tcp.listen({
+      hostname: options.hostname ?? "127.0.0.1",
+      port,
+      highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      onError: options.onError ?? reportError,
+    }, accept)
+  );
+  // Closing from a process must not lend its context to the runtime's own promises either (Deno).
+  return {
+    hostname: listener.hostname,
+    port: listener.port,
+    close: () => outsideAnyProcess(() => listener.close()),
+    stopAccepting: () => outsideAnyProcess(() => listener.stopAccepting()),
+  };
 }
 
 /**
@@ -231,10 +253,13 @@ export async function connect(
   options: ConnectOptions,
   accept: TcpAcceptor,
 ): Promise<TcpConnection> {
-  return (await loadAdapter()).connect({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port,
-    highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
-    onError: options.onError ?? reportError,
-  }, accept);
+  const tcp = await loadAdapter();
+  return outsideAnyProcess(() =>
+    tcp.connect({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port,
+      highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      onError: options.onError ?? reportError,
+    }, accept)
+  );
 }

@@ -155,6 +155,25 @@ export function currentProc(): Proc | null {
   return p === undefined ? null : p;
 }
 
+/**
+ * True when the calling code belongs to a process that is already dead: the
+ * rest of a synchronous turn after its death, or the continuation of a
+ * promise the runtime does not own (a socket, `fetch`). What such code does
+ * through the runtime (send, reply, spawn, link, monitor, register, timers,
+ * ETS writes, starts) is dropped, and the runtime's promises it awaits never
+ * settle, so a dead process has no effect, as on the BEAM.
+ */
+export function callerIsDead(): boolean {
+  const p = current !== null ? current : als.getStore();
+  return p !== undefined && p.state === DEAD;
+}
+
+/** A promise that never settles: what a dead process's awaits get. */
+export function never<T>(): Promise<T> {
+  return new Promise<T>(noop);
+}
+function noop(): void {}
+
 /** Callbacks waiting for the current dispatch to end (see {@linkcode outsideProcess}). */
 const deferredFns: Array<(arg: any) => void> = [];
 const deferredArgs: unknown[] = [];
@@ -390,6 +409,14 @@ export function spawnProc(
   behaviour: Behaviour | null,
 ): Proc {
   const p = new Proc(parent, kind);
+  if (parent !== null && parent.state === DEAD) {
+    // Spawned by a dead process's leftover code: born dead, it never runs.
+    table.remove(p);
+    stats.spawned--;
+    p.state = DEAD;
+    p.pid._proc = null;
+    return p;
+  }
   p.init = init;
   p.behaviour = behaviour;
   if (init !== null) enqueue(p);

@@ -6,6 +6,18 @@
  * argument (or {@linkcode self}) and waits for messages with
  * {@linkcode receive}. Messages that do not match stay queued, in order.
  *
+ * **A dead process has no effect.** JavaScript cannot stop running code, so a
+ * process killed while its body (or an `async` callback) waits in an `await`
+ * is stopped another way: every promise of the runtime it awaits
+ * (`receive`, `sleep`, `GenServer.call`, `Task.await`, a start, ...) never
+ * settles, and whatever its leftover code does through the runtime is
+ * dropped: sends, replies, casts, exit signals, spawns (the new process is
+ * born dead), links, monitors, registrations, timers and starts; an ETS
+ * write throws. The one thing that cannot match the BEAM: synchronous code
+ * already running when its process dies (after `exit(self(), "kill")`, say)
+ * finishes its turn, without effect. The process context follows `async`
+ * functions; a callback that returns a promise should be one.
+ *
  * @example Ping-pong
  * ```ts
  * import { Process } from "../../mod.ts";
@@ -24,10 +36,11 @@
  */
 import { makeRef, nextRefId, Pid, type Ref } from "./pid.ts";
 import { type Pattern, toMatcher } from "./pattern.ts";
-import { schedule, type Timer } from "./_timers.ts";
+import { schedule, Timer } from "./_timers.ts";
 import {
   addMonitor,
   als,
+  callerIsDead,
   crashLogger,
   currentProc,
   DEAD,
@@ -41,6 +54,7 @@ import {
   lookup,
   monitorsOf,
   names,
+  never,
   type Proc,
   ProcessExit,
   ProcMonitor,
@@ -116,6 +130,7 @@ class Context implements ProcessContext {
 export function spawnBody(body: ProcessBody, opts: SpawnOptions | undefined, kind: string): Proc {
   const parent = currentProc();
   const p = spawnProc(parent, kind, null, null);
+  if (p.state === DEAD) return p; // spawned by a dead process: born dead
   if (opts !== undefined) {
     if (opts.name !== undefined) registerProc(opts.name, p);
     if (opts.trapExit) p.trapExit = true;
@@ -241,6 +256,7 @@ export function current(): Pid | undefined {
  * ```
  */
 export function send<M>(dest: Pid<M> | string, msg: M): void {
+  if (callerIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
@@ -317,6 +333,7 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
  */
 export function link(pid: Pid | string): void {
   const caller = callerOrThrow("Process.link");
+  if (caller.state === DEAD) return;
   const p = lookup(pid);
   if (p === null || p.state === DEAD) {
     exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
@@ -342,6 +359,7 @@ export function unlink(pid: Pid): void {
 
 function monitorFrom(caller: Proc, target: Proc | null): Ref {
   const ref = makeRef();
+  if (caller.state === DEAD) return ref;
   const m = new ProcMonitor(ref, caller);
   if (target !== null && target.state !== DEAD) (caller.monitoring ??= new Map()).set(ref.id, target);
   addMonitor(target, ref.id, m);
@@ -423,6 +441,7 @@ export function exit(a: unknown, b?: unknown): void {
     return;
   }
   const from = currentProc();
+  if (from !== null && from.state === DEAD) return;
   exitSignal(target, from, from?.pid ?? ROOT, b, false);
 }
 
@@ -487,6 +506,7 @@ export function registerProc(name: string, p: Proc): void {
  * ```
  */
 export function register(name: string, pid: Pid): void {
+  if (callerIsDead()) return;
   const p = procOf(pid);
   if (p === null) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${pid} is not alive`);
   registerProc(name, p);
@@ -504,6 +524,7 @@ export function register(name: string, pid: Pid): void {
  * ```
  */
 export function unregister(name: string): void {
+  if (callerIsDead()) return;
   const p = names.get(name);
   if (p === undefined) throw new Error(`Name ${JSON.stringify(name)} is not registered`);
   names.delete(name);
@@ -651,6 +672,7 @@ export type TimerRef = Timer;
  * ```
  */
 export function sendAfter<M>(dest: Pid<M> | string, msg: M, ms: number): TimerRef {
+  if (callerIsDead()) return new Timer(); // never started: cancelTimer says false
   return schedule(ms, () => {
     const p = lookup(dest);
     if (p !== null) deliver(p, msg);
@@ -681,7 +703,14 @@ export function cancelTimer(timer: TimerRef): boolean {
  * ```
  */
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => schedule(ms, resolve));
+  const sleeper = currentProc();
+  if (sleeper === null) return new Promise((resolve) => schedule(ms, resolve));
+  if (sleeper.state === DEAD) return never();
+  return new Promise((resolve) =>
+    schedule(ms, () => {
+      if (sleeper.state !== DEAD) resolve();
+    })
+  );
 }
 
 /**
@@ -735,19 +764,21 @@ export class ProcessExitError extends Error {
  * ```
  */
 export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: SpawnOptions): Promise<Awaited<T>> {
+  const owner = currentProc();
+  if (owner !== null && owner.state === DEAD) return never();
   return new Promise((resolve, reject) => {
     let done = false;
     const p = spawnBody(
       async (ctx) => {
         const v = await body(ctx);
         done = true;
-        resolve(v as Awaited<T>);
+        if (owner === null || owner.state !== DEAD) resolve(v as Awaited<T>);
       },
       opts,
       "raw",
     );
     (p.exitHooks ??= []).push((reason) => {
-      if (!done) reject(new ProcessExitError(p.pid, reason));
+      if (!done && (owner === null || owner.state !== DEAD)) reject(new ProcessExitError(p.pid, reason));
     });
   });
 }
