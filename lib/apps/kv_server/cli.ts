@@ -27,6 +27,8 @@
  */
 
 import process from "node:process";
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { Application } from "../../../mod.ts";
 import * as Server from "./server.ts";
 import { app as kvApp } from "../kv/mod.ts";
@@ -293,7 +295,25 @@ function findMessage(value: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-if (import.meta.main) {
+/**
+ * Whether this module is the program's entry point: `import.meta.main` on Bun
+ * and Deno; on Node (no `import.meta.main` before Node 24) whether the script
+ * Node was given is this file. Without it, `node cli.js serve` would do
+ * nothing and exit 0.
+ */
+function isEntryPoint(): boolean {
+  const main = (import.meta as { main?: boolean }).main;
+  if (main !== undefined) return main;
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   const code = await main(process.argv.slice(2));
   if (code !== undefined) process.exit(code);
 }
