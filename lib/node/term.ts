@@ -76,7 +76,11 @@ export interface TermMap extends Map<Term, Term> {}
  * ```
  */
 export class Float {
-  /** @param value the float's value. */
+  /**
+   * Creates the value.
+   *
+   * @param value the float's value.
+   */
   constructor(readonly value: number) {}
   /** The value, so `+f` and comparisons work. */
   valueOf(): number {
@@ -102,6 +106,8 @@ export class List {
   /** What follows the items: {@link NIL} for a proper list. */
   readonly tail: Term;
   /**
+   * Creates the value.
+   *
    * @param items the elements, in order.
    * @param tail what follows them ({@link NIL} by default).
    */
@@ -142,6 +148,8 @@ Object.freeze(NIL);
  */
 export class BitBinary {
   /**
+   * Creates the value.
+   *
    * @param bytes the bytes, the last one partly used.
    * @param bits how many high bits of the last byte belong to the bitstring (1..8).
    */
@@ -172,6 +180,8 @@ function nodeName(node: symbol | string): string {
  */
 export class ErlPid {
   /**
+   * Creates the value.
+   *
    * @param node the node's name (`"name@host"` or its atom).
    * @param id the 32-bit process number.
    * @param serial the 32-bit serial.
@@ -205,6 +215,8 @@ export class ErlPid {
  */
 export class ErlRef {
   /**
+   * Creates the value.
+   *
    * @param node the node's name.
    * @param creation the node incarnation's creation.
    * @param ids the 32-bit words (1..5).
@@ -232,6 +244,8 @@ export class ErlRef {
  */
 export class ErlPort {
   /**
+   * Creates the value.
+   *
    * @param node the node's name.
    * @param id the port number (up to 64 bits: a bigint past 2^53).
    * @param creation the node incarnation's creation.
@@ -261,7 +275,11 @@ export class ErlPort {
  * ```
  */
 export class ErlFun {
-  /** @param bytes the term's bytes from its tag (112 or 113) on. */
+  /**
+   * Creates the value.
+   *
+   * @param bytes the term's bytes from its tag (112 or 113) on.
+   */
   constructor(readonly bytes: Uint8Array) {
     if (bytes[0] !== 112 && bytes[0] !== 113) throw new RangeError(`ErlFun: bytes must start with tag 112 or 113`);
   }

@@ -243,6 +243,7 @@ export class NoProcessError extends Error {
   readonly reason = "noproc";
   /** The process that was not there. */
   readonly pid: Pid;
+  /** Creates the error. */
   constructor(pid: Pid, what: string) {
     super(`${what}(${pid}): no such process`);
     this.name = "NoProcessError";

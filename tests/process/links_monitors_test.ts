@@ -5,10 +5,10 @@ import { ExitMessage, Process } from "../../mod.ts";
 import { idle } from "../_helpers.ts";
 
 /** A pid whose process has ended. */
-async function deadPid(): Promise<Process.Pid> {
+function deadPid(): Promise<Process.Pid> {
   const pid = idle();
   Process.exit(pid, "kill");
-  return pid;
+  return Promise.resolve(pid);
 }
 
 test("monitoring a dead pid gives a DOWN naming that pid; an unknown name gives one naming the name", async () => {
