@@ -54,6 +54,11 @@ class SpyConnection implements TcpConnection {
     this.maxBuffered = Math.max(this.maxBuffered, this.inner.bufferedAmount);
     return ok;
   }
+  writeOwned(bytes: Uint8Array, length?: number): boolean {
+    const ok = this.inner.writeOwned(bytes, length);
+    this.maxBuffered = Math.max(this.maxBuffered, this.inner.bufferedAmount);
+    return ok;
+  }
   close(): void {
     this.inner.close();
   }
@@ -107,6 +112,7 @@ async function startServer(
     hostname: "127.0.0.1",
     port: 0,
     highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    lowWaterMark: 0,
     onError: (e) => errors.push(e),
   }, accept);
   return { listener, port: listener.port, errors, conns, close: () => listener.close() };
@@ -368,6 +374,7 @@ adapterTest("raw adapter: echo, pause and resume, half-close, close", async (ada
     hostname: "127.0.0.1",
     port: 0,
     highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    lowWaterMark: 0,
     onError: (e) => events.push(`error ${e}`),
   }, (conn) => {
     serverConn = conn;
@@ -406,6 +413,7 @@ adapterTest(
       hostname: "127.0.0.1",
       port: 0,
       highWaterMark: DEFAULT_HIGH_WATER_MARK,
+      lowWaterMark: 0,
       onError: () => {},
     }, (conn) => ({
       data: (bytes) => {
@@ -431,6 +439,7 @@ adapterTest("raw adapter: a throwing handler aborts its connection only", async 
     hostname: "127.0.0.1",
     port: 0,
     highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    lowWaterMark: 0,
     onError: (e) => errors.push(e),
   }, (conn) => ({
     data(bytes) {
@@ -454,6 +463,7 @@ adapterTest("raw adapter: listener close aborts open connections and frees the p
     hostname: "127.0.0.1",
     port: 0,
     highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    lowWaterMark: 0,
     onError: () => {},
   }, (conn) => ({ data: (bytes) => conn.write(bytes), close: (e) => closes.push(e) }));
   const c = await Client.open(listener.port);

@@ -2,8 +2,9 @@
  * The TCP adapter for Bun, on `Bun.listen` / `Bun.connect`.
  *
  * Bun's `socket.write` sends what the kernel takes and returns the count; it
- * buffers nothing. So this adapter keeps the rest in its own queue (copied,
- * since callers may reuse their buffer) and sends it on `drain`.
+ * buffers nothing. So this adapter keeps the rest in its own queue and sends
+ * it on `drain`: a copy for `write` (callers may reuse their buffer), the
+ * caller's own bytes for `writeOwned` (no second copy of large replies).
  *
  * `Bun` is reached through `globalThis` so that `deno check` (which has no
  * Bun types) accepts this file.
@@ -44,6 +45,7 @@ class BunConnection implements TcpConnection {
   closed = false;
   #socket: BunSocket;
   #highWaterMark: number;
+  #lowWaterMark: number;
   #onError: (error: unknown) => void;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
@@ -51,9 +53,10 @@ class BunConnection implements TcpConnection {
   #closing = false;
   #remotePort: number;
 
-  constructor(socket: BunSocket, highWaterMark: number, onError: (error: unknown) => void, remotePort: number) {
+  constructor(socket: BunSocket, marks: WaterMarks, onError: (error: unknown) => void, remotePort: number) {
     this.#socket = socket;
-    this.#highWaterMark = highWaterMark;
+    this.#highWaterMark = marks.highWaterMark;
+    this.#lowWaterMark = marks.lowWaterMark ?? 0;
     this.#onError = onError;
     this.#remotePort = socket.remotePort ?? remotePort;
   }
@@ -71,15 +74,28 @@ class BunConnection implements TcpConnection {
   }
 
   write(bytes: Uint8Array, length: number = bytes.length): boolean {
+    return this.#write(bytes, length, true);
+  }
+
+  writeOwned(bytes: Uint8Array, length: number = bytes.length): boolean {
+    return this.#write(bytes, length, false);
+  }
+
+  #write(bytes: Uint8Array, length: number, copy: boolean): boolean {
     if (this.closed || this.#closing || length === 0) return true;
+    let from = 0;
     if (this.#pendingBytes === 0) {
       // Fast path: the kernel usually takes everything at once.
       const n = this.#socket.write(bytes, 0, length);
       if (n === length) return true;
-      this.#enqueue(bytes.slice(n > 0 ? n : 0, length));
-    } else {
-      this.#enqueue(bytes.slice(0, length));
+      if (n < 0) {
+        // The socket is gone (a paused socket may not have told us yet): close it now.
+        this.abort();
+        return true;
+      }
+      from = n;
     }
+    this.#enqueue(copy ? bytes.slice(from, length) : bytes.subarray(from, length));
     if (this.#pendingBytes >= this.#highWaterMark) {
       this.#needDrain = true;
       return false;
@@ -87,9 +103,9 @@ class BunConnection implements TcpConnection {
     return true;
   }
 
-  #enqueue(copy: Uint8Array): void {
-    this.#pending.push(copy);
-    this.#pendingBytes += copy.length;
+  #enqueue(chunk: Uint8Array): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
   }
 
   /** Sends queued output; true when the queue is empty. */
@@ -109,12 +125,13 @@ class BunConnection implements TcpConnection {
   }
 
   onDrain(): void {
-    if (this.closed || !this.flush()) return;
-    if (this.#closing) {
+    if (this.closed) return;
+    const empty = this.flush();
+    if (empty && this.#closing) {
       this.#socket.end();
       return;
     }
-    if (this.#needDrain) {
+    if (this.#needDrain && this.#pendingBytes <= this.#lowWaterMark) {
       this.#needDrain = false;
       this.call("drain");
     }
@@ -178,9 +195,14 @@ class BunConnection implements TcpConnection {
   }
 }
 
+interface WaterMarks {
+  highWaterMark: number;
+  lowWaterMark: number;
+}
+
 function socketHandlers(
   accept: TcpAcceptor,
-  highWaterMark: number,
+  marks: WaterMarks,
   onError: (error: unknown) => void,
   connections: Set<BunConnection> | undefined,
   remotePort: number,
@@ -188,7 +210,7 @@ function socketHandlers(
   return {
     open(socket: BunSocket) {
       socket.setNoDelay?.(true);
-      const conn = new BunConnection(socket, highWaterMark, onError, remotePort);
+      const conn = new BunConnection(socket, marks, onError, remotePort);
       socket.data = conn;
       connections?.add(conn);
       try {
@@ -228,7 +250,7 @@ export const adapter: TcpAdapter = {
       hostname: options.hostname,
       port: options.port,
       allowHalfOpen: true,
-      socket: socketHandlers(accept, options.highWaterMark, options.onError, connections, 0),
+      socket: socketHandlers(accept, options, options.onError, connections, 0),
     });
     let closing: Promise<void> | undefined;
     let unbinding: Promise<void> | undefined;
@@ -260,7 +282,7 @@ export const adapter: TcpAdapter = {
       hostname: options.hostname,
       port: options.port,
       allowHalfOpen: true,
-      socket: socketHandlers(accept, options.highWaterMark, options.onError, undefined, options.port),
+      socket: socketHandlers(accept, options, options.onError, undefined, options.port),
     });
     return socket.data as BunConnection;
   },
