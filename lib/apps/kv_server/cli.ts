@@ -44,6 +44,7 @@ import * as Logger from "../../logger.ts";
 import { formatReason } from "../../process/reason.ts";
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
 import * as Observer from "../observer/mod.ts";
+import * as Bucket from "../kv/bucket.ts";
 import { type ObserverFlags, observerLine, parseObserverAddress } from "../observer/cli_flags.ts";
 // --- end observer
 
@@ -316,6 +317,8 @@ export async function serve(
   await Application.ensureAllStarted(Server.app, { env: options, type: "permanent" });
   // --- observer
   if (observer !== undefined) {
+    // The detail panel shows a bucket's key count.
+    Observer.describeLabel("bucket", async (pid) => ({ keys: await Bucket.size(pid, 1000) }));
     try {
       obs = await Observer.start(observer);
     } catch (e) {

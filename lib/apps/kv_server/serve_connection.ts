@@ -58,11 +58,12 @@ const FLUSH_SIZE = 64 * 1024;
 /**
  * Most requests in one batch to the store. A batch is run whole before the
  * output is looked at again, so this bounds how far past the high-water mark
- * one read can push the output (32 replies of at most a line each: 2 MiB with
- * 64 KiB lines), instead of a whole read's worth (a 64 KiB read holds 5,000
- * `GET`s, each possibly answering a large value).
+ * one read can push the output (16 replies of at most a line each: 1 MiB with
+ * 64 KiB lines), instead of a whole read's worth (a 64 KiB read holds 6,000
+ * `GET`s, each possibly answering a large value). A pipelining client still
+ * costs one call per bucket per 16 requests.
  */
-const MAX_BATCH = 32;
+const MAX_BATCH = 16;
 
 function reportError(error: unknown): void {
   console.error("KV connection failed to serve a request:", error);
@@ -391,6 +392,8 @@ class ConnectionServer<B> implements ServedConnection, LineSink {
       if (reply === undefined) break;
       this.#out.push(reply);
       head++;
+      // Large replies go out as they come: the buffer stays small, and it is handed over, not copied.
+      if (this.#out.length >= FLUSH_SIZE) this.#write();
     }
     if (head === slots.length) {
       this.#first += slots.length;
