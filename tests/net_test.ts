@@ -62,6 +62,9 @@ class SpyConnection implements TcpConnection {
   close(): void {
     this.inner.close();
   }
+  closeWrite(): void {
+    this.inner.closeWrite();
+  }
   abort(): void {
     this.inner.abort();
   }

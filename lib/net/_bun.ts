@@ -27,6 +27,7 @@ interface BunSocket {
   data: BunConnection | undefined;
   write(bytes: Uint8Array, byteOffset?: number, byteLength?: number): number;
   end(): void;
+  shutdown(halfClose?: boolean): void;
   terminate(): void;
   pause(): void;
   resume(): void;
@@ -51,6 +52,9 @@ class BunConnection implements TcpConnection {
   #pendingBytes = 0;
   #needDrain = false;
   #closing = false;
+  /** `closeWrite` was called: no more writes; the FIN goes once the queue is sent. */
+  #halfClosing = false;
+  #finSent = false;
   #remotePort: number;
 
   constructor(socket: BunSocket, marks: WaterMarks, onError: (error: unknown) => void, remotePort: number) {
@@ -82,7 +86,7 @@ class BunConnection implements TcpConnection {
   }
 
   #write(bytes: Uint8Array, length: number, copy: boolean): boolean {
-    if (this.closed || this.#closing || length === 0) return true;
+    if (this.closed || this.#closing || this.#halfClosing || length === 0) return true;
     let from = 0;
     if (this.#pendingBytes === 0) {
       // Fast path: the kernel usually takes everything at once.
@@ -131,6 +135,10 @@ class BunConnection implements TcpConnection {
       this.#socket.end();
       return;
     }
+    if (empty && this.#halfClosing && !this.#finSent) {
+      this.#finSent = true;
+      this.#socket.shutdown();
+    }
     if (this.#needDrain && this.#pendingBytes <= this.#lowWaterMark) {
       this.#needDrain = false;
       this.call("drain");
@@ -141,6 +149,16 @@ class BunConnection implements TcpConnection {
     if (this.closed || this.#closing) return;
     this.#closing = true;
     if (this.#pendingBytes === 0) this.#socket.end();
+  }
+
+  closeWrite(): void {
+    if (this.closed || this.#closing || this.#halfClosing) return;
+    this.#halfClosing = true;
+    if (this.#pendingBytes === 0) {
+      this.#finSent = true;
+      // Bun's `shutdown()` sends a FIN; the close callback comes once the peer closes.
+      this.#socket.shutdown();
+    }
   }
 
   abort(): void {

@@ -46,6 +46,8 @@ class DenoConnection implements TcpConnection {
   #writing = false;
   #needDrain = false;
   #closing = false;
+  /** `closeWrite` was called: send the FIN once the queue is written. */
+  #halfClosing = false;
   #paused = false;
   #resume: (() => void) | undefined;
 
@@ -130,7 +132,7 @@ class DenoConnection implements TcpConnection {
   }
 
   #enqueue(chunk: Uint8Array): boolean {
-    if (this.closed || this.#closing || chunk.length === 0) return true;
+    if (this.closed || this.#closing || this.#halfClosing || chunk.length === 0) return true;
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
     if (!this.#writing) void this.#writeLoop();
@@ -199,12 +201,26 @@ class DenoConnection implements TcpConnection {
     }
     if (this.closed) return;
     if (this.#closing) this.#teardown(undefined);
+    else if (this.#halfClosing) this.#shutWrite();
   }
 
   close(): void {
     if (this.closed || this.#closing) return;
     this.#closing = true;
     if (!this.#writing) this.#teardown(undefined);
+  }
+
+  closeWrite(): void {
+    if (this.closed || this.#closing || this.#halfClosing) return;
+    this.#halfClosing = true;
+    if (!this.#writing) this.#shutWrite();
+  }
+
+  /** Sends the FIN; the read loop goes on until the peer's. */
+  #shutWrite(): void {
+    this.#conn.closeWrite().catch(() => {
+      // The peer is gone: the read loop finds out.
+    });
   }
 
   abort(): void {

@@ -99,6 +99,11 @@ class NodeConnection implements TcpConnection {
     if (!this.closed) this.#socket.end();
   }
 
+  closeWrite(): void {
+    // `allowHalfOpen`: `end` only sends the FIN; reading goes on.
+    if (!this.closed) this.#socket.end();
+  }
+
   abort(): void {
     if (!this.closed) this.#socket.destroy();
   }

@@ -77,6 +77,14 @@ export interface TcpConnection {
   writeOwned(bytes: Uint8Array, length?: number): boolean;
   /** Sends what is queued, then closes the connection. Idempotent. */
   close(): void;
+  /**
+   * Sends what is queued, then half-closes: the peer reads the end of the
+   * data (a FIN) while this side goes on reading until the peer closes too
+   * (its `end` callback, then {@linkcode TcpConnection.close}). A graceful
+   * close for a peer that may still be sending: closing outright with its
+   * bytes unread would reset the connection. Idempotent.
+   */
+  closeWrite(): void;
   /** Closes the connection at once, dropping queued output. Idempotent. */
   abort(): void;
   /** Stops reading from the peer: no `data` until {@linkcode TcpConnection.resume}. */

@@ -34,6 +34,11 @@ export interface ServeConnectionOptions {
   outputLimit?: number;
   /** Told when the connection is closed for passing `outputLimit`, with its unsent byte count. */
   onOutputLimit?: (unsentBytes: number) => void;
+  /**
+   * Told each time the connection stops reading because its output is full
+   * (`true`, with the unsent byte count) and when it resumes (`false`).
+   */
+  onBackpressure?: (stopped: boolean, unsentBytes: number) => void;
 }
 
 /** What {@linkcode serveConnection} returns: the socket's handler, and what a server watches. */
@@ -170,8 +175,15 @@ class ConnectionServer<B> implements ServedConnection, LineSink {
   #closed = false;
   /** {@linkcode ServedConnection.shutdown} was called: input is read and dropped. */
   #shuttingDown = false;
+  /** The client half-closed. */
+  #peerEnded = false;
+  /** Our FIN was sent (shutdown), the client's is awaited. */
+  #halfClosed = false;
   readonly #outputLimit: number;
   readonly #onOutputLimit: ((unsentBytes: number) => void) | undefined;
+  readonly #onBackpressure: ((stopped: boolean, unsentBytes: number) => void) | undefined;
+  /** Reading is stopped because the output is full (not for the pending-request count). */
+  #outputStopped = false;
   requests = 0;
 
   constructor(conn: TcpConnection, store: KvStore<B>, options: ServeConnectionOptions) {
@@ -183,6 +195,7 @@ class ConnectionServer<B> implements ServedConnection, LineSink {
     this.#many = store.executeMany;
     this.#outputLimit = options.outputLimit ?? Infinity;
     this.#onOutputLimit = options.onOutputLimit;
+    this.#onBackpressure = options.onBackpressure;
   }
 
   // --- TcpConnectionHandler ---
@@ -203,11 +216,8 @@ class ConnectionServer<B> implements ServedConnection, LineSink {
   }
 
   end(): void {
-    if (!this.#ended) {
-      this.#ended = true;
-      this.#reader.end();
-    }
-    this.#finishIfDone();
+    this.#peerEnded = true;
+    this.#stopTaking();
   }
 
   shutdown(): void {
@@ -218,7 +228,16 @@ class ConnectionServer<B> implements ServedConnection, LineSink {
       this.#paused = false;
       this.#conn.resume();
     }
-    this.end();
+    this.#stopTaking();
+  }
+
+  /** No more requests: answer those received, then close. */
+  #stopTaking(): void {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#reader.end();
+    }
+    this.#finishIfDone();
   }
 
   close(): void {
@@ -437,10 +456,23 @@ class ConnectionServer<B> implements ServedConnection, LineSink {
     this.#paused = pause;
     if (pause) this.#conn.pause();
     else this.#conn.resume();
+    const outputStopped = pause && this.#outputFull;
+    if (outputStopped !== this.#outputStopped) {
+      this.#outputStopped = outputStopped;
+      this.#onBackpressure?.(outputStopped, this.#conn.bufferedAmount);
+    }
   }
 
   #finishIfDone(): void {
-    if (this.#ended && !this.#closed && this.#pendingCount() === 0) this.#conn.close();
+    if (!this.#ended || this.#closed || this.#pendingCount() !== 0) return;
+    if (this.#peerEnded) {
+      this.#conn.close();
+    } else if (!this.#halfClosed) {
+      // Shutting down while the client may still be sending: a FIN now, the close once it is done
+      // (closing with its bytes unread would reset the connection).
+      this.#halfClosed = true;
+      this.#conn.closeWrite();
+    }
   }
 
   #fail(error: unknown): void {

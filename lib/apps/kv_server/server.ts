@@ -323,6 +323,12 @@ class Connection implements TcpConnectionHandler {
       maxLineLength: state.maxLineLength,
       onError: state.onError,
       outputLimit: state.outputLimit,
+      onBackpressure: (stopped, unsent) =>
+        Logger.debug(() =>
+          stopped
+            ? `KV server: ${this.peer} stopped reading: ${unsent} reply bytes unsent`
+            : `KV server: ${this.peer} reading again: ${unsent} reply bytes unsent`
+        ),
       onOutputLimit: (unsent) =>
         Logger.warning(
           `KV server: closed ${this.peer}: ${unsent} reply bytes unsent, over the output limit (${state.outputLimit})`,
