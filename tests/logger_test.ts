@@ -2,9 +2,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DynamicSupervisor, Logger, Process, Supervisor } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
-
-testDocExamples(import.meta.url, ["../lib/logger.ts"]);
 
 /** Captures log lines until `restore` is called; `next(re)` waits for a line matching `re`. */
 function capture() {

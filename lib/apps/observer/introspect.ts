@@ -20,13 +20,9 @@
  * @module
  */
 import { memoryUsage } from "node:process";
-import { Pid, Ref } from "../../process/pid.ts";
-import { type Proc, procOf, runQueueLength, stats, table } from "../../process/_runtime.ts";
-import * as Process from "../../process/process.ts";
-import { call } from "../../gen_server.ts";
-import * as Application from "../../application.ts";
-import * as Ets from "../../ets/ets.ts";
-import type { ChildInfo } from "../../supervisor/supervisor.ts";
+import { Application, Ets, GenServer, Pid, Process, Ref, type Supervisor } from "../../../mod.ts";
+
+type ChildInfo = Supervisor.ChildInfo;
 
 /** Behaviours whose processes answer `which_children`. */
 const SUPERVISOR_KINDS: ReadonlySet<string> = new Set(["Supervisor", "DynamicSupervisor", "Task.Supervisor"]);
@@ -117,10 +113,6 @@ function tagOf(label: unknown): string | undefined {
   return undefined;
 }
 
-function labelText(pid: Pid): string | null {
-  const label = Process.getLabel(pid);
-  return label === undefined ? null : Process.formatLabel(label);
-}
 
 /** Keys {@linkcode processes} can sort by. */
 export type ProcessSortKey =
@@ -240,8 +232,8 @@ function pidStr(p: Pid | undefined | null): string | null {
   return p == null ? null : p.toString();
 }
 
-function summarize(p: Proc): ProcessSummary | undefined {
-  const i = Process.info(p.pid);
+function summarize(pid: Pid): ProcessSummary | undefined {
+  const i = Process.info(pid);
   if (i === undefined) return undefined;
   return {
     pid: i.pid.toString(),
@@ -278,8 +270,8 @@ const NUMERIC: ReadonlySet<string> = new Set(["messageQueueLen", "messagesHandle
  */
 export function processes(opts?: ProcessListOptions): ProcessSummary[] {
   const rows: ProcessSummary[] = [];
-  for (const p of table.values()) {
-    const s = summarize(p);
+  for (const pid of Process.list()) {
+    const s = summarize(pid);
     if (s !== undefined) rows.push(s);
   }
   const key = opts?.sortBy ?? "id";
@@ -296,14 +288,18 @@ export function processes(opts?: ProcessListOptions): ProcessSummary[] {
   return rows;
 }
 
+/** The live process with this pid id (a scan, as `table.get` was: introspection only). */
+function byId(id: number): Pid | undefined {
+  return Process.list().find((pid) => pid.id === id);
+}
+
 /** Finds a live process by pid, `"<0.N.0>"`, `"N"`, N, or registered name. */
-function findProc(ref: Pid | string | number): Proc | null {
-  if (ref instanceof Pid) return procOf(ref);
-  if (typeof ref === "number") return Number.isSafeInteger(ref) ? table.get(ref) ?? null : null;
+function findPid(ref: Pid | string | number): Pid | undefined {
+  if (ref instanceof Pid) return Process.isAlive(ref) ? ref : undefined;
+  if (typeof ref === "number") return Number.isSafeInteger(ref) ? byId(ref) : undefined;
   const m = /^(?:<0\.(\d{1,15})\.0>|(\d{1,15}))$/.exec(ref);
-  if (m !== null) return table.get(Number(m[1] ?? m[2])) ?? null;
-  const pid = Process.whereis(ref);
-  return pid === undefined ? null : procOf(pid);
+  if (m !== null) return byId(Number(m[1] ?? m[2]));
+  return Process.whereis(ref);
 }
 
 /**
@@ -322,8 +318,7 @@ function findProc(ref: Pid | string | number): Proc | null {
  * ```
  */
 export function resolvePid(ref: Pid | string | number): Pid | undefined {
-  const p = findProc(ref);
-  return p === null || !p.alive ? undefined : p.pid;
+  return findPid(ref);
 }
 
 /**
@@ -345,21 +340,21 @@ export async function processInfo(
   ref: Pid | string | number,
   opts?: { maxMessages?: number; timeout?: number },
 ): Promise<ProcessDetail | undefined> {
-  const p = findProc(ref);
-  if (p === null) return undefined;
-  const s = summarize(p);
-  if (s === undefined) return undefined;
-  const max = opts?.maxMessages ?? 20;
-  const messages = p.pending().slice(0, max).map((m) => preview(m, 200));
+  const pid = findPid(ref);
+  if (pid === undefined) return undefined;
+  const s = summarize(pid);
+  const queued = Process.messages(pid, opts?.maxMessages ?? 20);
+  if (s === undefined || queued === undefined) return undefined;
+  const messages = queued.map((m) => preview(m, 200));
   const detail: ProcessDetail = { ...s, messages };
-  const tag = tagOf(Process.getLabel(p.pid));
+  const tag = tagOf(Process.getLabel(pid));
   const describer = tag === undefined ? undefined : describers.get(tag);
   if (describer !== undefined) {
     try {
       const timeout = opts?.timeout ?? 1000;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), timeout));
-      const details = await Promise.race([Promise.resolve(describer(p.pid)), late]);
+      const details = await Promise.race([Promise.resolve(describer(pid)), late]);
       clearTimeout(timer);
       if (details !== undefined) detail.details = details;
     } catch {
@@ -367,7 +362,7 @@ export async function processInfo(
     }
   }
   if (SUPERVISOR_KINDS.has(s.behaviour)) {
-    const node = await supervisionTree(p.pid, { timeout: opts?.timeout, maxDepth: 1 });
+    const node = await supervisionTree(pid, { timeout: opts?.timeout, maxDepth: 1 });
     detail.children = node.children;
   }
   return detail;
@@ -377,7 +372,11 @@ export async function processInfo(
 
 async function childrenOf(sup: Pid, timeout: number): Promise<ChildInfo[] | undefined> {
   try {
-    const r = await call<readonly ["which_children"], readonly [string, unknown]>(sup, ["which_children"], timeout);
+    const r = await GenServer.call<readonly ["which_children"], readonly [string, unknown]>(
+      sup,
+      ["which_children"],
+      timeout,
+    );
     return r[0] === "ok" ? r[1] as ChildInfo[] : undefined;
   } catch {
     return undefined;
@@ -385,14 +384,14 @@ async function childrenOf(sup: Pid, timeout: number): Promise<ChildInfo[] | unde
 }
 
 function leaf(pid: Pid | undefined, id: string | null, type: string): TreeNode {
-  const p = pid === undefined ? null : procOf(pid);
-  const alive = p !== null && p.alive;
+  const i = pid === undefined ? undefined : Process.info(pid);
+  const alive = i !== undefined;
   return {
-    pid: alive ? p.pid.toString() : null,
+    pid: alive ? i.pid.toString() : null,
     id,
-    name: alive ? p.name ?? null : null,
-    label: alive ? labelText(p.pid) : null,
-    behaviour: alive ? p.behaviour?.kind ?? p.kind : null,
+    name: alive ? i.registeredName ?? null : null,
+    label: alive && i.label !== undefined ? Process.formatLabel(i.label) : null,
+    behaviour: alive ? i.behaviour : null,
     type,
     state: alive ? "running" : "undefined",
   };
@@ -499,7 +498,7 @@ export function etsTables(): EtsSummary[] {
       name: i.name,
       named: i.named,
       owner: pidStr(i.owner),
-      ownerName: i.owner === undefined ? null : procOf(i.owner)?.name ?? null,
+      ownerName: i.owner === undefined ? null : Process.info(i.owner)?.registeredName ?? null,
       type: i.type,
       access: i.access,
       size: i.size,
@@ -536,13 +535,14 @@ function heap(): { heapUsed: number; heapTotal: number; rss: number } {
  * ```
  */
 export function system(): SystemInfo {
+  const totals = Process.statistics();
   return {
     time: Date.now(),
-    processes: table.size,
-    runQueue: runQueueLength(),
-    spawned: stats.spawned,
-    exited: stats.exited,
-    dispatched: stats.dispatched,
+    processes: totals.processes,
+    runQueue: totals.runQueue,
+    spawned: totals.spawned,
+    exited: totals.exited,
+    dispatched: totals.dispatched,
     messagesPerSecond: lastRate,
     eventLoopLag: lastLag,
     ...heap(),
@@ -585,15 +585,16 @@ export function startSampler(opts?: SamplerOptions): Sampler {
   const keep = Math.max(1, opts?.history ?? 120);
   const kept: SystemInfo[] = [system()];
   let lastAt = performance.now();
-  let lastDispatched = stats.dispatched;
+  let lastDispatched = Process.statistics().dispatched;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = () => {
     const now = performance.now();
     const elapsed = now - lastAt;
     lastLag = Math.max(0, elapsed - interval);
-    lastRate = elapsed > 0 ? Math.round((stats.dispatched - lastDispatched) * 1000 / elapsed) : 0;
+    const dispatched = Process.statistics().dispatched;
+    lastRate = elapsed > 0 ? Math.round((dispatched - lastDispatched) * 1000 / elapsed) : 0;
     lastAt = now;
-    lastDispatched = stats.dispatched;
+    lastDispatched = dispatched;
     kept.push(system());
     if (kept.length > keep) kept.splice(0, kept.length - keep);
     timer = setTimeout(tick, interval);

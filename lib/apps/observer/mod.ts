@@ -38,3 +38,4 @@ export {
   type TreeOptions,
 } from "./introspect.ts";
 export { type ObserverOptions, type ObserverServer, start } from "./server.ts";
+export { type ObserverFlags, observerLine, parseObserverAddress } from "./cli_flags.ts";
