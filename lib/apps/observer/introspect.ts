@@ -113,7 +113,6 @@ function tagOf(label: unknown): string | undefined {
   return undefined;
 }
 
-
 /** Keys {@linkcode processes} can sort by. */
 export type ProcessSortKey =
   | "id"
