@@ -520,6 +520,8 @@ export interface ProcessInfo {
   parent: Pid | undefined;
   /** A rough estimate of the bytes this process holds. */
   memory: number;
+  /** What the process set with {@linkcode setLabel}, or `undefined`. */
+  label: unknown;
 }
 
 /**
@@ -553,7 +555,90 @@ export function info(pid: Pid): ProcessInfo | undefined {
     parent: p.parent?.pid,
     memory: 160 + qlen * 48 + linksOf(p).length * 48 + monitorsOf(p).length * 64 +
       (p.monitoring?.size ?? 0) * 48,
+    label: p.pid._label,
   };
+}
+
+/**
+ * Labels the calling process, as Elixir's `Process.set_label/1`: any value
+ * that tells an operator what the process is (a bucket labels itself
+ * `["bucket", name]`). Only introspection reads it ({@linkcode info},
+ * {@linkcode getLabel}, the Observer, supervisor reports); it is not a name
+ * and need not be unique.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const pid = Process.spawn(async ({ receive }) => {
+ *   Process.setLabel(["worker", 7]);
+ *   await receive();
+ * });
+ * await Promise.resolve();
+ * assert.deepEqual(Process.getLabel(pid), ["worker", 7]);
+ * assert.deepEqual(Process.info(pid)!.label, ["worker", 7]);
+ * Process.exit(pid, "kill");
+ * ```
+ *
+ * @param label The label.
+ * @throws {Error} Outside a process.
+ */
+export function setLabel(label: unknown): void {
+  callerOrThrow("Process.setLabel").pid._label = label;
+}
+
+/**
+ * A label as one short text: `["bucket", "shopping"]` reads
+ * `bucket "shopping"` (a leading string tag, then the other elements as
+ * JSON), a string reads as itself, anything else as JSON.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(Process.formatLabel(["bucket", "shopping"]), 'bucket "shopping"');
+ * assert.equal(Process.formatLabel("acceptor"), "acceptor");
+ * assert.equal(Process.formatLabel({ n: 1 }), '{"n":1}');
+ * ```
+ *
+ * @param label A label.
+ * @returns Its text.
+ */
+export function formatLabel(label: unknown): string {
+  if (typeof label === "string") return label;
+  if (Array.isArray(label) && label.length > 0 && typeof label[0] === "string") {
+    return [label[0], ...label.slice(1).map(json)].join(" ");
+  }
+  return json(label);
+}
+
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * The label of a live process ({@linkcode setLabel}), or `undefined` (none,
+ * or not alive).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * console.assert(Process.getLabel(pid) === undefined);
+ * Process.exit(pid, "kill");
+ * ```
+ *
+ * @param pid The process.
+ * @returns Its label.
+ */
+export function getLabel(pid: Pid): unknown {
+  const p = procOf(pid);
+  return p === null || p.state === DEAD ? undefined : p.pid._label;
 }
 
 /**

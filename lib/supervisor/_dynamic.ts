@@ -12,7 +12,8 @@ import { isNormalExit } from "../process/reason.ts";
 import { call, type Callbacks, CallError, StartError } from "../gen_server.ts";
 import { GenServerProcess, startBehaviour } from "../_gen_server.ts";
 import type { FullChildSpec } from "./child_spec.ts";
-import { checkIntensity, RestartIntensity } from "./_restart_intensity.ts";
+import { checkIntensity, RestartIntensity, shutdownAction } from "./_restart_intensity.ts";
+import { reportChildExit } from "./_report.ts";
 import { shutdownChild, startChildProc } from "./_child_ops.ts";
 import { SupervisorError } from "./supervisor_error.ts";
 import type { ChildCounts, ChildInfo } from "./supervisor.ts";
@@ -144,9 +145,23 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
         state.byPid.delete(msg.from.id);
         const restartType = rec.spec.restart;
         if (restartType === "temporary" || (restartType === "transient" && isNormalExit(msg.reason))) {
+          reportChildExit(state.self, undefined, msg.from, msg.reason, () => "not restarted (temporary)");
           return ["noreply", state];
         }
-        return await restart(state, rec);
+        const result = await restart(state, rec);
+        reportChildExit(
+          state.self,
+          undefined,
+          msg.from,
+          msg.reason,
+          () =>
+            result[0] === "stop"
+              ? shutdownAction(state.intensity)
+              : rec.pid === "restarting"
+              ? "restart failed, will retry"
+              : `restarted as ${rec.pid}`,
+        );
+        return result;
       }
       // Started from plain code, it has no parent: plain code's exit signals stand in for one.
       if (state.self.parent === null && msg.from.id === 0) return ["stop", msg.reason, state];

@@ -55,3 +55,8 @@ export function checkIntensity(maxRestarts: unknown, maxSeconds: unknown): void 
     throw new TypeError(`"maxSeconds" must be a positive number, got ${String(maxSeconds)}`);
   }
 }
+
+/** The report's words for a supervisor that gives up. @internal */
+export function shutdownAction(intensity: RestartIntensity): string {
+  return `more than ${intensity.maxRestarts} restarts in ${intensity.periodMs / 1000} s: shutting down`;
+}

@@ -58,6 +58,7 @@ import {
   type Supervisor,
 } from "../../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
+import * as Bucket from "./bucket.ts";
 
 /** What the registry tells the event manager, each after the table has changed. */
 export type Event = readonly ["create", string, Pid] | readonly ["exit", string, Pid];
@@ -164,6 +165,8 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
     } catch (e) {
       return ["reply", new CreateFailed(e), state];
     }
+    // The bucket labels itself (Observer, supervisor reports: `bucket "shopping"`).
+    Bucket.setLabel(pid, name);
     // Monitor before publishing: a bucket in the table is always watched.
     state.refs.set(Process.monitor(pid), name);
     Ets.insert(state.table, [name, pid]);
