@@ -31,3 +31,4 @@ export * as Supervisor from "./lib/supervisor/supervisor.ts";
 export * as DynamicSupervisor from "./lib/supervisor/dynamic_supervisor.ts";
 export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
+export * as DiskLog from "./lib/disk_log/disk_log.ts";
