@@ -243,7 +243,7 @@ export class Log {
   synced = 0;
   /** Records appended since open. */
   records = 0;
-  /** @internal */ buf = new Uint8Array(INITIAL_BUFFER);
+  /** @internal */ buf: Uint8Array = new Uint8Array(INITIAL_BUFFER);
   /** @internal */ bufLen = 0;
   /** @internal */ flushScheduled = false;
   /** @internal */ syncInFlight = false;

@@ -3,6 +3,7 @@
  *
  * ```sh
  * kv serve [--host H] [--port P] [--max-line BYTES] [--max-connections N]
+ *          [--dir DIR [--appendfsync always|everysec|no] [--repair truncate]]
  * kv --help
  * kv --version
  * ```
@@ -29,7 +30,8 @@
 import process from "node:process";
 import * as Application from "../../application.ts";
 import * as Server from "./server.ts";
-import { app as kvApp } from "../kv/kv.ts";
+import { app as kvApp, type KVEnv } from "../kv/kv.ts";
+import * as Process from "../../process/process.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
@@ -53,6 +55,9 @@ Options of serve:
   --port PORT             port to bind (default: $PORT, else ${Server.DEFAULT_PORT}; 0 picks a free one)
   --max-line BYTES        longest request line (default ${DEFAULT_MAX_LINE_LENGTH})
   --max-connections N     most connections served at once (default ${Server.DEFAULT_MAX_CONNECTIONS})
+  --dir DIR               keep the data in an append-only log in DIR (default: in memory only)
+  --appendfsync POLICY    with --dir: always, everysec (default) or no
+  --repair truncate       with --dir: start even on a damaged log, cutting it at the damage
   --observer [HOST:]PORT  serve the Observer web page (default host 127.0.0.1; off by default)
   --observer-read-only    the Observer shows but cannot kill
 
@@ -63,7 +68,13 @@ Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM s
 export type Invocation =
   | { readonly command: "help" }
   | { readonly command: "version" }
-  | { readonly command: "serve"; readonly options: Server.ServerEnv; readonly observer?: ObserverFlags };
+  | {
+    readonly command: "serve";
+    readonly options: Server.ServerEnv;
+    readonly observer?: ObserverFlags;
+    /** The `"kv"` application's durability settings (with `--dir`). */
+    readonly kv?: Partial<KVEnv>;
+  };
 
 /** A command line that cannot be run; the message says why. */
 export class UsageError extends Error {
@@ -116,6 +127,9 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   let maxConnections: string | undefined;
   let observer: string | undefined; // observer
   let observerReadOnly = false; // observer
+  let dir: string | undefined;
+  let appendfsync: string | undefined;
+  let repair: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === "--help" || arg === "-h") return { command: "help" };
@@ -142,6 +156,20 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
       case "--max-connections":
         maxConnections = takeValue();
         break;
+      case "--dir":
+        dir = takeValue();
+        if (dir === "") throw new UsageError("--dir must not be empty");
+        break;
+      case "--appendfsync":
+        appendfsync = takeValue();
+        if (!["always", "everysec", "no"].includes(appendfsync)) {
+          throw new UsageError(`--appendfsync must be always, everysec or no, got "${appendfsync}"`);
+        }
+        break;
+      case "--repair":
+        repair = takeValue();
+        if (repair !== "truncate") throw new UsageError(`--repair takes only "truncate", got "${repair}"`);
+        break;
       case "--observer": // observer
         observer = takeValue();
         break;
@@ -165,10 +193,20 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
     throw new UsageError("--observer-read-only needs --observer");
   }
   // --- end observer
+  if (dir === undefined && (appendfsync !== undefined || repair !== undefined)) {
+    throw new UsageError(`${appendfsync !== undefined ? "--appendfsync" : "--repair"} needs --dir`);
+  }
   const portText = port ?? env.PORT;
   return {
     command: "serve",
     ...(observerFlags === undefined ? {} : { observer: observerFlags }),
+    ...(dir === undefined ? {} : {
+      kv: {
+        dir,
+        appendfsync: (appendfsync ?? "everysec") as KVEnv["appendfsync"],
+        repair: repair === "truncate" ? "truncate" as const : true,
+      },
+    }),
     options: {
       hostname: host ?? Server.DEFAULT_HOSTNAME,
       port: portText === undefined || (port === undefined && portText === "")
@@ -194,7 +232,8 @@ function showAddress(hostname: string, port: number): string {
  * @param options The server's settings.
  * @returns Once the server listens.
  */
-export async function serve(options: Server.ServerEnv, observer?: ObserverFlags): Promise<void> {
+export async function serve(options: Server.ServerEnv, observer?: ObserverFlags, kv?: Partial<KVEnv>): Promise<void> {
+  if (kv !== undefined) Application.load(kvApp, kv);
   await Application.ensureAllStarted(Server.app, { env: options });
   const address = Server.address()!;
   console.log(`listening on ${showAddress(address.hostname, address.port)}`);
@@ -228,6 +267,18 @@ export async function serve(options: Server.ServerEnv, observer?: ObserverFlags)
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // The KV tree gives up (e.g. a log that keeps failing: a full disk under
+  // "always"): serving on without it would answer ERROR forever.
+  const tree = Application.getSupervisor(kvApp);
+  if (tree !== undefined) {
+    void Process.run(async () => {
+      const ref = Process.monitor(tree);
+      const down = await Process.receive<Process.DownMessage>({ ref });
+      if (stopping) return;
+      console.error(`kv: the KV tree stopped (${Process.formatReason(down.reason)}); exiting`);
+      process.exit(1);
+    });
+  }
 }
 
 /**
@@ -254,7 +305,7 @@ export async function main(args: readonly string[]): Promise<number | undefined>
       return 0;
     case "serve":
       try {
-        await serve(invocation.options, invocation.observer);
+        await serve(invocation.options, invocation.observer, invocation.kv);
       } catch (error) {
         const { hostname, port } = invocation.options;
         console.error(`kv: cannot serve on ${showAddress(hostname, port)}: ${describe(error)}`);
