@@ -212,4 +212,55 @@ describe("durable KV server", () => {
     await Server.stop(server);
     await Supervisor.stop(t.sup);
   });
+
+  it("under always no reply, reads included, leaves before the fsync that covers what it could observe", async () => {
+    const fs = new DiskLog.MemoryFileSystem();
+    const held: (() => void)[] = [];
+    const t = await durableTree(fs, "always");
+    const server = await Server.startLink({ port: 0, store: registryStore(t.prefix), onError: () => {} });
+    const { port } = Server.address(server)!;
+    assert.equal(await ask(port, ["CREATE s"]), "OK\r\n");
+    fs.defer = (fn) => held.push(fn); // fdatasync completes only when the test says
+    const writer = new Collector(port), reader = new Collector(port);
+    await Promise.all([writer.ready, reader.ready]);
+    writer.socket.write("PUT s k 1\r\n");
+    for (let i = 0; held.length === 0; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(i < 100_000, "the fsync starts");
+    }
+    reader.socket.write("GET s k\r\n");
+    // Give the server many turns to (wrongly) answer.
+    for (let i = 0; i < 200; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(writer.received, "", "no acknowledgement before the fsync");
+    assert.equal(reader.received, "", "no read of an unsynced write before the fsync");
+    fs.defer = (fn) => queueMicrotask(fn);
+    for (const fn of held.splice(0)) fn();
+    await writer.until("OK\r\n");
+    await reader.until("1\r\nOK\r\n");
+    writer.socket.destroy();
+    reader.socket.destroy();
+    await Server.stop(server);
+    await Supervisor.stop(t.sup);
+  });
 });
+
+class Collector {
+  readonly socket: net.Socket;
+  readonly ready: Promise<void>;
+  received = "";
+  #waiters: (() => void)[] = [];
+  constructor(port: number) {
+    this.socket = net.connect(port, "127.0.0.1");
+    this.ready = new Promise((resolve) => this.socket.once("connect", () => resolve()));
+    this.socket.on("data", (c) => {
+      this.received += c.toString("latin1");
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+  async until(text: string): Promise<void> {
+    while (this.received !== text) {
+      assert.ok(text.startsWith(this.received), `received ${JSON.stringify(this.received)}`);
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+}
