@@ -148,7 +148,7 @@ function bucketOf(c: number): string {
 }
 
 /** Runs the load against `port` until `stop()`; returns the key histories. */
-function load(port: number, opts: Kill9Options, conns: Conn[]) {
+function load(opts: Kill9Options, conns: Conn[]) {
   const keys = opts.keys ?? 16;
   const histories = new Map<string, KeyHistory>();
   let acknowledged = 0, sent = 0, running = true;
@@ -200,7 +200,7 @@ export async function kill9Run(opts: Kill9Options): Promise<Kill9Result> {
       const [reply] = await conns[0].ask(`CREATE ${bucketOf(b)}`);
       if (reply !== "OK") throw new Error(`CREATE answered ${reply}`);
     }
-    const run = load(server.port, opts, conns);
+    const run = load(opts, conns);
     const delay = opts.minMs + Math.random() * (opts.maxMs - opts.minMs);
     await new Promise((resolve) => setTimeout(resolve, delay));
     process.kill(server.pid, "SIGKILL");
