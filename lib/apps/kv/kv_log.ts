@@ -21,7 +21,7 @@
  * it applies them; the registry appends `CREATE` and `DROP`. A bucket finds
  * its log and name with {@linkcode durableOf}, which the registry fills.
  *
- * **Replay** ({@linkcode replay}) folds the records into each bucket's state;
+ * **Replay** (`replay.ts`) folds the records into each bucket's state;
  * the registry then starts every bucket at once with its state
  * (`Agent.startChildren`) before the tree's start returns, so a server over
  * it starts on the recovered state.
@@ -37,7 +37,6 @@
  * @module
  */
 import { DiskLog, type Pid, type Supervisor } from "../../../mod.ts";
-import { Single, type State } from "./bucket.ts";
 
 /** One change to the KV data, as logged. */
 export type LogRecord =
@@ -47,6 +46,8 @@ export type LogRecord =
   | { readonly type: "drop"; readonly bucket: string };
 
 const CREATE = 1, PUT = 2, DELETE = 3, DROP = 4, WIDE = 0x80;
+/** @internal Record type bytes. */
+export const _TYPES = { CREATE, PUT, DELETE, DROP, WIDE } as const;
 const TYPES = ["", "create", "put", "delete", "drop"] as const;
 
 /** Durability options of a KV tree. */
@@ -197,8 +198,8 @@ export class BadRecord extends Error {
   }
 }
 
-/** Reads strings off a payload. */
-class Reader {
+/** Reads strings off a payload. @internal */
+export class _Reader {
   at = 1;
   constructor(readonly bytes: Uint8Array, readonly wide: boolean) {}
   str(): string {
@@ -243,7 +244,7 @@ class Reader {
  */
 export function decode(payload: Uint8Array): LogRecord {
   const t = payload[0] & ~WIDE;
-  const r = new Reader(payload, (payload[0] & WIDE) !== 0);
+  const r = new _Reader(payload, (payload[0] & WIDE) !== 0);
   let record: LogRecord;
   switch (t) {
     case CREATE:
@@ -261,81 +262,6 @@ export function decode(payload: Uint8Array): LogRecord {
   }
   if (r.at !== payload.length) throw new BadRecord("bytes after the record");
   return record;
-}
-
-/** A bucket's state with `key` set (see `Bucket.State`). */
-export function statePut(s: State, key: string, value: string): State {
-  if (s === null) return new Single(key, value);
-  if (s instanceof Single) {
-    if (s.key === key) return new Single(key, value);
-    return new Map([[s.key, s.value], [key, value]]);
-  }
-  s.set(key, value);
-  return s;
-}
-
-/** A bucket's state without `key`. */
-export function stateDelete(s: State, key: string): State {
-  if (s === null) return null;
-  if (s instanceof Single) return s.key === key ? null : s;
-  if (s.delete(key) && s.size === 1) {
-    const [[k, v]] = s;
-    return new Single(k, v);
-  }
-  return s;
-}
-
-/**
- * Reads the whole log and folds it into every bucket's state: the buckets
- * that exist after the last record, by name.
- *
- * @example
- * ```ts
- * import * as KVLog from "./kv_log.ts";
- * import { DiskLog } from "../../../mod.ts";
- * const [, log] = await DiskLog.open({ name: "doc_kv_replay", dir: "/d", fs: new DiskLog.MemoryFileSystem() });
- * for (const r of [
- *   { type: "create", bucket: "a" }, { type: "put", bucket: "a", key: "k", value: "v" },
- *   { type: "create", bucket: "gone" }, { type: "drop", bucket: "gone" },
- * ] as const) DiskLog.alog(log, KVLog.encode(r));
- * const buckets = await KVLog.replay(log);
- * console.assert(buckets.size === 1 && buckets.has("a"));
- * await DiskLog.close(log);
- * ```
- */
-export async function replay(log: DiskLog.LogRef): Promise<Map<string, State>> {
-  const buckets = new Map<string, State>();
-  for (let c = await DiskLog.chunk(log); c !== "eof"; c = await DiskLog.chunk(log, c[0])) {
-    for (const payload of c[1]) applyRecord(buckets, payload);
-  }
-  return buckets;
-}
-
-/** Applies one payload to the states (no intermediate record object on the hot types). */
-export function applyRecord(buckets: Map<string, State>, payload: Uint8Array): void {
-  const t = payload[0] & ~WIDE;
-  const r = new Reader(payload, (payload[0] & WIDE) !== 0);
-  const bucket = r.str();
-  switch (t) {
-    case CREATE:
-      if (!buckets.has(bucket)) buckets.set(bucket, null);
-      break;
-    case PUT: {
-      const key = r.str();
-      buckets.set(bucket, statePut(buckets.get(bucket) ?? null, key, r.str()));
-      break;
-    }
-    case DELETE: {
-      const s = buckets.get(bucket);
-      if (s !== undefined) buckets.set(bucket, stateDelete(s, r.str()));
-      break;
-    }
-    case DROP:
-      buckets.delete(bucket);
-      break;
-    default:
-      throw new BadRecord(`unknown record type ${payload[0]}`);
-  }
 }
 
 /**

@@ -35,7 +35,6 @@
  * import { Ets } from "../../../mod.ts";
  * import * as Bucket from "./bucket.ts";
  * import * as BucketSupervisor from "./bucket_supervisor.ts";
-import * as KVLog from "./kv_log.ts";
  * import * as Registry from "./registry.ts";
  * const table = Ets.new("doc_registry_names", { access: "public" });
  * const buckets = await BucketSupervisor.startLink();
@@ -62,6 +61,7 @@ import {
 } from "../../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
 import * as KVLog from "./kv_log.ts";
+import { replay } from "./replay.ts";
 
 /** What the registry tells the event manager, each after the table has changed. */
 export type Event = readonly ["create", string, Pid] | readonly ["exit", string, Pid];
@@ -154,7 +154,7 @@ async function restore(state: State, log: DiskLog.Log): Promise<void> {
   }, null);
   Ets.deleteAllObjects(state.table);
   await dropOrphans(state);
-  const buckets = await KVLog.replay(log);
+  const buckets = await replay(log);
   const names = [...buckets.keys()];
   const pids = Agent.startChildren(state.buckets, [...buckets.values()]);
   for (let i = 0; i < pids.length; i++) {

@@ -16,15 +16,14 @@
  * @module
  */
 
-import * as Agent from "../../agent.ts";
-import { runAfter } from "../../process/_runtime.ts";
-import { callWith } from "../../gen_server.ts";
-import { type AgentRequest, UPDATE } from "../../_agent_request.ts";
-import type { Pid } from "../../process/pid.ts";
-import { Single, type State } from "../kv/bucket.ts";
-import { _logDelete, _logPut, durableOf } from "../kv/kv_log.ts";
-import { isWritable } from "../../disk_log/disk_log.ts";
+import { Agent, DiskLog, type Pid, Process } from "../../../mod.ts";
+import { Bucket, KVLog } from "../kv/mod.ts";
 import { type Command, EMPTY_OK, ERROR, OK, type Reply } from "./command.ts";
+
+const { Single } = Bucket;
+const { _logDelete, _logPut, durableOf } = KVLog;
+const { isWritable } = DiskLog;
+type State = Bucket.State;
 
 /** Who runs a {@linkcode BucketBatch} and hears how it went. */
 export interface BatchOwner {
@@ -62,7 +61,7 @@ export class BucketBatch {
     for (let i = 0; i < indexes.length; i++) replies[indexes[i]] = reply;
   }
 
-  /** Applies the commands to `bucket`'s state and writes the replies; runs inside the bucket's process. */
+  /** Applies the commands to a bucket's state and writes the replies; runs inside the bucket's process. */
   apply(bucket: Pid, s: State): State {
     return applyCommands(bucket, s, this.commands, this.indexes, this.replies);
   }
@@ -164,10 +163,9 @@ export class OneBucketRun {
   #pending = false;
   #deferred = false;
   /** The Agent update request, built once: the call sends it as is. */
-  readonly #request: AgentRequest = [
-    UPDATE,
+  readonly #request: Agent.PreparedUpdate<State> = Agent.prepareUpdate(
     (s: State): State => applyCommands(this.#bucket!, s, this.#commands, null, this.#replies),
-  ];
+  );
   readonly #settled = (error?: unknown): void => this.#finish(error);
 
   /**
@@ -196,7 +194,7 @@ export class OneBucketRun {
     run.#onError = onError;
     run.#pending = true;
     run.#deferred = false;
-    runAfter(send, run);
+    Process.runAfter(send, run);
     if (run.#pending) {
       run.#deferred = true;
       return undefined;
@@ -207,10 +205,9 @@ export class OneBucketRun {
 
   /** @internal Sends the call (from `runAfter`). */
   send(): void {
-    // `Agent.updateWith` without its request array: an update replies
-    // undefined, so `#settled` serves for both outcomes. No timeout: the
-    // update is pure and quick, and the call fails at once if the bucket dies.
-    callWith(this.#bucket!, this.#request, this.#settled, this.#settled, Infinity);
+    // The prepared request goes as is. No timeout: the update is pure and
+    // quick, and the call fails at once if the bucket dies.
+    Agent.updateWith(this.#bucket!, this.#request, this.#settled, Infinity);
   }
 
   #finish(error: unknown): void {

@@ -10,9 +10,6 @@ import * as Registry from "../../../lib/apps/kv/registry.ts";
 import * as Bucket from "../../../lib/apps/kv/bucket.ts";
 import * as Server from "../../../lib/apps/kv_server/server.ts";
 import { registryStore } from "../../../lib/apps/kv_server/kv_store.ts";
-import { testDocExamples } from "../../_doc_examples.ts";
-
-testDocExamples(import.meta.url, ["../../../lib/apps/kv/kv_log.ts"]);
 
 const ALL_BYTES = String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i));
 let trees = 0;
