@@ -65,11 +65,14 @@
  */
 import { crc32 } from "node:zlib";
 import { setImmediate } from "node:timers";
+import process from "node:process";
 import * as GenServer from "../gen_server.ts";
 import * as Process from "../process/process.ts";
 import type { Pid } from "../process/pid.ts";
 import type { ChildSpec } from "../supervisor/child_spec.ts";
 import { type FileSystem, nodeFileSystem } from "./fs.ts";
+import { type Compactor, writeBase } from "./_compact.ts";
+import { Worker } from "node:worker_threads";
 export { type FileSystem, FsError, MemoryFileSystem, nodeFileSystem } from "./fs.ts";
 import {
   decodeHeader,
@@ -97,6 +100,7 @@ export type DiskLogErrorCode =
   | "no_such_log"
   | "failed"
   | "full"
+  | "busy"
   | "badarg";
 
 /**
@@ -136,6 +140,18 @@ export interface OpenOptions {
   maxRecordSize?: number;
   /** Register the owner process under this name. */
   processName?: string;
+  /**
+   * A module (URL or path) exporting `compact(records)`, which folds the
+   * log's records into fewer with the same replay: enables {@linkcode compact}
+   * and automatic compaction.
+   */
+  compactor?: string;
+  /**
+   * Compact automatically once the incremental files hold this many bytes
+   * and more than the base (Redis's rule of thumb). Default 64 MiB; `Infinity`
+   * turns automatic compaction off. Needs `compactor`.
+   */
+  compactAt?: number;
 }
 
 /** What a repair cut off. */
@@ -264,6 +280,14 @@ export class Log {
   /** Sync requests (`sync`) waiting for `synced >= position`. @internal */
   syncWaiters: [number, (error?: unknown) => void][] = [];
   /** @internal */ compacting = false;
+  /** @internal */ compactor: string | undefined;
+  /** Files a new base covers, until deleted. @internal */
+  covered: LogFile[] = [];
+  /** @internal */ compactAt = 64 << 20;
+  /** Bytes of the closed incremental files. @internal */
+  closedBytes = 0;
+  /** Bytes of the base file. @internal */
+  baseBytes = 0;
 
   /** @internal */
   constructor(name: string, dir: string, policy: SyncPolicy, fs: FileSystem, maxRecordSize: number) {
@@ -408,6 +432,10 @@ function openFiles(log: Log, repair: boolean | "truncate"): Repaired | undefined
   const active = files[files.length - 1];
   log.fd = fs.open(active.path);
   log.fileSize = fs.size(active.path);
+  for (const f of files.slice(0, -1)) {
+    if (f.kind === KIND_BASE) log.baseBytes += fs.size(f.path);
+    else log.closedBytes += fs.size(f.path);
+  }
   return repaired;
 }
 
@@ -481,6 +509,17 @@ function flush(log: Log): boolean {
   }
   if (log.policy === "always") startSync(log);
   else release(log);
+  if (
+    log.compactor !== undefined && !log.compacting &&
+    log.fileSize + log.closedBytes >= Math.max(log.compactAt, log.baseBytes)
+  ) {
+    compact(log).catch((e) => {
+      // Closed meanwhile: the leftover `.tmp` is deleted on the next open.
+      if (!log.closed && log.failed === undefined) {
+        console.error(`disk_log ${log.name}: compaction failed: ${describe(e)}`);
+      }
+    });
+  }
   return true;
 }
 
@@ -605,7 +644,8 @@ type Request =
   | readonly ["chunk", Continuation | "start"]
   | readonly ["truncate"]
   | readonly ["switch"]
-  | readonly ["install_base", number, string];
+  | readonly ["install_base", number, string, number]
+  | readonly ["drop_covered"];
 
 interface InitArg {
   log: Log;
@@ -636,7 +676,10 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
       case "switch":
         return ["reply", await switchFile(log), log];
       case "install_base":
-        installBase(log, req[1], req[2]);
+        installBase(log, req[1], req[2], req[3]);
+        return ["reply", "ok", log];
+      case "drop_covered":
+        dropCovered(log);
         return ["reply", "ok", log];
     }
   },
@@ -699,6 +742,8 @@ async function start(opts: OpenOptions, link: boolean): Promise<OpenResult> {
     opts.fs ?? nodeFileSystem,
     opts.maxRecordSize ?? DEFAULT_MAX,
   );
+  log.compactor = opts.compactor;
+  if (opts.compactAt !== undefined) log.compactAt = opts.compactAt;
   const arg: InitArg = { log, repair: opts.repair ?? true };
   const startOpts = opts.processName === undefined ? undefined : { name: opts.processName };
   try {
@@ -1164,6 +1209,7 @@ async function switchFile(log: Log): Promise<Switched> {
     await fdatasync(fs, fd);
     fs.syncDir(log.dir);
     fs.close(log.fd);
+    log.closedBytes += log.fileSize;
     log.fd = fd;
     log.fileSize = HEADER_SIZE;
     log.files.push(file);
@@ -1175,43 +1221,128 @@ async function switchFile(log: Log): Promise<Switched> {
   }
 }
 
-/** Puts a complete, synced base `tmp` in place of every file up to `seq`. */
-function installBase(log: Log, seq: number, tmp: string): void {
+/** Puts a complete, synced base `tmp` in place of every file up to `seq` (they stay until `dropCovered`). */
+function installBase(log: Log, seq: number, tmp: string, bytes: number): void {
   const fs = log.fs;
   const base = path(log.dir, log.name, seq, KIND_BASE);
   fs.rename(tmp, base);
   fs.syncDir(log.dir);
-  // From here on the base holds everything up to `seq`: the files it covers can go.
+  // From here on the base holds everything up to `seq`: an open finds it and drops what it covers.
   const keep: LogFile[] = [{ path: base, kind: KIND_BASE, seq }];
+  const covered: LogFile[] = [];
   for (const f of log.files) {
-    if (f.seq <= seq && f.path !== base) fs.unlink(f.path);
-    else if (f.seq > seq) keep.push(f);
+    if (f.seq > seq) keep.push(f);
+    else if (f.path !== base) covered.push(f);
   }
-  fs.syncDir(log.dir);
+  log.covered = covered;
   log.files = keep;
+  log.baseBytes = bytes;
+  log.closedBytes = 0;
+  for (const f of keep.slice(1, -1)) log.closedBytes += fs.size(f.path);
   log.generation++;
   log.compactions++;
 }
 
-/** @internal Switch files (compaction's first step). */
-export async function _switch(ref: LogRef): Promise<Switched> {
-  const log = resolveLog(ref);
-  return await GenServer.call(log.pid, ["switch"], Infinity) as Switched;
+/** Deletes the files the new base covers. */
+function dropCovered(log: Log): void {
+  for (const f of log.covered) log.fs.unlink(f.path);
+  log.covered = [];
+  log.fs.syncDir(log.dir);
 }
 
-/** @internal Install a compacted base written to `tmp` (compaction's last step). */
-export async function _installBase(ref: LogRef, seq: number, tmp: string): Promise<void> {
-  const log = resolveLog(ref);
-  await GenServer.call(log.pid, ["install_base", seq, tmp], Infinity);
+/** The steps of a compaction, for {@linkcode CompactOptions.step}. */
+export type CompactStep = "switched" | "written" | "renamed" | "done";
+
+/** Options of {@linkcode compact}. */
+export interface CompactOptions {
+  /** The compactor module; default the log's `compactor` option. */
+  compactor?: string;
+  /** Write the base on the main thread (default: only when the log's file system is not the real one). */
+  inline?: boolean;
+  /** Called after each step (tests inject crashes here: a throw stops the compaction there). */
+  step?: (step: CompactStep) => void | Promise<void>;
 }
 
-/** @internal The path a base for `seq` gets (its temporary name adds `.tmp`). */
-export function _basePath(ref: LogRef, seq: number): string {
-  const log = resolveLog(ref);
-  return path(log.dir, log.name, seq, KIND_BASE);
+/** What {@linkcode compact} did. */
+export interface Compacted {
+  /** Records in the new base. */
+  records: number;
+  /** Its size in bytes. */
+  bytes: number;
+  /** Files it replaced. */
+  replaced: number;
+  /** Its path. */
+  base: string;
 }
 
-/** @internal Header bytes, for writers of base files. */
-export function _header(kind: "base" | "incremental", seq: number): Uint8Array {
-  return encodeHeader(kind === "base" ? KIND_BASE : KIND_INCREMENTAL, seq);
+/**
+ * Compacts the log without stopping it: appends switch to a new file; the
+ * closed files are folded by the compactor into a new base, written in a
+ * worker thread (`node:worker_threads`) and synced every few MB; the base is
+ * renamed into place and the directory synced; then the files it covers are
+ * deleted. A crash at any step leaves a complete set: before the rename the
+ * old files are whole (a leftover `.tmp` is deleted on open), after it the
+ * base covers them (an open deletes them). Rejects with
+ * {@linkcode DiskLogError} `busy` while another compaction runs, `badarg`
+ * without a compactor.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * const compactor = "data:text/javascript,export function* compact(records) { let last; for (const r of records) last = r; if (last) yield last; }";
+ * const [, log] = await DiskLog.open({ name: "doc_compact", dir: "/d", fs: new DiskLog.MemoryFileSystem(), compactor });
+ * for (let i = 0; i < 3; i++) DiskLog.alog(log, new Uint8Array([i]));
+ * const done = await DiskLog.compact(log);
+ * console.assert(done.records === 1 && DiskLog.info(log).files[0].kind === "base");
+ * await DiskLog.close(log);
+ * ```
+ */
+export async function compact(ref: LogRef, opts: CompactOptions = {}): Promise<Compacted> {
+  const log = resolveLog(ref);
+  const compactor = opts.compactor ?? log.compactor;
+  if (compactor === undefined) throw new DiskLogError("badarg", `disk log ${log.name} has no compactor`);
+  if (log.compacting) throw new DiskLogError("busy", `disk log ${log.name} is already compacting`);
+  log.compacting = true;
+  try {
+    const switched = await GenServer.call(log.pid, ["switch"], Infinity) as Switched;
+    await opts.step?.("switched");
+    const tmp = `${path(log.dir, log.name, switched.seq, KIND_BASE)}.tmp`;
+    const header = encodeHeader(KIND_BASE, switched.seq);
+    const inline = opts.inline ?? log.fs !== nodeFileSystem;
+    const written = inline
+      ? await writeBase(log.fs, switched.files, tmp, header, await import(compactor) as Compactor, log.maxRecordSize)
+      : await inWorker(switched.files, tmp, header, compactor, log.maxRecordSize);
+    await opts.step?.("written");
+    await GenServer.call(log.pid, ["install_base", switched.seq, tmp, written.bytes], Infinity);
+    await opts.step?.("renamed");
+    await GenServer.call(log.pid, ["drop_covered"], Infinity);
+    await opts.step?.("done");
+    return { ...written, replaced: switched.files.length, base: path(log.dir, log.name, switched.seq, KIND_BASE) };
+  } finally {
+    log.compacting = false;
+  }
+}
+
+function inWorker(
+  files: string[],
+  tmp: string,
+  header: Uint8Array,
+  compactor: string,
+  maxSize: number,
+): Promise<{ records: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./_compact_worker.ts", import.meta.url), {
+      workerData: { files, tmp, header, compactor: toUrl(compactor), maxSize },
+    });
+    worker.once("message", (m: { ok: boolean; records: number; bytes: number; error?: string }) => {
+      void worker.terminate();
+      if (m.ok) resolve({ records: m.records, bytes: m.bytes });
+      else reject(new DiskLogError("failed", `compaction: ${m.error}`));
+    });
+    worker.once("error", (e) => reject(e));
+  });
+}
+
+function toUrl(module: string): string {
+  return /^[a-z]+:/.test(module) ? module : new URL(module, `file://${process.cwd()}/`).href;
 }

@@ -274,6 +274,19 @@ export class MemoryFileSystem implements FileSystem {
     }
     return after;
   }
+  /** The disk as a process crash leaves it: every byte written so far (the page cache survives). */
+  snapshot(): MemoryFileSystem {
+    const after = new MemoryFileSystem();
+    for (const [path, f] of this.#files) {
+      const g = new MemFile();
+      g.bytes = f.bytes.slice(0, f.length);
+      g.length = f.length;
+      g.synced = f.synced.slice();
+      g.durableName = f.durableName;
+      after.#files.set(path, g);
+    }
+    return after;
+  }
   /** A byte of a file, changed in place (for damage tests). */
   flipByte(path: string, position: number): void {
     const f = this.#files.get(path);

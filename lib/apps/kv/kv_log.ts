@@ -62,7 +62,12 @@ export interface KVLogOptions {
   onRepaired?: (repaired: DiskLog.Repaired) => void;
   /** Default: the real file system. */
   fs?: DiskLog.FileSystem;
+  /** Compact automatically at this many incremental bytes (see `DiskLog.OpenOptions.compactAt`). Default 64 MiB. */
+  compactAt?: number;
 }
+
+/** The compactor module of the KV log (`compactor.ts`). */
+export const COMPACTOR: string = new URL("./compactor.ts", import.meta.url).href;
 
 /** A durable bucket's log and name. */
 export interface DurableBucket {
@@ -280,6 +285,8 @@ export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpe
     sync: opts.sync ?? "everysec",
     repair: opts.repair ?? true,
     fs: opts.fs,
+    compactor: COMPACTOR,
+    ...(opts.compactAt === undefined ? {} : { compactAt: opts.compactAt }),
     onRepaired: opts.onRepaired ?? ((r) =>
       console.error(
         `kv: ${r.file}: log cut at offset ${r.offset} (torn or damaged record): ${r.recovered} records recovered, ${r.badBytes} bytes dropped`,
