@@ -281,6 +281,8 @@ export class Log {
   syncWaiters: [number, (error?: unknown) => void][] = [];
   /** @internal */ compacting = false;
   /** @internal */ compactor: string | undefined;
+  /** The compaction worker running, and the file it writes. @internal */
+  job: { worker: Worker; tmp: string } | undefined;
   /** Files a new base covers, until deleted. @internal */
   covered: LogFile[] = [];
   /** @internal */ compactAt = 64 << 20;
@@ -691,6 +693,17 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
   },
   async terminate(_reason, log) {
     stopTimers(log);
+    const job = log.job;
+    if (job !== undefined) {
+      // A compaction still writing: stop it and drop its half-written base.
+      log.job = undefined;
+      await job.worker.terminate();
+      try {
+        log.fs.unlink(job.tmp);
+      } catch {
+        // The next open deletes it.
+      }
+    }
     if (logs.get(log.name) === log) logs.delete(log.name);
     if (log.failed === undefined && !log.closed) {
       try {
@@ -1311,7 +1324,7 @@ export async function compact(ref: LogRef, opts: CompactOptions = {}): Promise<C
     const inline = opts.inline ?? log.fs !== nodeFileSystem;
     const written = inline
       ? await writeBase(log.fs, switched.files, tmp, header, await import(compactor) as Compactor, log.maxRecordSize)
-      : await inWorker(switched.files, tmp, header, compactor, log.maxRecordSize);
+      : await inWorker(log, switched.files, tmp, header, compactor, log.maxRecordSize);
     await opts.step?.("written");
     await GenServer.call(log.pid, ["install_base", switched.seq, tmp, written.bytes], Infinity);
     await opts.step?.("renamed");
@@ -1324,6 +1337,7 @@ export async function compact(ref: LogRef, opts: CompactOptions = {}): Promise<C
 }
 
 function inWorker(
+  log: Log,
   files: string[],
   tmp: string,
   header: Uint8Array,
@@ -1334,12 +1348,22 @@ function inWorker(
     const worker = new Worker(new URL("./_compact_worker.ts", import.meta.url), {
       workerData: { files, tmp, header, compactor: toUrl(compactor), maxSize },
     });
+    log.job = { worker, tmp };
     worker.once("message", (m: { ok: boolean; records: number; bytes: number; error?: string }) => {
+      log.job = undefined;
       void worker.terminate();
       if (m.ok) resolve({ records: m.records, bytes: m.bytes });
       else reject(new DiskLogError("failed", `compaction: ${m.error}`));
     });
-    worker.once("error", (e) => reject(e));
+    worker.once("error", (e) => {
+      log.job = undefined;
+      reject(e);
+    });
+    worker.once("exit", () => {
+      if (log.job?.worker !== worker) return;
+      log.job = undefined;
+      reject(new DiskLogError("failed", `disk log ${log.name}: compaction stopped (the log closed)`));
+    });
   });
 }
 
