@@ -42,5 +42,6 @@ export * as DynamicSupervisor from "./lib/supervisor/dynamic_supervisor.ts";
 export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
 export * as Logger from "./lib/logger.ts";
+export * as DiskLog from "./lib/disk_log/disk_log.ts";
 export * as Term from "./lib/node/term.ts";
 export * as Node from "./lib/node/node.ts";

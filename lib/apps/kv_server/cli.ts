@@ -5,6 +5,7 @@
  * kv serve [--host H] [--port P] [--max-line BYTES] [--max-connections N]
  *          [--high-water BYTES] [--low-water BYTES] [--output-limit BYTES]
  *          [--idle-timeout SECONDS] [--drain-timeout SECONDS] [--log-level LEVEL]
+ *          [--dir DIR [--appendfsync always|everysec|no] [--repair truncate]]
  * kv --help
  * kv --version
  * ```
@@ -37,7 +38,7 @@
 import process from "node:process";
 import { Application, formatReason, Logger } from "../../../mod.ts";
 import * as Server from "./server.ts";
-import { app as kvApp, Bucket } from "../kv/mod.ts";
+import { app as kvApp, Bucket, type KVEnv } from "../kv/mod.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
@@ -67,6 +68,9 @@ Options of serve:
   --idle-timeout SECONDS  close a connection after SECONDS without a request (default 0: never)
   --drain-timeout SECONDS on SIGINT/SIGTERM, how long connections get to be answered (default ${Server.DEFAULT_DRAIN_TIMEOUT})
   --log-level LEVEL       error, warning, notice, info, debug or none (default ${Logger.DEFAULT_LEVEL})
+  --dir DIR               keep the data in an append-only log in DIR (default: in memory only)
+  --appendfsync POLICY    with --dir: always, everysec (default) or no
+  --repair truncate       with --dir: start even on a damaged log, cutting it at the damage
   --observer [HOST:]PORT  serve the Observer web page (default host 127.0.0.1; off by default)
   --observer-read-only    the Observer shows but cannot kill
 
@@ -83,6 +87,8 @@ export type Invocation =
     readonly observer?: ObserverFlags;
     /** Present when `--log-level` or `--drain-timeout` is given. */
     readonly process?: ProcessFlags;
+    /** The `"kv"` application's durability settings (with `--dir`). */
+    readonly kv?: Partial<KVEnv>;
   };
 
 /** What `kv serve` does as a program (not the server's settings). */
@@ -149,6 +155,9 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   const extra = new Map<string, string>();
   let observer: string | undefined; // observer
   let observerReadOnly = false; // observer
+  let dir: string | undefined;
+  let appendfsync: string | undefined;
+  let repair: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === "--help" || arg === "-h") return { command: "help" };
@@ -183,6 +192,20 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
       case "--log-level":
         extra.set(name, takeValue());
         break;
+      case "--dir":
+        dir = takeValue();
+        if (dir === "") throw new UsageError("--dir must not be empty");
+        break;
+      case "--appendfsync":
+        appendfsync = takeValue();
+        if (!["always", "everysec", "no"].includes(appendfsync)) {
+          throw new UsageError(`--appendfsync must be always, everysec or no, got "${appendfsync}"`);
+        }
+        break;
+      case "--repair":
+        repair = takeValue();
+        if (repair !== "truncate") throw new UsageError(`--repair takes only "truncate", got "${repair}"`);
+        break;
       case "--observer": // observer
         observer = takeValue();
         break;
@@ -206,6 +229,9 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
     throw new UsageError("--observer-read-only needs --observer");
   }
   // --- end observer
+  if (dir === undefined && (appendfsync !== undefined || repair !== undefined)) {
+    throw new UsageError(`${appendfsync !== undefined ? "--appendfsync" : "--repair"} needs --dir`);
+  }
   const portText = port ?? env.PORT;
   const bytes = (flag: string): number | undefined =>
     extra.has(flag) ? integer(flag, extra.get(flag), 1, 2 ** 40) : undefined;
@@ -241,6 +267,13 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
     command: "serve",
     ...(observerFlags === undefined ? {} : { observer: observerFlags }),
     ...(Object.keys(processFlags).length === 0 ? {} : { process: processFlags }),
+    ...(dir === undefined ? {} : {
+      kv: {
+        dir,
+        appendfsync: (appendfsync ?? "everysec") as KVEnv["appendfsync"],
+        repair: repair === "truncate" ? "truncate" as const : true,
+      },
+    }),
     options: {
       ...(highWater === undefined ? {} : { highWaterMark: highWater }),
       ...(lowWater === undefined ? {} : { lowWaterMark: lowWater }),
@@ -278,7 +311,9 @@ export async function serve(
   options: Server.ServerEnv,
   observer?: ObserverFlags,
   flags: ProcessFlags = {},
+  kv?: Partial<KVEnv>,
 ): Promise<void> {
+  if (kv !== undefined) Application.load(kvApp, kv);
   if (flags.logLevel !== undefined) Logger.setLevel(flags.logLevel);
   const drainMs = (flags.drainTimeout ?? Server.DEFAULT_DRAIN_TIMEOUT) * 1000;
   // Installed first: a signal during start-up (or right after the line) must stop the server, not kill it.
@@ -361,7 +396,7 @@ export async function main(args: readonly string[]): Promise<number | undefined>
       return 0;
     case "serve":
       try {
-        await serve(invocation.options, invocation.observer, invocation.process);
+        await serve(invocation.options, invocation.observer, invocation.process, invocation.kv);
       } catch (error) {
         const { hostname, port } = invocation.options;
         const why = describe(error);
