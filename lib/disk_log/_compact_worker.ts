@@ -17,11 +17,15 @@ interface Job {
   maxSize: number;
 }
 
-const job = workerData as Job;
-try {
-  const compactor = await import(job.compactor) as Compactor;
-  const written = await writeBase(nodeFileSystem, job.files, job.tmp, job.header, compactor, job.maxSize);
-  parentPort!.postMessage({ ok: true, ...written });
-} catch (error) {
-  parentPort!.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+// Loaded outside a worker (a tool importing every module), it has no job and does nothing.
+if (parentPort !== null) {
+  const port = parentPort;
+  const job = workerData as Job;
+  try {
+    const compactor = await import(job.compactor) as Compactor;
+    const written = await writeBase(nodeFileSystem, job.files, job.tmp, job.header, compactor, job.maxSize);
+    port.postMessage({ ok: true, ...written });
+  } catch (error) {
+    port.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+  }
 }
