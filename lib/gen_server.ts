@@ -51,6 +51,7 @@ import {
   currentProc,
   DEAD,
   deliver,
+  type Dest,
   die,
   type DownTarget,
   dropMonitor,
@@ -59,6 +60,7 @@ import {
   outsideProcess,
   type Proc,
   ProcessExit,
+  remote,
   spawnProc,
   unlinkProcs,
   wake,
@@ -155,12 +157,12 @@ export class CallError extends Error {
   /** Why the call failed. */
   readonly reason: unknown;
   /** The server called (pid or name). */
-  readonly server: Pid | string;
+  readonly server: Dest;
   /** The request sent. */
   readonly request: unknown;
   /** The call's timeout in ms. */
   readonly timeout: number;
-  constructor(reason: unknown, server: Pid | string, request: unknown, timeout: number) {
+  constructor(reason: unknown, server: Dest, request: unknown, timeout: number) {
     const what = reason === "noproc"
       ? "no process"
       : reason === "timeout"
@@ -187,7 +189,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
   /** @internal */ reject: (e: unknown) => void;
   /** @internal */ server: Proc;
   /** @internal */ refId = 0;
-  /** @internal */ dest: Pid | string;
+  /** @internal */ dest: Dest;
   /** @internal */ request: unknown;
   /** @internal */ timeout: number;
   /** The calling process (undefined: plain code). */
@@ -199,7 +201,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
     resolve: (v: R) => void,
     reject: (e: unknown) => void,
     server: Proc,
-    dest: Pid | string,
+    dest: Dest,
     request: unknown,
     timeout: number,
     caller: Pid | undefined,
@@ -594,11 +596,22 @@ export function startLink<S, A, Call, Reply, Cast>(
  * ```
  */
 export function call<Call = any, Reply = any>(
-  server: ServerRef<Call, Reply, any> | string,
+  server: ServerRef<Call, Reply, any> | string | readonly [string, string],
   request: Call,
   timeout: number = 5000,
 ): Promise<Reply> {
   const p = lookup(server);
+  if (p === null && remote !== null && remote.isRemote(server)) {
+    return new Promise<Reply>((resolve, reject) =>
+      remote!.call(
+        server,
+        request,
+        timeout,
+        resolve as (v: unknown) => void,
+        (reason) => reject(new CallError(reason, server, request, timeout)),
+      )
+    );
+  }
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, request, timeout));
   const caller = currentProc();
   if (caller === p) return Promise.reject(new CallError("calling_self", server, request, timeout));
@@ -629,13 +642,23 @@ export function call<Call = any, Reply = any>(
  * ```
  */
 export function callWith<Call = any, Reply = any>(
-  server: ServerRef<Call, Reply, any> | string,
+  server: ServerRef<Call, Reply, any> | string | readonly [string, string],
   request: Call,
   onReply: (reply: Reply) => void,
   onError: (error: CallError) => void,
   timeout: number = 5000,
 ): void {
   const p = lookup(server);
+  if (p === null && remote !== null && remote.isRemote(server)) {
+    remote.call(
+      server,
+      request,
+      timeout,
+      onReply as (v: unknown) => void,
+      (reason) => onError(new CallError(reason, server, request, timeout)),
+    );
+    return;
+  }
   const caller = currentProc();
   if (p === null || p.state === DEAD || caller === p) {
     const reason = p === null || p.state === DEAD ? "noproc" : "calling_self";
@@ -657,9 +680,13 @@ export function callWith<Call = any, Reply = any>(
  * GenServer.cast("nobody_here", "hello"); // no error, as in Elixir
  * ```
  */
-export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: Cast): void {
+export function cast<Cast = any>(
+  server: ServerRef<any, any, Cast> | string | readonly [string, string],
+  request: Cast,
+): void {
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));
+  else if (remote !== null && remote.isRemote(server)) remote.cast(server, request);
 }
 
 /**

@@ -32,6 +32,7 @@ import {
   currentProc,
   DEAD,
   deliver,
+  type Dest,
   die,
   dropMonitor,
   exitSignal,
@@ -45,6 +46,7 @@ import {
   ProcessExit,
   ProcMonitor,
   procOf,
+  remote,
   RUNNING,
   runQueueLength,
   setCrashLogger as setRuntimeCrashLogger,
@@ -60,7 +62,7 @@ import {
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
-export { Pid, type Ref };
+export { type Dest, Pid, type Ref };
 
 /** What `receive` resolves to when its `after` timeout passes first. */
 export const TIMEOUT: unique symbol = Symbol("timeout");
@@ -230,8 +232,11 @@ export function current(): Pid | undefined {
 }
 
 /**
- * Sends `msg` to a pid or registered name. Sending to a dead pid does nothing;
- * sending to a name nobody holds throws (as Erlang's `badarg`).
+ * Sends `msg` to a pid, a registered name, or `[name, node]` (a name on a
+ * node; see `Node`). Sending to a dead pid does nothing; sending to a local
+ * name nobody holds throws (as Erlang's `badarg`); a pid or name of another
+ * node gets the message over the connection to that node (dropped if the
+ * node cannot be reached, as in Erlang).
  *
  * @example
  * ```ts
@@ -240,15 +245,29 @@ export function current(): Pid | undefined {
  * Process.send(pid, "stop");
  * ```
  */
-export function send<M>(dest: Pid<M> | string, msg: M): void {
+export function send<M>(dest: Pid<M> | string | readonly [string, string], msg: M): void {
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
     deliver(p, msg);
     return;
   }
-  const p = procOf(dest);
-  if (p !== null) deliver(p, msg);
+  const p = (dest as Pid)._proc as Proc | null | undefined;
+  if (p != null) deliver(p, msg);
+  else sendElsewhere(dest, msg);
+}
+
+/** A send to no live local pid: `[name, node]`, another node's pid, or a dead pid (dropped). */
+function sendElsewhere(dest: unknown, msg: unknown): void {
+  if (remote !== null && remote.isRemote(dest)) {
+    remote.send(currentProc(), dest, msg);
+    return;
+  }
+  if (Array.isArray(dest)) {
+    const p = lookup(dest as unknown as Dest);
+    if (p === null) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
+    deliver(p, msg);
+  }
 }
 
 function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promise<any> {
@@ -318,6 +337,10 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
 export function link(pid: Pid | string): void {
   const caller = callerOrThrow("Process.link");
   const p = lookup(pid);
+  if (p === null && remote !== null && remote.isRemote(pid)) {
+    remote.link(caller, pid);
+    return;
+  }
   if (p === null || p.state === DEAD) {
     exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
     return;
@@ -338,6 +361,7 @@ export function unlink(pid: Pid): void {
   const caller = callerOrThrow("Process.unlink");
   const p = procOf(pid);
   if (p !== null) unlinkProcs(caller, p);
+  else if (remote !== null && remote.isRemote(pid)) remote.unlink(caller, pid);
 }
 
 function monitorFrom(caller: Proc, target: Proc | null): Ref {
@@ -363,9 +387,11 @@ function monitorFrom(caller: Proc, target: Proc | null): Ref {
  * });
  * ```
  */
-export function monitor(pid: Pid | string): Ref {
+export function monitor(pid: Dest): Ref {
   const caller = callerOrThrow("Process.monitor");
-  return monitorFrom(caller, lookup(pid));
+  const p = lookup(pid);
+  if (p === null && remote !== null && remote.isRemote(pid)) return remote.monitor(caller, pid);
+  return monitorFrom(caller, p);
 }
 
 /**
@@ -388,6 +414,8 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
   if (target !== undefined) {
     caller.monitoring!.delete(ref.id);
     active = dropMonitor(target, ref.id);
+  } else if (remote !== null) {
+    active = remote.demonitor(caller, ref);
   }
   if (opts?.flush && caller.mq !== null) {
     const i = findMatch(caller, (m) => m instanceof DownMessage && m.ref === ref, caller.mqHead);
@@ -413,12 +441,16 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
  * console.assert(!Process.isAlive(pid));
  * ```
  */
-export function exit(pid: Pid | string, reason: unknown): void;
+export function exit(pid: Dest, reason: unknown): void;
 export function exit(reason: unknown): never;
 export function exit(a: unknown, b?: unknown): void {
   if (arguments.length < 2) throw new ProcessExit(a);
-  const target = lookup(a as Pid | string);
+  const target = lookup(a as Dest);
   if (target === null) {
+    if (remote !== null && remote.isRemote(a)) {
+      remote.exit(currentProc(), a, b);
+      return;
+    }
     if (typeof a === "string") throw new Error(`No process is registered as ${JSON.stringify(a)}`);
     return;
   }
