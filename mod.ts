@@ -33,4 +33,4 @@ export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
 export { RemotePid } from "./lib/node/remote_pid.ts";
 // Distribution: pids and names of other nodes in send, link, monitor, exit and calls.
-import "./lib/node/_dist.ts";
+import "./lib/node/_remote.ts";

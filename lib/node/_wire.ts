@@ -1,7 +1,6 @@
 /**
  * STUB (distnode branch): the seam of the distcodec helper's wire layer.
- * Replaced by distcodec's `_wire.ts` at merge. Until then a test may plug a
- * fake transport with {@linkcode _setFakeWire}.
+ * Replaced by distcodec's `_wire.ts` at merge.
  *
  * @module
  */
@@ -15,9 +14,9 @@ interface Wire {
   creation(): number;
 }
 
-let handler: ControlHandler | null = null;
-const downHandlers: Array<(node: string, reason: unknown) => void> = [];
-let wire: Wire = { send: () => false, self: () => "nonode@nohost", creation: () => 0 };
+export let handler: ControlHandler | null = null;
+export const downHandlers: Array<(node: string, reason: unknown) => void> = [];
+const wire: Wire = { send: () => false, self: () => "nonode@nohost", creation: () => 0 };
 
 /** Sets who hears incoming control messages. */
 export function setControlHandler(fn: ControlHandler): void {
@@ -38,17 +37,4 @@ export function selfNode(): string {
 /** This node's creation. */
 export function creation(): number {
   return wire.creation();
-}
-/** @internal Test seam of the stub: plug a fake transport; returns the injectors. */
-export function _setFakeWire(w: Wire): {
-  control(from: string, control: unknown, payload?: unknown): void;
-  down(node: string, reason: unknown): void;
-} {
-  wire = w;
-  return {
-    control: (from, c, p) => handler?.(from, c, p),
-    down: (n, r) => {
-      for (const d of downHandlers) d(n, r);
-    },
-  };
 }

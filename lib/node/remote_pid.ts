@@ -2,7 +2,7 @@
  * {@linkcode RemotePid}: the pid of a process on another node. It is a
  * {@linkcode Pid}, so it goes wherever a pid goes (`Process.send`, `link`,
  * `monitor`, `exit`, `GenServer.call`/`cast`); the distribution layer
- * (`_dist.ts`) carries those operations over the connection to its node.
+ * (`_remote.ts`) carries those operations over the connection to its node.
  *
  * Decoding the same pid twice gives the same object (pids are interned while
  * anything holds them), so remote pids compare with `===` like local ones.

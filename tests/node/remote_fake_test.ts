@@ -1,15 +1,16 @@
 // The process layer across nodes against a scripted peer: the test plays node
 // "b@h", reads the control messages this node sends and injects its own.
-import { test } from "node:test";
+// (The real wire is exercised by remote_test.ts, between OS processes.)
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { GenServer, Process, RemotePid } from "../../mod.ts";
-import { _setFakeWire } from "../../lib/node/_wire.ts";
+import { _scriptedPeer } from "../../lib/node/_remote.ts";
 import { ErlPid, ErlRef } from "../../lib/node/term.ts";
 
 const A = (s: string) => Symbol.for(s);
 const sent: Array<{ node: string; control: unknown[]; payload: unknown }> = [];
 let reachable = true;
-const peer = _setFakeWire({
+const peer = _scriptedPeer({
   send(node, control, payload) {
     if (!reachable) return false;
     sent.push({ node, control: control as unknown[], payload });
@@ -18,6 +19,7 @@ const peer = _setFakeWire({
   self: () => "a@h",
   creation: () => 1,
 });
+after(() => peer.restore());
 
 function take(tag: number): { node: string; control: unknown[]; payload: unknown } {
   const i = sent.findIndex((s) => s.control[0] === tag);

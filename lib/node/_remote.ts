@@ -80,8 +80,15 @@ function nodeName(node: unknown): string {
   return typeof node === "symbol" ? (Symbol.keyFor(node) ?? node.description ?? "") : String(node);
 }
 
+/** How this layer reaches the wire; a test swaps it for a scripted peer ({@linkcode _scriptedPeer}). */
+const io = {
+  send: wire.sendControl as (node: string, control: unknown, payload?: unknown) => boolean,
+  self: wire.selfNode as () => string,
+  creation: wire.creation as () => number,
+};
+
 function selfNode(): string {
-  return wire.selfNode();
+  return io.self();
 }
 
 // ---------------------------------------------------------------- pids and refs across the wire
@@ -99,7 +106,7 @@ function localPidToWire(pid: Pid): ErlPid {
       pruneAt = Math.max(1024, exported.size * 2);
     }
   }
-  return new ErlPid(selfNode() as never, n & 0x7fff, Math.floor(n / 0x8000), wire.creation());
+  return new ErlPid(selfNode() as never, n & 0x7fff, Math.floor(n / 0x8000), io.creation());
 }
 
 function pidToWire(pid: Pid): ErlPid {
@@ -112,18 +119,18 @@ function pidFromWire(e: ErlPid): Pid {
   if (node !== selfNode()) return RemotePid.of(node, e.id, e.serial, e.creation);
   const n = e.id + e.serial * 0x8000;
   // A pid of an earlier incarnation of this node names no live process.
-  if (e.creation !== wire.creation()) return new Pid(n, null);
+  if (e.creation !== io.creation()) return new Pid(n, null);
   if (n === 0) return ROOT;
   return exported.get(n) ?? new Pid(n, null);
 }
 
 function refToWire(ref: Ref, mark = 0): ErlRef {
-  return new ErlRef(selfNode() as never, wire.creation(), [ref.id % 0x40000, Math.floor(ref.id / 0x40000), mark]);
+  return new ErlRef(selfNode() as never, io.creation(), [ref.id % 0x40000, Math.floor(ref.id / 0x40000), mark]);
 }
 
 /** The number of a ref of ours, or -1 (another node's, or an earlier incarnation's). */
 function ourRefId(r: unknown, mark: number): number {
-  if (!(r instanceof ErlRef) || nodeName(r.node) !== selfNode() || r.creation !== wire.creation()) return -1;
+  if (!(r instanceof ErlRef) || nodeName(r.node) !== selfNode() || r.creation !== io.creation()) return -1;
   const ids = r.ids;
   if (ids.length !== 3 || ids[2] !== mark) return -1;
   return ids[0] + ids[1] * 0x40000;
@@ -219,7 +226,7 @@ function safeTerm(v: unknown): unknown {
  *
  * @example
  * ```ts
- * import { reasonToTerm } from "./_dist.ts";
+ * import { reasonToTerm } from "./_remote.ts";
  * console.assert(reasonToTerm("normal") === Symbol.for("normal"));
  * const r = reasonToTerm(["shutdown", 1]) as unknown[];
  * console.assert(r[0] === Symbol.for("shutdown") && r[1] === 1);
@@ -244,7 +251,7 @@ export function reasonToTerm(r: unknown): unknown {
  *
  * @example
  * ```ts
- * import { reasonFromTerm } from "./_dist.ts";
+ * import { reasonFromTerm } from "./_remote.ts";
  * console.assert(reasonFromTerm(Symbol.for("noconnection")) === "noconnection");
  * const r = reasonFromTerm([Symbol.for("shutdown"), 1]) as unknown[];
  * console.assert(r[0] === "shutdown" && r[1] === 1);
@@ -278,7 +285,7 @@ class RemoteCall extends Timer {
   override fire(): void {
     if (outgoing.get(this.id) !== this) return;
     outgoing.delete(this.id);
-    wire.sendControl(this.node, [DEMONITOR_P, this.fromW, this.targetW, this.tag]);
+    io.send(this.node, [DEMONITOR_P, this.fromW, this.targetW, this.tag]);
     this.onError("timeout");
   }
   fail(reason: unknown): void {
@@ -318,7 +325,7 @@ class InMonitor implements DownTarget {
   down(_target: Proc, reason: unknown): void {
     if (inbound.get(this.key) !== this) return;
     inbound.delete(this.key);
-    wire.sendControl(this.node, [MONITOR_P_EXIT, this.targetW, this.watcherW, this.ref, reasonToTerm(reason)]);
+    io.send(this.node, [MONITOR_P_EXIT, this.targetW, this.watcherW, this.ref, reasonToTerm(reason)]);
   }
 }
 
@@ -362,7 +369,7 @@ function localDeath(p: Proc, reason: unknown): void {
     for (const [other, state] of r.links) {
       if (state !== 0) continue;
       term ??= reasonToTerm(reason);
-      wire.sendControl(other.node, [EXIT, from, pidToWire(other), term]);
+      io.send(other.node, [EXIT, from, pidToWire(other), term]);
     }
   }
   if (r.monitors !== null) {
@@ -370,7 +377,7 @@ function localDeath(p: Proc, reason: unknown): void {
       const m = outgoing.get(id);
       if (!(m instanceof OutMonitor)) continue;
       outgoing.delete(id);
-      wire.sendControl(m.node, [DEMONITOR_P, pidToWire(p.pid), m.targetW, refToWire(m.ref)]);
+      io.send(m.node, [DEMONITOR_P, pidToWire(p.pid), m.targetW, refToWire(m.ref)]);
     }
   }
 }
@@ -391,7 +398,7 @@ function isRemote(dest: unknown): boolean {
 }
 
 function sendTo(node: string, targetW: unknown, byName: boolean, fromW: ErlPid, msg: unknown): boolean {
-  return wire.sendControl(node, byName ? [REG_SEND, fromW, EMPTY, targetW] : [SEND, EMPTY, targetW], msg);
+  return io.send(node, byName ? [REG_SEND, fromW, EMPTY, targetW] : [SEND, EMPTY, targetW], msg);
 }
 
 // ---------------------------------------------------------------- the runtime's hooks
@@ -411,7 +418,7 @@ setRemoteHooks({
     const links = r.links ??= new Map();
     if (links.get(dest) === 0) return;
     links.set(dest, 0);
-    if (!wire.sendControl(dest.node, [LINK, pidToWire(caller.pid), pidToWire(dest)])) {
+    if (!io.send(dest.node, [LINK, pidToWire(caller.pid), pidToWire(dest)])) {
       links.delete(dest);
       exitSignal(caller, null, dest, "noconnection", true);
     }
@@ -422,7 +429,7 @@ setRemoteHooks({
     if (links === undefined || links === null || !(dest instanceof RemotePid) || links.get(dest) !== 0) return;
     const id = nextUnlinkId++;
     links.set(dest, id);
-    if (!wire.sendControl(dest.node, [UNLINK_ID, id, pidToWire(caller.pid), pidToWire(dest)])) links.delete(dest);
+    if (!io.send(dest.node, [UNLINK_ID, id, pidToWire(caller.pid), pidToWire(dest)])) links.delete(dest);
   },
 
   monitor(caller, dest) {
@@ -431,7 +438,7 @@ setRemoteHooks({
     const m = new OutMonitor(ref, caller, node, dest, targetW);
     outgoing.set(ref.id, m);
     (remoteOf(caller).monitors ??= new Set()).add(ref.id);
-    if (!wire.sendControl(node, [MONITOR_P, pidToWire(caller.pid), targetW, refToWire(ref)])) {
+    if (!io.send(node, [MONITOR_P, pidToWire(caller.pid), targetW, refToWire(ref)])) {
       outgoing.delete(ref.id);
       deliver(caller, new DownMessage(ref, dest as Pid, "noconnection"));
     }
@@ -443,13 +450,13 @@ setRemoteHooks({
     if (!(m instanceof OutMonitor) || m.watcher !== caller) return false;
     outgoing.delete(ref.id);
     procRemote.get(caller)?.monitors?.delete(ref.id);
-    wire.sendControl(m.node, [DEMONITOR_P, pidToWire(caller.pid), m.targetW, refToWire(ref)]);
+    io.send(m.node, [DEMONITOR_P, pidToWire(caller.pid), m.targetW, refToWire(ref)]);
     return true;
   },
 
   exit(from, dest, reason) {
     if (!(dest instanceof RemotePid)) throw new TypeError(`Process.exit needs a pid, got ${String(dest)}`);
-    wire.sendControl(dest.node, [EXIT2, pidToWire(from?.pid ?? ROOT), pidToWire(dest), reasonToTerm(reason)]);
+    io.send(dest.node, [EXIT2, pidToWire(from?.pid ?? ROOT), pidToWire(dest), reasonToTerm(reason)]);
   },
 
   call(dest, request, timeout, onReply, onError) {
@@ -468,7 +475,7 @@ setRemoteHooks({
     const c = new RemoteCall(ref.id, node, fromW, targetW, tag, onReply, onError);
     outgoing.set(ref.id, c);
     if (
-      !wire.sendControl(node, [MONITOR_P, fromW, targetW, tag]) ||
+      !io.send(node, [MONITOR_P, fromW, targetW, tag]) ||
       !sendTo(node, targetW, byName, fromW, [GEN_CALL, [fromW, tag], req])
     ) {
       outgoing.delete(ref.id);
@@ -492,8 +499,26 @@ setRemoteHooks({
 
 // ---------------------------------------------------------------- incoming control messages
 
-wire.setControlHandler(onControl);
+wire.setControlHandler(onControl as wire.ControlHandler);
 wire.onNodeDown(onNodeDown);
+
+/**
+ * @internal For tests: replaces the wire with `fake`; returns how to play the
+ * peer (inject a control message, a lost connection) and how to put the wire back.
+ */
+export function _scriptedPeer(fake: typeof io): {
+  control(from: string, control: unknown, payload?: unknown): void;
+  down(node: string, reason: string): void;
+  restore(): void;
+} {
+  const saved = { ...io };
+  Object.assign(io, fake);
+  return {
+    control: onControl,
+    down: onNodeDown,
+    restore: () => Object.assign(io, saved),
+  };
+}
 
 function liveProc(pid: unknown): Proc | null {
   if (!(pid instanceof Pid) || pid instanceof RemotePid) return null;
@@ -566,7 +591,7 @@ function incomingSend(node: string, p: Proc | null, payload: unknown): void {
       if (c instanceof RemoteCall) {
         outgoing.delete(id);
         c.cancel();
-        wire.sendControl(c.node, [DEMONITOR_P, c.fromW, c.targetW, c.tag]);
+        io.send(c.node, [DEMONITOR_P, c.fromW, c.targetW, c.tag]);
         c.onReply(fromTerm(payload[1]));
       }
       return;
@@ -605,7 +630,7 @@ function replyTo(caller: RemotePid, tag: unknown, reply: unknown): void {
   } catch (e) {
     term = [atom("error"), e instanceof Error ? e.message : String(e)];
   }
-  wire.sendControl(caller.node, [SEND, EMPTY, pidToWire(caller)], [toTerm(tag), term]);
+  io.send(caller.node, [SEND, EMPTY, pidToWire(caller)], [toTerm(tag), term]);
 }
 
 function incomingRegSend(node: string, from: unknown, name: unknown, payload: unknown): void {
@@ -631,7 +656,7 @@ function incomingLink(node: string, from: unknown, to: unknown): void {
   if (!(from instanceof RemotePid)) return;
   const p = liveProc(to);
   if (p === null) {
-    wire.sendControl(node, [EXIT, toTerm(to), pidToWire(from), NOPROC]);
+    io.send(node, [EXIT, toTerm(to), pidToWire(from), NOPROC]);
     return;
   }
   (remoteOf(p).links ??= new Map()).set(from, 0);
@@ -645,7 +670,7 @@ function incomingUnlink(node: string, id: unknown, from: unknown, to: unknown): 
     // Our own unlink in flight stays until its ack.
     if (links != null && links.get(from) === 0) links.delete(from);
   }
-  wire.sendControl(node, [UNLINK_ID_ACK, id, toTerm(to), pidToWire(from)]);
+  io.send(node, [UNLINK_ID_ACK, id, toTerm(to), pidToWire(from)]);
 }
 
 /** Removes the link of local `to` with remote `from`: `id` 0 whatever its state, else only our unlink `id`. */
@@ -680,7 +705,7 @@ function incomingMonitor(node: string, fromW: ErlPid, targetW: unknown, ref: unk
     p = liveProc(pidFromWire(targetW));
   }
   if (p === null) {
-    wire.sendControl(node, [MONITOR_P_EXIT, targetW, fromW, ref, NOPROC]);
+    io.send(node, [MONITOR_P_EXIT, targetW, fromW, ref, NOPROC]);
     return;
   }
   const m = new InMonitor(refKey(node, ref), node, fromW, targetW, ref);
@@ -750,7 +775,7 @@ export interface RemoteInfo {
  *
  * @example
  * ```ts
- * import { remoteInfo } from "./_dist.ts";
+ * import { remoteInfo } from "./_remote.ts";
  * import { Process } from "../../mod.ts";
  * const pid = Process.spawn(async ({ receive }) => { await receive(); });
  * console.assert(remoteInfo(pid).links.length === 0);
