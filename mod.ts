@@ -31,6 +31,7 @@ export * as Supervisor from "./lib/supervisor/supervisor.ts";
 export * as DynamicSupervisor from "./lib/supervisor/dynamic_supervisor.ts";
 export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
+export * as Term from "./lib/node/term.ts";
 export { RemotePid } from "./lib/node/remote_pid.ts";
 // Distribution: pids and names of other nodes in send, link, monitor, exit and calls.
 import "./lib/node/_remote.ts";

@@ -51,7 +51,7 @@ import { start as startTimer, Timer } from "../process/_timers.ts";
 import { DownMessage, ExitMessage } from "../process/messages.ts";
 import { ROOT } from "../process/process.ts";
 import { callWith, cast as genCast, GenServerProcess } from "../gen_server.ts";
-import { ErlPid, ErlRef, List } from "./term.ts";
+import { ErlPid, ErlRef, List, type Term } from "./term.ts";
 import * as wire from "./_wire.ts";
 import { RemotePid } from "./remote_pid.ts";
 
@@ -161,7 +161,7 @@ export function toTerm(v: unknown): unknown {
   if (v instanceof Ref) return refToWire(v);
   if (v instanceof List) {
     const items = toTerm(v.items) as unknown[], tail = toTerm(v.tail);
-    return items === v.items && tail === v.tail ? v : new List(items, tail);
+    return items === v.items && tail === v.tail ? v : new List(items as Term[], tail as Term);
   }
   if (v instanceof Map) {
     let changed = false;
@@ -194,7 +194,7 @@ export function fromTerm(v: unknown): unknown {
   if (v instanceof List) {
     fromTerm(v.items);
     const tail = fromTerm(v.tail);
-    return tail === v.tail ? v : new List(v.items, tail);
+    return tail === v.tail ? v : new List(v.items, tail as Term);
   }
   if (v instanceof Map) {
     let pidKeys = false;

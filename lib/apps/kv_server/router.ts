@@ -27,7 +27,7 @@
  * @module
  */
 import { Application, GenServer, Supervisor, TaskSupervisor } from "../../../mod.ts";
-import { List, NIL } from "../../node/term.ts";
+import { List, NIL, type Term } from "../../node/term.ts";
 import { selfNode } from "../../node/_wire.ts";
 import { app as kvApp } from "../kv/kv.ts";
 import { checkRoutes, routeOf, ROUTING_TABLE, type RoutingTable } from "../kv/routing.ts";
@@ -229,7 +229,7 @@ export class RoutedStore implements KvStore<unknown> {
     const n = commands.length;
     GenServer.callWith(
       [this.#router, node],
-      [ROUTE, new List(commands.map(commandToTerm)), hops + 1],
+      [ROUTE, new List(commands.map(commandToTerm) as Term[]), hops + 1],
       (reply: unknown) => {
         const items = listItems(reply);
         if (items === undefined || items.length !== n || !items.every((r) => r instanceof Uint8Array)) {
