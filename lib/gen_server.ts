@@ -170,7 +170,8 @@ export class CallError extends Error {
       : reason === "calling_self"
       ? "process attempted to call itself"
       : formatReason(reason);
-    super(`exited in: GenServer.call(${String(server)}, ${formatReason(request)}, ${timeout}): ${what}`);
+    const dest = Array.isArray(server) ? formatReason(server) : String(server);
+    super(`exited in: GenServer.call(${dest}, ${formatReason(request)}, ${timeout}): ${what}`);
     this.name = "CallError";
     this.reason = reason;
     this.server = server;

@@ -43,6 +43,7 @@ import {
   type DownTarget,
   dropMonitor,
   exitSignal,
+  nameOf,
   names,
   type Proc,
   setRemoteHooks,
@@ -387,14 +388,16 @@ function localDeath(p: Proc, reason: unknown): void {
 /** The node of a remote destination, and its wire form (a pid, or a name atom). */
 function resolve(dest: unknown): [string, unknown, boolean] {
   if (dest instanceof RemotePid) return [dest.node, pidToWire(dest), false];
-  const [name, node] = dest as [string, string];
-  return [node, atom(name), true];
+  const [name, node] = dest as [unknown, unknown];
+  return [nameOf(node)!, atom(nameOf(name)!), true];
 }
 
+/** A pid of another node, or `[name, node]` (strings or atoms) naming another node. */
 function isRemote(dest: unknown): boolean {
   if (dest instanceof RemotePid) return true;
-  return Array.isArray(dest) && dest.length === 2 && typeof dest[0] === "string" && typeof dest[1] === "string" &&
-    dest[1] !== selfNode();
+  if (!Array.isArray(dest) || dest.length !== 2) return false;
+  const name = nameOf(dest[0]), node = nameOf(dest[1]);
+  return name !== undefined && node !== undefined && node.includes("@") && node !== selfNode();
 }
 
 function sendTo(node: string, targetW: unknown, byName: boolean, fromW: ErlPid, msg: unknown): boolean {

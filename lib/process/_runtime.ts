@@ -202,12 +202,22 @@ export function lookup(dest: Dest): Proc | null {
   return p === undefined ? lookupOnNode(dest) : p as Proc | null;
 }
 
-/** `[name, node]`: the local process registered as `name` when `node` is this node. */
+/**
+ * `[name, node]`: the local process registered as `name` when `node` is this
+ * node. Name and node may be strings or atoms (`Symbol.for`), as decoded.
+ */
 function lookupOnNode(dest: unknown): Proc | null {
-  if (!Array.isArray(dest) || dest.length !== 2 || typeof dest[0] !== "string") return null;
-  if (remote === null ? dest[1] !== "nonode@nohost" : !remote.isSelf(dest[1])) return null;
-  const p = names.get(dest[0]);
+  if (!Array.isArray(dest) || dest.length !== 2) return null;
+  const name = nameOf(dest[0]), node = nameOf(dest[1]);
+  if (name === undefined || node === undefined) return null;
+  if (remote === null ? node !== "nonode@nohost" : !remote.isSelf(node)) return null;
+  const p = names.get(name);
   return p === undefined ? null : p;
+}
+
+/** A string, or an atom's name. */
+export function nameOf(v: unknown): string | undefined {
+  return typeof v === "string" ? v : typeof v === "symbol" ? Symbol.keyFor(v) : undefined;
 }
 
 // ---------------------------------------------------------------- other nodes
