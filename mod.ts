@@ -32,6 +32,7 @@ export * as DynamicSupervisor from "./lib/supervisor/dynamic_supervisor.ts";
 export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
 export * as Term from "./lib/node/term.ts";
+export * as Node from "./lib/node/node.ts";
 export { RemotePid } from "./lib/node/remote_pid.ts";
 // Distribution: pids and names of other nodes in send, link, monitor, exit and calls.
 import "./lib/node/_remote.ts";
