@@ -52,7 +52,7 @@ import { start as startTimer, Timer } from "../process/_timers.ts";
 import { DownMessage, ExitMessage } from "../process/messages.ts";
 import { ROOT } from "../process/process.ts";
 import { callWith, cast as genCast, GenServerProcess } from "../gen_server.ts";
-import { ErlPid, ErlRef, List, type Term } from "./term.ts";
+import { ErlPid, ErlRef, List, NIL, type Term } from "./term.ts";
 import * as wire from "./_wire.ts";
 import { RemotePid } from "./remote_pid.ts";
 
@@ -161,7 +161,8 @@ export function toTerm(v: unknown): unknown {
   if (v instanceof Pid) return pidToWire(v);
   if (v instanceof Ref) return refToWire(v);
   if (v instanceof List) {
-    const items = toTerm(v.items) as unknown[], tail = toTerm(v.tail);
+    if (v === NIL) return v;
+    const items = toTerm(v.items) as unknown[], tail = v.tail === NIL ? NIL : toTerm(v.tail);
     return items === v.items && tail === v.tail ? v : new List(items as Term[], tail as Term);
   }
   if (v instanceof Map) {
@@ -193,8 +194,9 @@ export function fromTerm(v: unknown): unknown {
   }
   if (v instanceof ErlPid) return pidFromWire(v);
   if (v instanceof List) {
+    if (v === NIL) return v;
     fromTerm(v.items);
-    const tail = fromTerm(v.tail);
+    const tail = v.tail === NIL ? NIL : fromTerm(v.tail);
     return tail === v.tail ? v : new List(v.items, tail as Term);
   }
   if (v instanceof Map) {

@@ -3,6 +3,7 @@
  *
  * ```sh
  * kv serve [--host H] [--port P] [--max-line BYTES] [--max-connections N]
+ *          [--name NAME@HOST --cookie COOKIE --routes 'a-m=foo@host,n-z=bar@host']
  * kv --help
  * kv --version
  * ```
@@ -31,6 +32,9 @@ import * as Application from "../../application.ts";
 import * as Server from "./server.ts";
 import { app as kvApp } from "../kv/kv.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
+import * as Node from "../../node/node.ts";
+import { parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/routing.ts";
+import { routerApp } from "./router.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
 import * as Observer from "../observer/mod.ts";
@@ -55,6 +59,10 @@ Options of serve:
   --max-connections N     most connections served at once (default ${Server.DEFAULT_MAX_CONNECTIONS})
   --observer [HOST:]PORT  serve the Observer web page (default host 127.0.0.1; off by default)
   --observer-read-only    the Observer shows but cannot kill
+  --name NAME@HOST        run as a distributed node (Erlang distribution, hidden node, loopback)
+  --cookie COOKIE         the cluster's cookie (default: $KV_COOKIE, else ~/.erlang.cookie)
+  --routes TABLE          bucket routes by first byte, e.g. 'a-m=foo@localhost,n-z=bar@localhost'
+                          (default: $KV_ROUTES; none: every bucket on this node); needs --name
 
 Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM stops it.
 `;
@@ -63,7 +71,22 @@ Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM s
 export type Invocation =
   | { readonly command: "help" }
   | { readonly command: "version" }
-  | { readonly command: "serve"; readonly options: Server.ServerEnv; readonly observer?: ObserverFlags };
+  | {
+    readonly command: "serve";
+    readonly options: Server.ServerEnv;
+    readonly observer?: ObserverFlags;
+    readonly distribution?: Distribution;
+  };
+
+/** `--name`, `--cookie`, `--routes`: run as a node of a KV cluster. */
+export interface Distribution {
+  /** The node's name (`name@host`, or `name` for `name@localhost`). */
+  readonly name: string;
+  /** The cookie (else `Node.start` reads `$KV_COOKIE` or `~/.erlang.cookie`). */
+  readonly cookie?: string;
+  /** The routing table (empty: every bucket here). */
+  readonly routes: RoutingTable;
+}
 
 /** A command line that cannot be run; the message says why. */
 export class UsageError extends Error {
@@ -116,6 +139,9 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   let maxConnections: string | undefined;
   let observer: string | undefined; // observer
   let observerReadOnly = false; // observer
+  let nodeName: string | undefined;
+  let cookie: string | undefined;
+  let routes: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === "--help" || arg === "-h") return { command: "help" };
@@ -149,6 +175,15 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
         if (eq > 0) throw new UsageError(`--observer-read-only takes no value`);
         observerReadOnly = true;
         break;
+      case "--name":
+        nodeName = takeValue();
+        break;
+      case "--cookie":
+        cookie = takeValue();
+        break;
+      case "--routes":
+        routes = takeValue();
+        break;
       default:
         throw new UsageError(`unknown option "${arg}"`);
     }
@@ -165,10 +200,12 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
     throw new UsageError("--observer-read-only needs --observer");
   }
   // --- end observer
+  const distribution = parseDistribution(nodeName, cookie ?? env.KV_COOKIE, routes ?? env.KV_ROUTES, routes);
   const portText = port ?? env.PORT;
   return {
     command: "serve",
     ...(observerFlags === undefined ? {} : { observer: observerFlags }),
+    ...(distribution === undefined ? {} : { distribution }),
     options: {
       hostname: host ?? Server.DEFAULT_HOSTNAME,
       port: portText === undefined || (port === undefined && portText === "")
@@ -180,6 +217,28 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
         : integer("--max-connections", maxConnections, 1, 2 ** 30),
     },
   };
+}
+
+function parseDistribution(
+  name: string | undefined,
+  cookie: string | undefined,
+  routes: string | undefined,
+  routesFlag: string | undefined,
+): Distribution | undefined {
+  if (name === undefined) {
+    if (routesFlag !== undefined) throw new UsageError("--routes needs --name");
+    return undefined;
+  }
+  if (!/^[A-Za-z0-9_-]+(@[A-Za-z0-9_.-]+)?$/.test(name)) {
+    throw new UsageError(`--name must be NAME or NAME@HOST (letters, digits, _ and -), got "${name}"`);
+  }
+  let table: RoutingTable = [];
+  try {
+    if (routes !== undefined) table = parseRoutes(routes);
+  } catch (e) {
+    throw new UsageError(`${routesFlag !== undefined ? "--routes" : "KV_ROUTES"}: ${(e as Error).message}`);
+  }
+  return { name, ...(cookie === undefined || cookie === "" ? {} : { cookie }), routes: table };
 }
 
 /** How a `listening on` line shows an address (IPv6 in brackets). */
@@ -194,7 +253,17 @@ function showAddress(hostname: string, port: number): string {
  * @param options The server's settings.
  * @returns Once the server listens.
  */
-export async function serve(options: Server.ServerEnv, observer?: ObserverFlags): Promise<void> {
+export async function serve(
+  options: Server.ServerEnv,
+  observer?: ObserverFlags,
+  distribution?: Distribution,
+): Promise<void> {
+  if (distribution !== undefined) {
+    // The node first, so the router and the server route with its name.
+    await Node.start(distribution.name, distribution.cookie === undefined ? {} : { cookie: distribution.cookie });
+    Application.putEnv(kvApp, ROUTING_TABLE, distribution.routes);
+    await Application.ensureAllStarted(routerApp);
+  }
   await Application.ensureAllStarted(Server.app, { env: options });
   const address = Server.address()!;
   console.log(`listening on ${showAddress(address.hostname, address.port)}`);
@@ -219,7 +288,9 @@ export async function serve(options: Server.ServerEnv, observer?: ObserverFlags)
     try {
       await obs?.close(); // observer
       await Application.stop(Server.app);
+      if (distribution !== undefined) await Application.stop(routerApp);
       await Application.stop(kvApp);
+      if (distribution !== undefined) await Node.stop();
     } catch (error) {
       console.error("kv: failed to stop cleanly:", error);
       code = 1;
@@ -254,7 +325,7 @@ export async function main(args: readonly string[]): Promise<number | undefined>
       return 0;
     case "serve":
       try {
-        await serve(invocation.options, invocation.observer);
+        await serve(invocation.options, invocation.observer, invocation.distribution);
       } catch (error) {
         const { hostname, port } = invocation.options;
         console.error(`kv: cannot serve on ${showAddress(hostname, port)}: ${describe(error)}`);

@@ -26,9 +26,7 @@
  *
  * @module
  */
-import { Application, GenServer, Supervisor, TaskSupervisor } from "../../../mod.ts";
-import { List, NIL, type Term } from "../../node/term.ts";
-import { selfNode } from "../../node/_wire.ts";
+import { Application, GenServer, Node, type Pid, Supervisor, TaskSupervisor, Term } from "../../../mod.ts";
 import { app as kvApp } from "../kv/kv.ts";
 import { checkRoutes, routeOf, ROUTING_TABLE, type RoutingTable } from "../kv/routing.ts";
 import { fromBinaryString, toBinaryString } from "./_binary.ts";
@@ -100,8 +98,8 @@ function commandFromTerm(t: unknown): Command {
 
 /** The items of a decoded list (a `List`, the empty list, or an array). */
 function listItems(v: unknown): unknown[] | undefined {
-  if (v === NIL) return [];
-  if (v instanceof List) return v.tail === NIL ? v.items : undefined;
+  if (v === Term.NIL) return [];
+  if (v instanceof Term.List) return v.tail === Term.NIL ? v.items : undefined;
   return Array.isArray(v) ? v : undefined;
 }
 
@@ -155,7 +153,7 @@ export class RoutedStore implements KvStore<unknown> {
     this.#local = local;
     const t = options.table ?? currentRoutes;
     this.#table = typeof t === "function" ? t : () => t;
-    this.#self = options.self ?? selfNode;
+    this.#self = options.self ?? Node.self;
     this.#timeout = options.timeout ?? DEFAULT_ROUTE_TIMEOUT;
     this.#router = options.router ?? ROUTER;
   }
@@ -229,7 +227,7 @@ export class RoutedStore implements KvStore<unknown> {
     const n = commands.length;
     GenServer.callWith(
       [this.#router, node],
-      [ROUTE, new List(commands.map(commandToTerm) as Term[]), hops + 1],
+      [ROUTE, new Term.List(commands.map(commandToTerm) as Term.Term[]), hops + 1],
       (reply: unknown) => {
         const items = listItems(reply);
         if (items === undefined || items.length !== n || !items.every((r) => r instanceof Uint8Array)) {
@@ -328,8 +326,8 @@ const routerCallbacks: GenServer.Callbacks<RouterState, RouterState> = {
       new Promise<Reply[]>((resolve) => {
         const r = state.store.executeMany(commands, resolve, undefined, hops);
         if (r !== undefined) resolve(r);
-      }).then((replies) => GenServer.reply(from, new List(replies.map(replyBytes))))).catch((error) =>
-        GenServer.reply(from, new List(commands.map(() => errorReply(error))))
+      }).then((replies) => GenServer.reply(from, new Term.List(replies.map(replyBytes))))).catch((error) =>
+        GenServer.reply(from, new Term.List(commands.map(() => errorReply(error))))
       );
     return ["noreply", state];
   },
@@ -357,7 +355,7 @@ export interface RouterOptions extends RoutedStoreOptions {
  * await Supervisor.stop(sup);
  * ```
  */
-export function startRouter(options: RouterOptions = {}): Promise<import("../../../mod.ts").Pid> {
+export function startRouter(options: RouterOptions = {}): Promise<Pid> {
   const tasks = options.tasks ?? ROUTER_TASKS;
   const name = options.router ?? ROUTER;
   const store = new RoutedStore(registryStore(options.prefix ?? ""), options);
