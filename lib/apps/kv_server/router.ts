@@ -30,7 +30,7 @@ import { Application, GenServer, Node, type Pid, Supervisor, TaskSupervisor, Ter
 import { app as kvApp } from "../kv/kv.ts";
 import { checkRoutes, routeOf, ROUTING_TABLE, type RoutingTable } from "../kv/routing.ts";
 import { fromBinaryString, toBinaryString } from "./_binary.ts";
-import { type Awaitable, type Command, type KvStore, type Reply, replyBytes } from "./command.ts";
+import { type Awaitable, type Command, execute, type KvStore, type Reply, replyBytes } from "./command.ts";
 import { registryStore } from "./kv_store.ts";
 import { formatReason } from "../../process/reason.ts";
 
@@ -214,7 +214,7 @@ export class RoutedStore implements KvStore<unknown> {
   ): Reply[] | undefined {
     const many = this.#local.executeMany;
     if (many !== undefined) return many.call(this.#local, commands, done, onError);
-    throw new Error("RoutedStore needs a local store with executeMany");
+    return runInOrder(this.#local, commands, done, onError);
   }
 
   /** @internal */
@@ -238,6 +238,32 @@ export class RoutedStore implements KvStore<unknown> {
       this.#timeout,
     );
   }
+}
+
+/** Runs `commands` one after the other on a store without `executeMany`. */
+function runInOrder(
+  store: KvStore<unknown>,
+  commands: readonly Command[],
+  done: (replies: Reply[]) => void,
+  onError?: (error: unknown) => void,
+): Reply[] | undefined {
+  const replies: Reply[] = new Array(commands.length);
+  const step = (from: number, sync: boolean): Reply[] | undefined => {
+    for (let i = from; i < commands.length; i++) {
+      const r = execute(commands[i], store, onError);
+      if (r instanceof Promise) {
+        r.then((reply) => {
+          replies[i] = reply;
+          step(i + 1, false);
+        });
+        return undefined;
+      }
+      replies[i] = r;
+    }
+    if (!sync) done(replies);
+    return replies;
+  };
+  return step(0, true);
 }
 
 function allRouteTo(table: RoutingTable, commands: readonly Command[], self: string): boolean {

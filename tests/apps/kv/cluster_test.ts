@@ -32,7 +32,8 @@ function transcript(tag: string): string {
   }
   for (let i = 0; i < 40; i++) {
     const b = `${FIRSTS[i % FIRSTS.length]}${tag}`;
-    request += `PUT ${b} k${i} ${i}\r\nGET ${b} k${i}\r\nbad line\r\nGET ${b} k\r\nDELETE ${b} k${i}\r\nGET ${b} k${i}\r\n`;
+    request +=
+      `PUT ${b} k${i} ${i}\r\nGET ${b} k${i}\r\nbad line\r\nGET ${b} k\r\nDELETE ${b} k${i}\r\nGET ${b} k${i}\r\n`;
   }
   return request;
 }
