@@ -45,7 +45,7 @@
  */
 import { nextRefId, Pid } from "./process/pid.ts";
 import { addMonitor, lookup } from "./process/_runtime.ts";
-import { spawnBody } from "./process/process.ts";
+import { spawnBody } from "./process/_spawn.ts";
 import { formatReason, isNormalExit } from "./process/reason.ts";
 import { DownMessage } from "./process/messages.ts";
 import { exit, isAlive, link, monitor, type ProcessContext, send, TIMEOUT } from "./process/process.ts";

@@ -59,15 +59,8 @@ import {
 } from "./process/_runtime.ts";
 import { DownMessage } from "./process/messages.ts";
 import { formatReason } from "./process/reason.ts";
-import {
-  call as genCall,
-  type Callbacks,
-  cast,
-  GenServerProcess,
-  startBehaviour,
-  type StartOptions,
-  stop as genStop,
-} from "./gen_server.ts";
+import { call as genCall, type Callbacks, cast, type StartOptions, stop as genStop } from "./gen_server.ts";
+import { GenServerProcess, startBehaviour } from "./_gen_server.ts";
 import { send } from "./process/process.ts";
 
 type MaybePromise<T> = T | Promise<T>;
@@ -133,7 +126,8 @@ export class HandlerExitMessage {
 
 /**
  * A handler operation failed. `reason` is `"already_present"` (an add with an
- * id in use), `"not_found"` (no handler with that id), or `["error", thrown]`
+ * id in use), `"module_not_found"` (`removeHandler`: no handler with that id)
+ * or `"bad_module"` (`call`: no handler with that id), as `gen_event` says, or `["error", thrown]`
  * (the handler's `init` or `handleCall` threw; a throwing `handleCall` also
  * removes the handler).
  */
@@ -145,7 +139,7 @@ export class EventManagerError extends Error {
   constructor(reason: unknown, handler: HandlerId, manager: Pid | string) {
     const what = reason === "already_present"
       ? "is already installed"
-      : reason === "not_found"
+      : reason === "module_not_found" || reason === "bad_module"
       ? "is not installed"
       : `failed: ${formatReason(reason)}`;
     super(`Event handler ${showId(handler)} in event manager ${String(manager)} ${what}`);
@@ -340,7 +334,7 @@ function addEntry(st: ManagerState, req: AddRequest): MaybePromise<Outcome> {
 
 function callEntry(st: ManagerState, req: HandlerCall): MaybePromise<Outcome> {
   const e = find(st, req.id);
-  if (e === undefined) return ["error", "not_found"];
+  if (e === undefined) return ["error", "bad_module"];
   const fn = e.handler.handleCall;
   if (fn === undefined) {
     const thrown = new Error(`Event handler ${showId(e.id)} has no handleCall callback`);
@@ -389,7 +383,7 @@ const managerCallbacks: Callbacks<ManagerState, undefined> = {
     if (req instanceof AddRequest) return reply(st, addEntry(st, req));
     if (req instanceof RemoveRequest) {
       const e = find(st, req.id);
-      if (e === undefined) return ["reply", ["error", "not_found"], st];
+      if (e === undefined) return ["reply", ["error", "module_not_found"], st];
       const r = removeEntry(st, e, req.arg, "normal");
       return reply(st, isThenable(r) ? Promise.resolve(r).then((v) => ["ok", v]) : ["ok", r]);
     }
@@ -550,7 +544,7 @@ export async function addMonHandler<E, S, A>(
 /**
  * Removes the handler `id`: its `terminate(arg, state)` runs and this resolves
  * to what it returned. Rejects with {@linkcode EventManagerError}
- * `"not_found"` if no such handler is installed.
+ * `"module_not_found"` (gen_event's reason) if no such handler is installed.
  *
  * @example
  * ```ts
@@ -606,7 +600,8 @@ export async function syncNotify<E>(manager: ManagerRef<E> | string, event: E, t
 
 /**
  * Calls handler `id`'s `handleCall(request, state)` and resolves to its
- * reply. Rejects with {@linkcode EventManagerError}: `"not_found"`, or
+ * reply. Rejects with {@linkcode EventManagerError}: `"bad_module"` (gen_event's
+ * reason for a handler not installed), or
  * `["error", thrown]` when the handler threw (it is then removed).
  *
  * @example

@@ -19,7 +19,7 @@
 import type { Pid } from "./process/pid.ts";
 import { schedule, type Timer } from "./process/_timers.ts";
 import { currentProc, DEAD, die, exitSignal, type Proc, unlinkProcs } from "./process/_runtime.ts";
-import { spawnBody } from "./process/process.ts";
+import { spawnBody } from "./process/_spawn.ts";
 import { formatReason } from "./process/reason.ts";
 
 /** What `yield` and `shutdown` return: the result, the exit reason, or `null` (no answer yet). */
@@ -72,7 +72,7 @@ export class TaskError extends Error {
 }
 
 /** Spawns the task process; `link` links it to the caller. @internal */
-export function spawnTask<T>(fn: () => T | Promise<T>, link: boolean, kind = "Task"): Task<Awaited<T>> {
+function spawnTask<T>(fn: () => T | Promise<T>, link: boolean, kind = "Task"): Task<Awaited<T>> {
   const owner = currentProc();
   let task!: Task<Awaited<T>>;
   const proc = spawnBody(

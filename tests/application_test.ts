@@ -1,11 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _, Application, GenServer, Process, Testing } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
 
 const { assertReceive, refuteReceive, testProcess } = Testing;
-
-testDocExamples(import.meta.url, ["../lib/application.ts"]);
 
 /**
  * A stand-in top supervisor: a GenServer that traps exits, starts `children`

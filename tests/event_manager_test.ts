@@ -1,12 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { _, EventManager, GenServer, Process, Testing } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
 
 const { assertReceive, refuteReceive, testProcess } = Testing;
 const { HandlerExitMessage } = EventManager;
-
-testDocExamples(import.meta.url, ["../lib/event_manager.ts"]);
 
 /** A handler that forwards every event to `to` as [tag, event], and counts them. */
 function forwarding(to: Process.Pid, tag: string): EventManager.Handler<unknown, number, number> {
@@ -146,9 +143,9 @@ test("add, remove and call report typed errors", async () => {
       () => assert.fail("removed a missing handler"),
       (e) => e,
     );
-    assert.equal(missing.reason, "not_found");
+    assert.equal(missing.reason, "module_not_found");
     assert.match(missing.message, /Event handler "nope" in event manager <0\.\d+\.0> is not installed/);
-    assert.equal((await EventManager.call(manager, "nope", "x").catch((e) => e)).reason, "not_found");
+    assert.equal((await EventManager.call(manager, "nope", "x").catch((e) => e)).reason, "bad_module");
 
     const failing = await EventManager.addHandler(
       manager,

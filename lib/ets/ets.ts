@@ -992,7 +992,7 @@ export function all(): Table[] {
 /**
  * Makes `pid` the owner of `tab` and sends it
  * `["ETS-TRANSFER", tab, fromPid, data]` (see {@linkcode TransferMessage};
- * `fromPid` is `Process.ROOT` when plain code gives the table away). Only the
+ * `fromPid` is `<0.0.0>`, the pid of plain code, when plain code gives the table away). Only the
  * owner may give a table away; `pid` must be alive and not the owner.
  *
  * @example

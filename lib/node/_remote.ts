@@ -50,8 +50,9 @@ import {
 } from "../process/_runtime.ts";
 import { start as startTimer, Timer } from "../process/_timers.ts";
 import { DownMessage, ExitMessage } from "../process/messages.ts";
-import { ROOT } from "../process/process.ts";
-import { callWith, cast as genCast, GenServerProcess } from "../gen_server.ts";
+import { ROOT } from "../process/_spawn.ts";
+import { callWith, cast as genCast } from "../gen_server.ts";
+import { GenServerProcess } from "../_gen_server.ts";
 import { ErlPid, ErlRef, List, NIL, type Term } from "./term.ts";
 import * as wire from "./_wire.ts";
 import { RemotePid } from "./remote_pid.ts";
@@ -506,6 +507,9 @@ setRemoteHooks({
 
 wire.setControlHandler(onControl as wire.ControlHandler);
 wire.onNodeDown(onNodeDown);
+// This layer is the runtime's handler: if something set another one (a doc
+// example sets `null`), a new connection puts it back.
+wire.onNodeUp(() => wire.setControlHandler(onControl as wire.ControlHandler));
 
 /**
  * @internal For tests: replaces the wire with `fake`; returns how to play the

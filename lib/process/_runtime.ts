@@ -298,6 +298,21 @@ let holding = false;
  *
  * It changes only when processes run, never the order of any messages: a
  * turn taken now is one a later microtask would have taken.
+ *
+ * Public as `Process.runAfter`: a server written on the library (like the KV
+ * server) calls it from its socket's data callback.
+ *
+ * @example Replies ready before the callback returns
+ * ```ts
+ * import { Agent, Process } from "../../mod.ts";
+ * const counter = await Agent.start(() => 0);
+ * let answered = false;
+ * // As a socket's data callback would: send, then let the agent run at once.
+ * Process.runAfter((n: number) => Agent.updateWith(counter, (c) => c + n, () => answered = true), 5);
+ * console.assert(answered); // the agent ran and replied before runAfter returned
+ * console.assert(await Agent.get(counter, (c) => c) === 5);
+ * await Agent.stop(counter);
+ * ```
  */
 export function runAfter<A, T>(fn: (arg: A) => T, arg: A): T {
   if (current !== null || draining || holding) return fn(arg);

@@ -41,7 +41,8 @@ import type { Pid } from "../process/pid.ts";
 import { currentProc, deliver, type Proc } from "../process/_runtime.ts";
 import { ExitMessage } from "../process/messages.ts";
 import { isNormalExit } from "../process/reason.ts";
-import { call, type Callbacks, GenServerProcess, startBehaviour, StartError, stop as genStop } from "../gen_server.ts";
+import { call, type Callbacks, StartError, stop as genStop } from "../gen_server.ts";
+import { GenServerProcess, startBehaviour } from "../_gen_server.ts";
 import {
   type Child,
   type ChildId,

@@ -23,3 +23,4 @@ export * as BucketSupervisor from "./bucket_supervisor.ts";
 export * as Registry from "./registry.ts";
 export * as KVSupervisor from "./kv_supervisor.ts";
 export { app, BUCKET_SUPERVISOR, EVENT_MANAGER, type KVEnv, REGISTRY, start, stop, SUPERVISOR, TABLE } from "./kv.ts";
+export { checkRoutes, parseRoutes, type Route, routeOf, ROUTING_TABLE, type RoutingTable } from "./routing.ts";

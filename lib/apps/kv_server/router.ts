@@ -26,13 +26,11 @@
  *
  * @module
  */
-import { Application, GenServer, Node, type Pid, Supervisor, TaskSupervisor, Term } from "../../../mod.ts";
-import { app as kvApp } from "../kv/kv.ts";
-import { checkRoutes, routeOf, ROUTING_TABLE, type RoutingTable } from "../kv/routing.ts";
+import { Application, GenServer, Node, type Pid, Process, Supervisor, TaskSupervisor, Term } from "../../../mod.ts";
+import { app as kvApp, checkRoutes, routeOf, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
 import { fromBinaryString, toBinaryString } from "./_binary.ts";
 import { type Awaitable, type Command, execute, type KvStore, type Reply, replyBytes } from "./command.ts";
 import { registryStore } from "./kv_store.ts";
-import { formatReason } from "../../process/reason.ts";
 
 /** The router's registered name on every node. */
 export const ROUTER = "KV.Router";
@@ -55,7 +53,7 @@ const VERBS: Record<string, symbol> = {
 const enc = new TextEncoder();
 /** `ERROR <short reason>\r\n`. */
 function errorReply(reason: unknown): Uint8Array {
-  const text = formatReason(reason).replace(/[\r\n]+/g, " ").slice(0, 80);
+  const text = Process.formatReason(reason).replace(/[\r\n]+/g, " ").slice(0, 80);
   return enc.encode(`ERROR ${text}\r\n`);
 }
 const NO_ROUTE = enc.encode("ERROR no route\r\n");

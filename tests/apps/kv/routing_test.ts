@@ -1,10 +1,7 @@
 // The routing table: parsing, lookup by first byte, checks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { testDocExamples } from "../../_doc_examples.ts";
 import { checkRoutes, parseRoutes, routeOf } from "../../../lib/apps/kv/routing.ts";
-
-testDocExamples(import.meta.url, ["../../../lib/apps/kv/routing.ts"]);
 
 test("routes cover byte ranges; the first matching entry wins; bytes, not characters", () => {
   const table = parseRoutes(" a-m=foo@h , n-z=bar@h,a=baz@h,\x80-\xff=hi@h");

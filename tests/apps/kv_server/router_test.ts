@@ -2,15 +2,12 @@
 // tests/apps/kv/cluster_test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { testDocExamples } from "../../_doc_examples.ts";
 import { GenServer, Term } from "../../../mod.ts";
 import { RoutedStore, startRouter } from "../../../lib/apps/kv_server/router.ts";
 import { MapStore } from "../../../lib/apps/kv_server/map_store.ts";
 import { parse, replyBytes } from "../../../lib/apps/kv_server/command.ts";
 import * as KVSupervisor from "../../../lib/apps/kv/kv_supervisor.ts";
 import { Supervisor } from "../../../mod.ts";
-
-testDocExamples(import.meta.url, ["../../../lib/apps/kv_server/router.ts"]);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const text = (r: unknown) => new TextDecoder().decode(r as Uint8Array);
