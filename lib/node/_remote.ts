@@ -295,7 +295,8 @@ class RemoteCall extends Timer {
   fail(reason: unknown): void {
     outgoing.delete(this.id);
     this.cancel();
-    this.onError(reason);
+    // As gen:call: a lost (or impossible) connection fails the call with {nodedown, Node}.
+    this.onError(reason === "noconnection" ? ["nodedown", this.node] : reason);
   }
 }
 
@@ -485,7 +486,7 @@ setRemoteHooks({
       !sendTo(node, targetW, byName, fromW, [GEN_CALL, [fromW, tag], req])
     ) {
       outgoing.delete(ref.id);
-      queueMicrotask(() => onError("noconnection"));
+      queueMicrotask(() => onError(["nodedown", node]));
       return;
     }
     if (timeout !== Infinity) startTimer(c, timeout);

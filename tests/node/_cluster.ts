@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -95,10 +98,28 @@ export async function startTsPeer(name: string, cookie: string): Promise<ChildNo
 export async function startBeam(name: string, cookie: string, evalText: string, ready: string): Promise<ChildNode> {
   const child = spawn(
     "erl",
-    ["-sname", `${name}@localhost`, "-setcookie", cookie, "-hidden", "-noshell", "-eval", evalText],
-    { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] },
+    ["-sname", `${name}@localhost`, "-setcookie", cookie, "-hidden", "-noshell", "-noinput", "-eval", evalText],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   const n = wrap(child, `${name}@localhost`);
   await n.waitFor(ready);
   return n;
+}
+
+let compiled: Promise<string> | undefined;
+
+/**
+ * Compiles `fixtures/otp_ts_peer.erl` once per test process into a temporary
+ * directory (removed at exit); resolves with the directory for `-pa`.
+ */
+export function beamPeerCode(): Promise<string> {
+  compiled ??= new Promise((resolve, reject) => {
+    const dir = mkdtempSync(join(tmpdir(), "otp_ts_peer_"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    execFile("erlc", ["-o", dir, `${ROOT}tests/node/fixtures/otp_ts_peer.erl`], (error, _out, err) => {
+      if (error) reject(new Error(`erlc otp_ts_peer.erl failed: ${err || error.message}`));
+      else resolve(dir);
+    });
+  });
+  return compiled;
 }

@@ -1,5 +1,6 @@
 /**
- * A TypeScript node for the distribution tests, run as a child process:
+ * A TypeScript node for the distribution tests, run as a child process (its
+ * BEAM twin is `fixtures/otp_ts_peer.erl`):
  * `_peer.ts NAME COOKIE`. It prints `ready NODE` once started, then serves a
  * GenServer registered as `peer` whose calls (atoms as commands, since strings
  * cross nodes as binaries) let a test make things happen on this node:
@@ -28,10 +29,9 @@ await GenServer.start(
         case "spawn":
           return [
             "reply",
-            Process.spawn(async ({ receive }) => {
+            Process.spawn(async ({ receive, exit }) => {
               const [, reason] = await receive<[symbol, unknown]>((m) => Array.isArray(m) && m[0] === A("stop"));
-              Process.exit(Process.self(), typeof reason === "symbol" ? Symbol.keyFor(reason) : reason);
-              await receive(() => false);
+              exit(typeof reason === "symbol" ? Symbol.keyFor(reason) : reason); // exit/1
             }),
             s,
           ];

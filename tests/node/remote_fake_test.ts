@@ -203,7 +203,10 @@ test("unlink: an EXIT in flight after our UNLINK_ID is dropped", async () => {
 test("an unreachable node: call fails with noconnection, monitor gives DOWN noconnection", async () => {
   reachable = false;
   try {
-    await assert.rejects(GenServer.call(["x", "c@h"], 1), (e: GenServer.CallError) => e.reason === "noconnection");
+    await assert.rejects(GenServer.call(["x", "c@h"], 1), (e: GenServer.CallError) => {
+      assert.deepEqual(e.reason, ["nodedown", "c@h"]);
+      return true;
+    });
     await Process.run(async ({ receive }) => {
       const ref = Process.monitor(["x", "c@h"]);
       const d = await receive<Process.DownMessage>({ ref });

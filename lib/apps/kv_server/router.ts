@@ -10,7 +10,7 @@
  * lives. Replies come back in request order.
  *
  * A command whose bucket has no route answers `ERROR no route`; one whose
- * node is down or unreachable `ERROR noconnection` at once, one whose node
+ * node is down or unreachable `ERROR nodedown NODE` at once, one whose node
  * does not answer in time `ERROR timeout` (the call's timeout, not the net
  * tick, bounds a silent peer); the other ranges keep serving, and a node that
  * comes back is reconnected lazily by the next request.
@@ -53,7 +53,8 @@ const VERBS: Record<string, symbol> = {
 const enc = new TextEncoder();
 /** `ERROR <short reason>\r\n`. */
 function errorReply(reason: unknown): Uint8Array {
-  const text = Process.formatReason(reason).replace(/[\r\n]+/g, " ").slice(0, 80);
+  const words = Array.isArray(reason) && reason.every((x) => typeof x === "string") ? reason.join(" ") : undefined;
+  const text = (words ?? Process.formatReason(reason)).replace(/[\r\n]+/g, " ").slice(0, 80);
   return enc.encode(`ERROR ${text}\r\n`);
 }
 const NO_ROUTE = enc.encode("ERROR no route\r\n");

@@ -26,7 +26,7 @@ test("a read split across nodes: unrouted and unreachable buckets answer ERROR, 
   assert.deepEqual(replies.map((r) => text(replyBytes(r as Uint8Array))), [
     "OK\r\n",
     "OK\r\n",
-    "ERROR noconnection\r\n",
+    "ERROR nodedown off@h\r\n",
     "1\r\nOK\r\n",
     "ERROR no route\r\n",
     "UNKNOWN COMMAND\r\n",
