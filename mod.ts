@@ -34,5 +34,6 @@ export * as Ets from "./lib/ets/ets.ts";
 export * as Term from "./lib/node/term.ts";
 export * as Node from "./lib/node/node.ts";
 export { RemotePid } from "./lib/node/remote_pid.ts";
+export { type RemoteNodeInfo, remoteNodes } from "./lib/node/remote_nodes.ts";
 // Distribution: pids and names of other nodes in send, link, monitor, exit and calls.
 import "./lib/node/_remote.ts";

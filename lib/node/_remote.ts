@@ -492,6 +492,21 @@ setRemoteHooks({
     if (timeout !== Infinity) startTimer(c, timeout);
   },
 
+  addInfo(p, links, monitors, monitoredBy) {
+    const r = procRemote.get(p);
+    if (r !== undefined) {
+      if (r.links !== null) { for (const [other, state] of r.links) if (state === 0) links.push(other); }
+      if (r.monitors !== null) {
+        for (const id of r.monitors) {
+          const m = outgoing.get(id);
+          if (m instanceof OutMonitor) monitors.push(m.target as Pid);
+        }
+      }
+    }
+    if (inbound.size === 0) return;
+    for (const m of inbound.values()) if (m.target === p) monitoredBy.push(pidFromWire(m.watcherW));
+  },
+
   cast(dest, request) {
     const [node, targetW, byName] = resolve(dest);
     let req: unknown;
@@ -770,53 +785,50 @@ function onNodeDown(node: string, _reason: unknown): void {
 
 // ---------------------------------------------------------------- introspection
 
-/** What a local process holds across nodes, for `Node.processInfo` and the Observer. */
-export interface RemoteInfo {
-  /** Processes of other nodes linked to it. */
-  links: Pid[];
-  /** Processes (or `[name, node]`) of other nodes it monitors. */
-  monitors: unknown[];
-  /** Processes of other nodes monitoring it (as `<node.id.serial>` text). */
-  monitoredBy: string[];
+/** What this node holds across one connection (for `Node.remoteNodes` and the Observer). */
+export interface RemoteNodeInfo {
+  /** The other node. */
+  node: string;
+  /** Whether a connection to it is up. */
+  connected: boolean;
+  /** Links between local processes and processes of that node. */
+  links: number;
+  /** Local processes' monitors of processes of that node. */
+  monitors: number;
+  /** That node's monitors of local processes. */
+  monitoredBy: number;
+  /** Calls from here to that node not answered yet. */
+  pendingCalls: number;
 }
 
 /**
- * The links and monitors `pid` (a local process) has with other nodes.
+ * Every node this one is connected to or holds a link, monitor or call with,
+ * and how many of each.
  *
  * @example
  * ```ts
- * import { remoteInfo } from "./_remote.ts";
- * import { Process } from "../../mod.ts";
- * const pid = Process.spawn(async ({ receive }) => { await receive(); });
- * console.assert(remoteInfo(pid).links.length === 0);
- * Process.exit(pid, "kill");
+ * import { remoteNodes } from "./_remote.ts";
+ * console.assert(Array.isArray(remoteNodes()));
  * ```
  */
-export function remoteInfo(pid: Pid): RemoteInfo {
-  const p = pid._proc as Proc | null;
-  const out: RemoteInfo = { links: [], monitors: [], monitoredBy: [] };
-  if (p === null) return out;
-  const r = procRemote.get(p);
-  if (r !== undefined) {
-    if (r.links !== null) { for (const [other, state] of r.links) if (state === 0) out.links.push(other); }
-    if (r.monitors !== null) {
-      for (const id of r.monitors) {
-        const m = outgoing.get(id);
-        if (m instanceof OutMonitor) out.monitors.push(m.target);
-      }
+export function remoteNodes(): RemoteNodeInfo[] {
+  const byNode = new Map<string, RemoteNodeInfo>();
+  const of = (node: string) => {
+    let n = byNode.get(node);
+    if (n === undefined) {
+      n = { node, connected: false, links: 0, monitors: 0, monitoredBy: 0, pendingCalls: 0 };
+      byNode.set(node, n);
     }
+    return n;
+  };
+  for (const node of wire.connectedNodes()) of(node).connected = true;
+  for (const m of outgoing.values()) {
+    if (m instanceof RemoteCall) of(m.node).pendingCalls++;
+    else of(m.node).monitors++;
   }
-  for (const m of inbound.values()) {
-    if (m.target === p) out.monitoredBy.push(String(pidFromWire(m.watcherW)));
+  for (const m of inbound.values()) of(m.node).monitoredBy++;
+  for (const r of procRemote.values()) {
+    if (r.links !== null) { for (const [other, state] of r.links) if (state === 0) of(other.node).links++; }
   }
-  return out;
-}
-
-/** Counts for the Observer: pending outgoing calls, monitors each way, processes with remote links. */
-export function remoteCounts(): { calls: number; monitors: number; monitoredBy: number; linked: number } {
-  let calls = 0;
-  for (const m of outgoing.values()) if (m instanceof RemoteCall) calls++;
-  let linked = 0;
-  for (const r of procRemote.values()) if (r.links !== null && r.links.size > 0) linked++;
-  return { calls, monitors: outgoing.size - calls, monitoredBy: inbound.size, linked };
+  return [...byNode.values()].sort((a, b) => a.node < b.node ? -1 : 1);
 }

@@ -248,6 +248,8 @@ export interface RemoteHooks {
     onError: (reason: unknown) => void,
   ): void;
   cast(dest: unknown, request: unknown): void;
+  /** Appends `p`'s links and monitors across nodes to `Process.info`'s lists. */
+  addInfo(p: Proc, links: Pid[], monitors: Pid[], monitoredBy: Pid[]): void;
 }
 
 /** The distribution layer, once loaded. */

@@ -471,10 +471,11 @@ export interface ProcessInfo {
   messageQueueLen: number;
   /** Messages taken from the mailbox so far. */
   messagesHandled: number;
+  /** Linked processes, of this node (`Pid`) and of others (`RemotePid`). */
   links: Pid[];
-  /** Processes this one monitors. */
+  /** Processes this one monitors (a monitor of a name on another node shows as `[name, node]`). */
   monitors: Pid[];
-  /** Processes monitoring this one. */
+  /** Processes monitoring this one, here or on other nodes. */
   monitoredBy: Pid[];
   trapExit: boolean;
   /** The process that spawned it (undefined: plain code). */
@@ -500,6 +501,10 @@ export function info(pid: Pid): ProcessInfo | undefined {
   const monitoredBy: Pid[] = [];
   for (const m of monitorsOf(p)) if (m instanceof ProcMonitor) monitoredBy.push(m.watcher.pid);
   const qlen = p.queueLength;
+  const links = linksOf(p).map((l) => l.pid);
+  const monitors = p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid);
+  // Links and monitors across nodes, as process_info/2 lists them with the local ones.
+  if (remote !== null) remote.addInfo(p, links, monitors, monitoredBy);
   return {
     pid: p.pid,
     status: p.state === RUNNING ? "running" : p.state === SUSPENDED ? "suspended" : p.queued ? "runnable" : "waiting",
@@ -507,8 +512,8 @@ export function info(pid: Pid): ProcessInfo | undefined {
     registeredName: p.name,
     messageQueueLen: qlen,
     messagesHandled: p.handled,
-    links: linksOf(p).map((l) => l.pid),
-    monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid),
+    links,
+    monitors,
     monitoredBy,
     trapExit: p.trapExit,
     parent: p.parent?.pid,

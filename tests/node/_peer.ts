@@ -6,8 +6,9 @@
  * cross nodes as binaries) let a test make things happen on this node:
  *
  * - `{spawn}`: a process that waits for `{stop, Reason}` and exits with Reason; replies its pid.
- * - `{watch, Pid, ReportTo}`: a process trapping exits that links to and monitors Pid and sends
- *   `{exit, From, Reason}` / `{down, Pid, Reason}` to ReportTo; replies its pid.
+ * - `{watch, Pid, ReportTo}`: a process trapping exits that links to and monitors Pid, sends
+ *   `{watching, Self}` to ReportTo once it has, then `{exit, From, Reason}` / `{down, Pid, Reason}`;
+ *   replies its pid.
  * - `{call, Dest, Request}`: `GenServer.call(Dest, Request)` from here; replies `{ok, Reply}` or
  *   `{error, Reason}`.
  * - `{echo, X}`: replies X; `{hang}` never replies. Casts `{send, To, Msg}` send Msg to To.
@@ -43,6 +44,7 @@ await GenServer.start(
               Process.trapExit(true);
               Process.link(target);
               Process.monitor(target);
+              Process.send(reportTo, [A("watching"), Process.self()]);
               for (;;) {
                 const m = await receive();
                 if (m instanceof Process.ExitMessage) Process.send(reportTo, [A("exit"), m.from, m.reason]);

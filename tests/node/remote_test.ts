@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { GenServer, Node, Process, RemotePid } from "../../mod.ts";
 import { beamPeerCode, type ChildNode, startBeam, startTsPeer, uniqueName } from "./_cluster.ts";
 import { beamSkip } from "./_beam.ts";
+import * as Observer from "../../lib/apps/observer/mod.ts";
 
 const A = (s: string) => Symbol.for(s);
 const COOKIE = "remote_test_cookie";
@@ -100,6 +101,30 @@ for (
       });
     }
 
+    test("Process.info and the Observer show links and monitors across nodes", async () => {
+      const pid = await call(peer.node, [A("spawn")]) as RemotePid;
+      await Process.run(async ({ self }) => {
+        Process.trapExit(true);
+        Process.link(pid);
+        Process.monitor(pid);
+        const info = Process.info(self)!;
+        assert.ok(info.links.includes(pid) && info.monitors.includes(pid));
+        const row = Observer.nodes().nodes.find((n) => n.node === peer.node)!;
+        assert.equal(row.state, "connected");
+        assert.ok(row.links >= 1 && row.monitors >= 1);
+        assert.equal(Observer.nodes().self, Node.self());
+        // The peer's watcher monitors this process: it shows in monitoredBy.
+        const watcher = await call(peer.node, [A("watch"), self, self]) as RemotePid;
+        await expect((m) => Array.isArray(m) && m[0] === A("watching") && m[1] === watcher, "watching");
+        assert.ok(Process.info(self)!.monitoredBy.includes(watcher));
+        assert.ok(Process.info(self)!.links.includes(watcher));
+        Process.exit(pid, "kill");
+        await expect((m) => m instanceof Process.DownMessage, "DOWN");
+        Process.exit(watcher, "kill");
+        await expect((m) => m instanceof Process.ExitMessage && m.from === watcher, "EXIT of the watcher");
+      });
+    });
+
     test("exit(remotePid, kill) kills it with killed", async () => {
       const pid = await call(peer.node, [A("spawn")]) as RemotePid;
       await Process.run(async () => {
@@ -120,7 +145,8 @@ for (
             await receive("go");
             exit(reason);
           });
-          await call(peer.node, [A("watch"), local, self]);
+          const watcher = await call(peer.node, [A("watch"), local, self]);
+          await expect((m) => Array.isArray(m) && m[0] === A("watching") && m[1] === watcher, "watching");
           Process.send(local, "go");
           const seen = new Set<string>();
           while (seen.size < 2) {
@@ -249,7 +275,7 @@ describe("BEAM <-> BEAM: the same expectations, as Erlang has them", { skip: bea
         expected[`watch_exit_${r}`] = r;
         expected[`watch_down_${r}`] = r;
       }
-      assert.deepEqual(Object.fromEntries(checks), expected);
+      assert.deepEqual(Object.fromEntries(checks), expected, driver.output());
     } finally {
       await driver?.kill();
       await peer.kill();

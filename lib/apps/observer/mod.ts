@@ -18,6 +18,8 @@ export {
   type EtsSummary,
   etsTables,
   kill,
+  nodes,
+  type NodesInfo,
   preview,
   type ProcessDetail,
   processes,
