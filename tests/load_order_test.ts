@@ -38,7 +38,9 @@ function loadFirst(file: string): Promise<{ code: number | null; output: string 
   });
 }
 
-test(`every module (${modules.length}) loads as the first module of a fresh ${isDeno ? "Deno" : "Bun"} process`, async () => {
+test(`every module (${modules.length}) loads as the first module of a fresh ${isDeno ? "Deno" : "Bun"} process`, {
+  timeout: 120_000,
+}, async () => {
   const failures: string[] = [];
   // A few at a time: each is a whole runtime starting up.
   const queue = [...modules];

@@ -30,6 +30,11 @@ export class Pid<M = any> {
    * kept pid does not keep the process's state alive.
    */
   _proc: unknown;
+  /**
+   * @ignore What `Process.setLabel` set. Kept on the pid, not the process,
+   * so that a supervisor's report of the process's death can still name it.
+   */
+  _label: unknown = undefined;
   /** @ignore */
   constructor(id: number, proc: unknown = null) {
     this.id = id;
@@ -90,7 +95,7 @@ export function makeRef(): Ref {
   return new Ref(nextRef++);
 }
 
-/** Returns a fresh ref id without allocating a {@linkcode Ref}. @ignore */
+/** @ignore Returns a fresh ref id without allocating a {@linkcode Ref}. */
 export function nextRefId(): number {
   return nextRef++;
 }

@@ -15,9 +15,13 @@
 export {
   applications,
   type AppTree,
+  describeLabel,
   type EtsSummary,
   etsTables,
   kill,
+  type LabelDescriber,
+  nodes,
+  type NodesInfo,
   preview,
   type ProcessDetail,
   processes,
