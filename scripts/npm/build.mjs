@@ -25,6 +25,25 @@ try {
   process.exit(1);
 }
 
+// Modules loaded by URL (a worker's script, a compactor) are named `new URL("./x.ts",
+// import.meta.url)` in the sources; tsc rewrites imports only, so point those at the .js too.
+for (const file of ["lib/disk_log/disk_log.js", "lib/apps/kv/kv_log.js"]) {
+  const path = join(out, file);
+  const code = readFileSync(path, "utf8");
+  const rewritten = code.replace(/new URL\("(\.\.?\/[^"]+)\.ts", import\.meta\.url\)/g, (whole, stem) => {
+    if (!existsSync(join(dirname(path), `${stem}.js`))) {
+      console.error(`build:npm: ${file} names ${stem}.ts, which the build did not emit (add it to tsconfig.npm.json)`);
+      process.exit(1);
+    }
+    return `new URL("${stem}.js", import.meta.url)`;
+  });
+  if (rewritten === code) {
+    console.error(`build:npm: expected a module URL to rewrite in ${file}`);
+    process.exit(1);
+  }
+  writeFileSync(path, rewritten);
+}
+
 const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
 const js = (path) => path.replace(/\.ts$/, ".js");
 const exportsMap = {};
