@@ -30,7 +30,7 @@ try {
 for (const file of ["lib/disk_log/disk_log.js", "lib/apps/kv/kv_log.js"]) {
   const path = join(out, file);
   const code = readFileSync(path, "utf8");
-  const rewritten = code.replace(/new URL\("(\.\.?\/[^"]+)\.ts", import\.meta\.url\)/g, (whole, stem) => {
+  const rewritten = code.replace(/new URL\("(\.\.?\/[^"]+)\.ts", import\.meta\.url\)/g, (_whole, stem) => {
     if (!existsSync(join(dirname(path), `${stem}.js`))) {
       console.error(`build:npm: ${file} names ${stem}.ts, which the build did not emit (add it to tsconfig.npm.json)`);
       process.exit(1);
