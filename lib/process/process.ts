@@ -34,7 +34,7 @@
  *
  * @module
  */
-import { makeRef, Pid, type Ref } from "./pid.ts";
+import { makeRef, Pid, Ref } from "./pid.ts";
 import type { Pattern } from "./pattern.ts";
 import { schedule, Timer } from "./_timers.ts";
 import {
@@ -68,7 +68,7 @@ import {
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
-export { Pid, type Ref };
+export { Pid, Ref };
 
 export { type ProcessBody, type ProcessContext, type SpawnOptions, TIMEOUT } from "./_spawn.ts";
 import {

@@ -47,7 +47,11 @@ export class Trace {
     if (t instanceof Ets.Table) return t.named ? this.fmt(Ets.info(t)?.name ?? "?") : this.#name(this.#refs, "R", t);
     if (t instanceof List) return `[${t.items.map((x) => this.fmt(x)).join(",")}]`;
     if (t instanceof ExitMessage) return this.fmt(["EXIT", t.from, t.reason]);
-    if (t instanceof DownMessage) return this.fmt(["DOWN", t.ref, "process", t.pid, t.reason]);
+    if (t instanceof DownMessage) {
+      // A monitor made with a name: OTP names it `{Name, Node}` rather than the pid.
+      const what = t.name !== undefined ? [t.name, "nonode@nohost"] : t.pid;
+      return this.fmt(["DOWN", t.ref, "process", what, t.reason]);
+    }
     if (t instanceof Error) return `{crash,${t.message}}`;
     if (Array.isArray(t)) {
       if (t.length === 2 && t[0] === "error" && t[1] instanceof Error) return this.fmt(t[1]);
