@@ -284,7 +284,19 @@ export function runAfter<A, T>(fn: (arg: A) => T, arg: A): T {
   }
 }
 
+/**
+ * Runs the run queue outside any process's async context: a drain scheduled
+ * from a process's continuation (say, a body dying in its promise handler)
+ * would otherwise lend that process's context to every behaviour it
+ * dispatches, whose async callbacks would then resume as that (dead) process.
+ */
 function drain(): void {
+  // `als.run(undefined, ...)`, not `als.exit`: Deno's `exit` keeps the store.
+  if (als.getStore() === undefined) drainQueue();
+  else als.run(undefined as unknown as Proc, drainQueue);
+}
+
+function drainQueue(): void {
   if (draining) return;
   draining = true;
   let budget = TICK_BUDGET;
