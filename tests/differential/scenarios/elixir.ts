@@ -1,5 +1,5 @@
 /** Twins of beam/scenarios.exs (Elixir's Task, Agent and DynamicSupervisor). */
-import { Agent, DynamicSupervisor, type Pid, Process, Supervisor, Task } from "../../../mod.ts";
+import { Agent, DynamicSupervisor, type Pid, Process, type Supervisor, Task } from "../../../mod.ts";
 import { GenServer } from "../../../mod.ts";
 import { attempt, type Ctx, isDown, type Scenario } from "../scenario.ts";
 import { list } from "../trace.ts";

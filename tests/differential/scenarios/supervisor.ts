@@ -69,6 +69,7 @@ const stopUntil = (id: string) => (m: unknown) => Array.isArray(m) && m[1] === i
 export const supervisorScenarios: Scenario[] = [
   {
     name: "sup.start_stop_order",
+    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "one_for_one");
       await started(c, 3);
@@ -87,6 +88,7 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.one_for_one",
+    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "one_for_one");
       const [, b] = await started(c, 3);
@@ -97,6 +99,7 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.one_for_all",
+    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "one_for_all");
       const [, b] = await started(c, 3);
@@ -107,6 +110,7 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.rest_for_one",
+    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "rest_for_one");
       const [a] = await started(c, 3);
@@ -117,6 +121,7 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.rest_for_one_middle",
+    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "rest_for_one");
       const [, b] = await started(c, 3);
@@ -151,6 +156,7 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.transient",
+    pending: "issue 12 item 8",
     async run(c) {
       const s = await Supervisor.startLink([spec("a", "transient"), spec("b", "transient")], {
         strategy: "one_for_one",
@@ -197,6 +203,7 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.terminate_restart_delete",
+    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b"], "one_for_one");
       await started(c, 2);
@@ -225,6 +232,7 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.start_child_dup",
+    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a"], "one_for_one");
       await started(c, 1);
@@ -255,11 +263,14 @@ export const supervisorScenarios: Scenario[] = [
     name: "sup.shutdown_timeout_kills",
     async run(c) {
       const owner = Process.self();
-      const s = await Supervisor.startLink([{ id: "a", start: () => childStart("a", owner, "stubborn"), shutdown: 50 }], {
-        strategy: "one_for_one",
-        maxRestarts: 3,
-        maxSeconds: 5,
-      });
+      const s = await Supervisor.startLink(
+        [{ id: "a", start: () => childStart("a", owner, "stubborn"), shutdown: 50 }],
+        {
+          strategy: "one_for_one",
+          maxRestarts: 3,
+          maxSeconds: 5,
+        },
+      );
       const [a] = await started(c, 1);
       Process.monitor(a);
       await Supervisor.stop(s);
