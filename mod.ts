@@ -31,3 +31,5 @@ export * as Supervisor from "./lib/supervisor/supervisor.ts";
 export * as DynamicSupervisor from "./lib/supervisor/dynamic_supervisor.ts";
 export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
+export * as Term from "./lib/node/term.ts";
+export * as Node from "./lib/node/node.ts";

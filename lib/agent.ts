@@ -15,16 +15,8 @@
  * @module
  */
 import type { Pid } from "./process/pid.ts";
-import {
-  call,
-  type Callbacks,
-  callWith,
-  cast as genCast,
-  GenServerProcess,
-  startBehaviour,
-  type StartOptions,
-  stop as genStop,
-} from "./gen_server.ts";
+import { call, type Callbacks, callWith, cast as genCast, type StartOptions, stop as genStop } from "./gen_server.ts";
+import { GenServerProcess, startBehaviour } from "./_gen_server.ts";
 import { type AgentRequest, GET, GET_AND_UPDATE, UPDATE } from "./_agent_request.ts";
 
 /** An agent's pid, carrying the type of its value. */
@@ -140,9 +132,35 @@ export function getAndUpdate<S, R>(agent: AgentRef<S>, fn: (state: S) => [R, S],
 }
 
 /**
+ * An update request built once by {@linkcode prepareUpdate}, to be sent any
+ * number of times with {@linkcode updateWith} (no request allocated per send).
+ */
+export type PreparedUpdate<S> = { readonly __preparedUpdate: (state: S) => S };
+
+/**
+ * Builds the request of an update once: `updateWith(agent, prepared, done)`
+ * then sends it as is. For servers that apply the same function (one that
+ * reads its input from a buffer it owns, say) again and again.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "../mod.ts";
+ * const a = await Agent.start(() => 0);
+ * const increment = Agent.prepareUpdate((n: number) => n + 1);
+ * for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => Agent.updateWith(a, increment, () => resolve()));
+ * console.assert(await Agent.get(a, (n) => n) === 3);
+ * ```
+ */
+export function prepareUpdate<S>(fn: (state: S) => S): PreparedUpdate<S> {
+  if (typeof fn !== "function") throw new TypeError("Agent.prepareUpdate expects a function");
+  return [UPDATE, fn] as Request as unknown as PreparedUpdate<S>;
+}
+
+/**
  * `update` for hot paths: `done()` runs once the value is replaced, or
  * `done(error)` with the {@linkcode GenServer.CallError} if the agent is gone
- * or exits first; no promise is made (see `GenServer.callWith`).
+ * or exits first; no promise is made (see `GenServer.callWith`). `fn` may be
+ * a {@linkcode PreparedUpdate}, sent without building a request.
  *
  * @example
  * ```ts
@@ -154,12 +172,13 @@ export function getAndUpdate<S, R>(agent: AgentRef<S>, fn: (state: S) => [R, S],
  */
 export function updateWith<S>(
   agent: AgentRef<S>,
-  fn: (state: S) => S,
+  fn: ((state: S) => S) | PreparedUpdate<S>,
   done: (error?: unknown) => void,
   timeout = 5000,
 ): void {
   // An update's reply is undefined, so `done` serves for both outcomes.
-  callWith(agent as Pid, [UPDATE, fn] as Request, done, done, timeout);
+  const request = typeof fn === "function" ? [UPDATE, fn] as Request : fn as unknown as Request;
+  callWith(agent as Pid, request, done, done, timeout);
 }
 
 /**

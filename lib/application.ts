@@ -45,7 +45,7 @@
  */
 import { nextRefId, Pid } from "./process/pid.ts";
 import { addMonitor, callerIsDead, lookup, never } from "./process/_runtime.ts";
-import { spawnBody } from "./process/process.ts";
+import { spawnBody } from "./process/_spawn.ts";
 import { formatReason, isNormalExit } from "./process/reason.ts";
 import { DownMessage } from "./process/messages.ts";
 import { exit, isAlive, link, monitor, type ProcessContext, send, TIMEOUT } from "./process/process.ts";
@@ -153,6 +153,13 @@ interface Loaded {
   readonly spec: Spec<any>;
   env: Env;
   running: Running | null;
+  /**
+   * Its top process died on its own and no `stop` or `start` came since. OTP's
+   * application controller still counts such an application as running for a
+   * while (until its master has reported), so a `stop` right after the top
+   * process's DOWN returns ok there; here the master reports at once.
+   */
+  exitedAlone?: boolean;
 }
 
 const loaded = new Map<string, Loaded>();
@@ -292,6 +299,7 @@ export function start<E extends Env>(app: Spec<E>, opts?: StartOptions<E>): Prom
 
 function launch(l: Loaded, type: RestartType): Promise<Pid> {
   const name = l.spec.name;
+  l.exitedAlone = false;
   const env = { ...l.env };
   let settled = false;
   let resolveStart!: (pid: Pid) => void;
@@ -398,6 +406,7 @@ async function masterBody(
   await callback(spec.stop, spec, env);
   const type = l.running!.type;
   finished(l);
+  l.exitedAlone = true;
   if (type === "permanent" || (type === "transient" && !isNormalExit(msg.reason))) {
     for (const other of [...order].reverse()) {
       const o = loaded.get(other);
@@ -427,7 +436,8 @@ function finished(l: Loaded): void {
  * `stop`. Resolves once all that is done; a concurrent second `stop` gets
  * the same promise. Dependencies and dependents are left running. Rejects
  * with {@linkcode ApplicationError} `["not_started", name]` if it is not
- * running.
+ * running; once after its top process died on its own, it resolves instead,
+ * as OTP's does right after that death.
  *
  * @example
  * ```ts
@@ -446,6 +456,10 @@ export async function stop(app: Spec<any> | string, opts?: StopOptions): Promise
   if (r !== null && r.starting !== null) {
     await r.starting;
     r = l!.running;
+  }
+  if (r === null && l?.exitedAlone) {
+    l.exitedAlone = false;
+    return; // ok, as OTP answers a stop that follows the top process's death
   }
   if (r === null || r.top === null) {
     throw new ApplicationError(name, ["not_started", name], `Application ${q(name)} is not started`);
@@ -565,7 +579,8 @@ export function isStarted(app: Spec<any> | string): boolean {
 }
 
 /**
- * The running applications, oldest first (Erlang's `which_applications`).
+ * The running applications, the most recently started first (Erlang's
+ * `which_applications`, Elixir's `started_applications`).
  *
  * @example
  * ```ts
@@ -575,7 +590,8 @@ export function isStarted(app: Spec<any> | string): boolean {
  */
 export function startedApplications(): ApplicationInfo[] {
   const out: ApplicationInfo[] = [];
-  for (const name of order) {
+  for (let i = order.length - 1; i >= 0; i--) {
+    const name = order[i];
     const l = loaded.get(name)!;
     const r = l.running;
     if (r === null || r.top === null) continue;

@@ -1,8 +1,8 @@
 /**
  * EventManager: a process that dispatches events to handlers, as Erlang's
  * `gen_event` (Elixir's former `GenEvent`) does. Handlers are plain objects
- * whose state lives in the manager; they run one after another, in the order
- * they were added, inside the manager's process.
+ * whose state lives in the manager; they run one after another inside the
+ * manager's process, the most recently added first, as in `gen_event`.
  *
  * A handler:
  *
@@ -59,15 +59,8 @@ import {
 } from "./process/_runtime.ts";
 import { DownMessage } from "./process/messages.ts";
 import { formatReason } from "./process/reason.ts";
-import {
-  call as genCall,
-  type Callbacks,
-  cast,
-  GenServerProcess,
-  startBehaviour,
-  type StartOptions,
-  stop as genStop,
-} from "./gen_server.ts";
+import { call as genCall, type Callbacks, cast, type StartOptions, stop as genStop } from "./gen_server.ts";
+import { GenServerProcess, startBehaviour } from "./_gen_server.ts";
 import { send } from "./process/process.ts";
 
 type MaybePromise<T> = T | Promise<T>;
@@ -325,7 +318,8 @@ function addEntry(st: ManagerState, req: AddRequest): MaybePromise<Outcome> {
   const install = (state: unknown): Outcome => {
     if (find(st, req.id) !== undefined) return ["error", "already_present"];
     const monRef = req.adder !== null ? monitorFrom(st.proc, req.adder) : null;
-    st.entries.push({ id: req.id, handler: h, state, monRef, adder: req.adder, removed: false });
+    // Newest first, as gen_event runs, lists and terminates them.
+    st.entries.unshift({ id: req.id, handler: h, state, monRef, adder: req.adder, removed: false });
     return ["ok", undefined];
   };
   if (h.init === undefined) return install(req.arg);
@@ -633,7 +627,7 @@ export function call<Rep = any>(
 }
 
 /**
- * The ids of the installed handlers, in the order they were added.
+ * The ids of the installed handlers, the most recently added first (as `gen_event:which_handlers`).
  *
  * @example
  * ```ts

@@ -46,28 +46,18 @@ import type { Pid } from "./process/pid.ts";
 import { schedule, start as startTimer, Timer } from "./process/_timers.ts";
 import {
   addMonitor,
-  als,
-  type Behaviour,
   callerIsDead,
   currentProc,
   DEAD,
   deliver,
-  die,
   type DownTarget,
   dropMonitor,
-  linkProcs,
   lookup,
   never,
   outsideProcess,
   type Proc,
-  ProcessExit,
-  spawnProc,
-  unlinkProcs,
-  wake,
 } from "./process/_runtime.ts";
 import { nextRefId } from "./process/pid.ts";
-import { registerProc } from "./process/process.ts";
-import { ExitMessage } from "./process/messages.ts";
 import { formatReason } from "./process/reason.ts";
 
 /** `{ continue: value }`: run `handleContinue(value, state)` next. */
@@ -135,17 +125,6 @@ export interface StartOptions {
   name?: string;
   /** Fail the start with `"timeout"` if `init` takes longer (ms). Default: no limit. */
   timeout?: number;
-}
-
-/** A GenServer start failed; `reason` says why (see the module doc). */
-export class StartError extends Error {
-  /** The failure reason: init's stop reason, `"ignore"`, `["already_started", pid]`, ... */
-  readonly reason: unknown;
-  constructor(reason: unknown) {
-    super(`Start failed: ${formatReason(reason)}`);
-    this.name = "StartError";
-    this.reason = reason;
-  }
 }
 
 /**
@@ -237,6 +216,18 @@ export class From<R = unknown> extends Timer implements DownTarget {
     if (this.direct) outsideProcess(this.reject, error);
     else this.reject(error);
   }
+  /** @ignore Answers the call (see `reply`); a second answer, or one after the caller gave up, does nothing. */
+  answer(value: R): void {
+    const resolve = this.resolve;
+    if (resolve === null) return;
+    this.resolve = null;
+    if (this.refId !== 0) dropMonitor(this.server, this.refId);
+    this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return; // nobody left to tell
+    if (this.direct) outsideProcess(resolve, value);
+    else resolve(value);
+  }
   /** @internal Timeout. */
   override fire(): void {
     this.fail("timeout");
@@ -247,305 +238,15 @@ export class From<R = unknown> extends Timer implements DownTarget {
   }
 }
 
-/** Messages the GenServer loop itself understands (one `instanceof` for all). */
-class SystemMessage {}
-class CallMessage extends SystemMessage {
-  constructor(readonly from: From<any>, readonly request: unknown) {
-    super();
-  }
-}
-class CastMessage extends SystemMessage {
-  constructor(readonly request: unknown) {
-    super();
-  }
-}
-class StopMessage extends SystemMessage {
-  constructor(readonly reason: unknown) {
-    super();
-  }
-}
-class TimeoutMessage extends SystemMessage {}
-
-type AnyCallbacks = Callbacks<any, any>;
-
-/** Which callbacks are `async` functions, computed once per callbacks object. */
-interface Compiled {
-  asyncAny: boolean;
-}
-const compiled = new WeakMap<object, Compiled>();
-function compile(cb: AnyCallbacks): Compiled {
-  let c = compiled.get(cb);
-  if (c === undefined) {
-    const isAsync = (f: unknown) => typeof f === "function" && f.constructor?.name === "AsyncFunction";
-    c = {
-      asyncAny: isAsync(cb.init) || isAsync(cb.handleCall) || isAsync(cb.handleCast) ||
-        isAsync(cb.handleInfo) || isAsync(cb.handleContinue) || isAsync(cb.terminate),
-    };
-    compiled.set(cb, c);
-  }
-  return c;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
-}
-
-/** The behaviour object plugged into a GenServer's process. @internal */
-export class GenServerProcess implements Behaviour {
-  readonly kind: string;
-  readonly cb: AnyCallbacks;
-  readonly asyncCb: boolean;
-  state: unknown = undefined;
-  proc!: Proc;
-  timer: Timer | null = null;
-  /** The call being handled right now, until it is answered or held. */
-  inflight: From<any> | null = null;
-  /** True until `init` has returned: a failure then is reported to the starter. */
-  starting = true;
-  constructor(cb: AnyCallbacks, kind: string) {
-    this.cb = cb;
-    this.kind = kind;
-    this.asyncCb = compile(cb).asyncAny;
-  }
-
-  /** Calls a callback; async ones run in the process's async context so `self()` holds after `await`. */
-  invoke(fn: (...args: any[]) => unknown, a: unknown, b?: unknown, c?: unknown): unknown {
-    if (this.asyncCb) return als.run(this.proc, () => fn.call(this.cb, a, b, c));
-    return fn.call(this.cb, a, b, c);
-  }
-
-  handle(msg: unknown): unknown {
-    if (this.timer !== null) {
-      this.timer.cancel();
-      this.timer = null;
-    }
-    const cb = this.cb;
-    try {
-      if (msg instanceof SystemMessage) {
-        if (msg instanceof CallMessage) {
-          const from = msg.from;
-          if (cb.handleCall === undefined) {
-            throw new Error(`attempted to call GenServer ${this.proc.pid} but no handleCall callback was provided`);
-          }
-          this.inflight = from;
-          const r = this.then(this.invoke(cb.handleCall, msg.request, from, this.state), from);
-          // Not answered yet (noreply, or async): the caller must hear if the server dies.
-          if (from.resolve !== null) from.hold();
-          this.inflight = null;
-          return r;
-        }
-        if (msg instanceof CastMessage) {
-          if (cb.handleCast === undefined) {
-            throw new Error(`attempted to cast GenServer ${this.proc.pid} but no handleCast callback was provided`);
-          }
-          return this.then(this.invoke(cb.handleCast, msg.request, this.state), null);
-        }
-        if (msg instanceof StopMessage) return this.stop(msg.reason);
-        msg = "timeout";
-      } else if (msg instanceof ExitMessage && this.proc.parent !== null && msg.from === this.proc.parent.pid) {
-        return this.stop(msg.reason);
-      }
-      if (cb.handleInfo === undefined) return undefined; // unknown messages are dropped, as the guide explains
-      return this.then(this.invoke(cb.handleInfo, msg, this.state), null);
-    } catch (e) {
-      return this.crash(e);
-    }
-  }
-
-  /** Calls still queued when the server dies fail with its reason (they hold no monitor). */
-  dying(queued: unknown[] | null, from: number, reason: unknown): boolean {
-    let told = this.starting;
-    const inflight = this.inflight;
-    if (inflight !== null) {
-      this.inflight = null;
-      told = inflight.resolve !== null;
-      inflight.fail(reason);
-    }
-    if (queued === null) return told;
-    for (let i = from; i < queued.length; i++) {
-      const m = queued[i];
-      if (m instanceof CallMessage) {
-        told ||= m.from.resolve !== null;
-        m.from.fail(reason);
-      }
-    }
-    return told;
-  }
-
-  private then(r: unknown, from: From<any> | null): unknown {
-    if (isThenable(r)) {
-      return (r as Promise<unknown>).then((v) => this.apply(v, from), (e) => this.crash(e));
-    }
-    return this.apply(r, from);
-  }
-
-  private apply(r: unknown, from: From<any> | null): unknown {
-    if (this.proc.state === DEAD) return undefined;
-    if (Array.isArray(r)) {
-      const tag = r[0];
-      if (tag === "noreply" && (r.length === 2 || r.length === 3)) {
-        this.state = r[1];
-        return r.length === 3 ? this.extra(r[2]) : undefined;
-      }
-      if (tag === "reply" && from !== null && (r.length === 3 || r.length === 4)) {
-        this.state = r[2];
-        reply(from, r[1]);
-        return r.length === 4 ? this.extra(r[3]) : undefined;
-      }
-      if (tag === "stop" && r.length === 4 && from !== null) {
-        this.state = r[3];
-        reply(from, r[2]);
-        return this.stop(r[1]);
-      }
-      if (tag === "stop" && r.length === 3) {
-        this.state = r[2];
-        return this.stop(r[1]);
-      }
-    }
-    return this.crash(new Error(`bad return value from a GenServer callback: ${formatReason(r)}`));
-  }
-
-  private extra(x: unknown): unknown {
-    if (typeof x === "number") {
-      if (x !== Infinity) {
-        const proc = this.proc;
-        this.timer = schedule(x, () => {
-          this.timer = null;
-          deliver(proc, new TimeoutMessage());
-        });
-      }
-      return undefined;
-    }
-    if (x !== null && typeof x === "object" && "continue" in x) {
-      const cb = this.cb;
-      if (cb.handleContinue === undefined) {
-        return this.crash(new Error(`GenServer ${this.proc.pid} returned a continue but has no handleContinue`));
-      }
-      try {
-        return this.then(this.invoke(cb.handleContinue, (x as Continue).continue, this.state), null);
-      } catch (e) {
-        return this.crash(e);
-      }
-    }
-    return this.crash(new Error(`bad timeout or continue value: ${formatReason(x)}`));
-  }
-
-  /** Runs `terminate` (if any), then ends the process with `reason`. */
-  stop(reason: unknown): unknown {
-    const proc = this.proc;
-    if (proc.state === DEAD) return undefined; // killed while a callback was pending
-    const t = this.cb.terminate;
-    if (t !== undefined) {
-      let r: unknown;
-      try {
-        r = this.invoke(t, reason, this.state);
-      } catch (e) {
-        die(proc, ["error", e]);
-        return undefined;
-      }
-      if (isThenable(r)) {
-        return (r as Promise<unknown>).then(() => die(proc, reason), (e) => die(proc, ["error", e]));
-      }
-    }
-    die(proc, reason);
-    return undefined;
-  }
-
-  private crash(e: unknown): unknown {
-    return this.stop(e instanceof ProcessExit ? e.reason : ["error", e]);
-  }
-
-  /** Runs `init` in the new process and settles the start promise. */
-  init(arg: unknown, resolve: (pid: Pid) => void, reject: (e: unknown) => void, linked: Proc | null): unknown {
-    const proc = this.proc;
-    const fail = (reason: unknown, exitReason: unknown) => {
-      if (linked !== null) unlinkProcs(proc, linked);
-      reject(new StartError(reason));
-      die(proc, exitReason);
-    };
-    const settle = (r: unknown): unknown => {
-      if (proc.state === DEAD) return undefined;
-      if (r === "ignore") return fail("ignore", "normal");
-      if (Array.isArray(r)) {
-        if (r[0] === "ok" && (r.length === 2 || r.length === 3)) {
-          this.state = r[1];
-          this.starting = false;
-          resolve(proc.pid);
-          return r.length === 3 ? this.extra(r[2]) : undefined;
-        }
-        if (r[0] === "stop" && r.length === 2) return fail(r[1], r[1]);
-      }
-      const e = ["error", new Error(`bad return value from init: ${formatReason(r)}`)];
-      return fail(e, e);
-    };
-    let r: unknown;
-    try {
-      r = this.invoke(this.cb.init, arg);
-    } catch (e) {
-      const reason = e instanceof ProcessExit ? e.reason : ["error", e];
-      return fail(reason, reason);
-    }
-    if (isThenable(r)) {
-      return (r as Promise<unknown>).then(settle, (e) => {
-        const reason = e instanceof ProcessExit ? e.reason : ["error", e];
-        fail(reason, reason);
-      });
-    }
-    return settle(r);
-  }
-}
-
-/** Spawns a server process with the given behaviour. @internal */
-export function startBehaviour(
-  server: GenServerProcess,
-  arg: unknown,
-  opts: StartOptions | undefined,
-  link: boolean,
-): Promise<Pid> {
-  const parent = currentProc();
-  if (parent !== null && parent.state === DEAD) return never();
-  return new Promise<Pid>((resolve, reject) => {
-    const proc = spawnProc(parent, server.kind, null, server);
-    server.proc = proc;
-    if (opts?.name !== undefined) {
-      try {
-        registerProc(opts.name, proc);
-      } catch (e) {
-        die(proc, "normal");
-        const holder = lookup(opts.name);
-        reject(holder !== null ? new StartError(["already_started", holder.pid]) : e);
-        return;
-      }
-    }
-    const linked = link && parent !== null ? parent : null;
-    if (linked !== null) linkProcs(linked, proc);
-    let timer: Timer | null = null;
-    let settled = false;
-    // A starter that died meanwhile is told nothing.
-    const starterGone = () => parent !== null && parent.state === DEAD;
-    const done = (pid: Pid) => {
-      settled = true;
-      if (timer !== null) timer.cancel();
-      if (!starterGone()) resolve(pid);
-    };
-    const failed = (e: unknown) => {
-      settled = true;
-      if (timer !== null) timer.cancel();
-      if (!starterGone()) reject(e);
-    };
-    if (opts?.timeout !== undefined && opts.timeout !== Infinity) {
-      timer = schedule(opts.timeout, () => {
-        if (settled) return;
-        settled = true;
-        if (linked !== null) unlinkProcs(proc, linked);
-        die(proc, "killed");
-        if (!starterGone()) reject(new StartError("timeout"));
-      });
-    }
-    proc.init = () => server.init(arg, done, failed, linked);
-    wake(proc);
-  });
-}
+export { StartError } from "./_gen_server.ts";
+import {
+  type AnyCallbacks,
+  CallMessage,
+  CastMessage,
+  GenServerProcess,
+  startBehaviour,
+  StopMessage,
+} from "./_gen_server.ts";
 
 /**
  * Starts a GenServer (not linked). Resolves with its pid once `init` has
@@ -617,6 +318,8 @@ export function call<Call = any, Reply = any>(
   return new Promise<Reply>((resolve, reject) => {
     const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller);
     if (timeout !== Infinity) startTimer(from, timeout);
+    // A GenServer fails the calls it holds or has queued when it dies; any other process is watched.
+    if (!(p.behaviour instanceof GenServerProcess)) from.hold();
     deliver(p, new CallMessage(from, request));
   });
 }
@@ -658,6 +361,7 @@ export function callWith<Call = any, Reply = any>(
   const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller);
   from.direct = true;
   if (timeout !== Infinity) startTimer(from, timeout);
+  if (!(p.behaviour instanceof GenServerProcess)) from.hold();
   deliver(p, new CallMessage(from, request));
 }
 
@@ -691,15 +395,8 @@ export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, req
  * ```
  */
 export function reply<R>(from: From<R>, value: R): void {
-  const resolve = from.resolve;
-  if (resolve === null || callerIsDead()) return;
-  from.resolve = null;
-  if (from.refId !== 0) dropMonitor(from.server, from.refId);
-  from.cancel();
-  const caller = from.callerProc;
-  if (caller !== null && caller.state === DEAD) return; // nobody left to tell
-  if (from.direct) outsideProcess(resolve, value);
-  else resolve(value);
+  if (callerIsDead()) return; // a dead process's leftover code
+  from.answer(value);
 }
 
 /**

@@ -19,7 +19,7 @@
 import type { Pid } from "./process/pid.ts";
 import { schedule, type Timer } from "./process/_timers.ts";
 import { currentProc, DEAD, die, exitSignal, never, type Proc, unlinkProcs } from "./process/_runtime.ts";
-import { spawnBody } from "./process/process.ts";
+import { spawnBody } from "./process/_spawn.ts";
 import { formatReason } from "./process/reason.ts";
 
 /** What `yield` and `shutdown` return: the result, the exit reason, or `null` (no answer yet). */

@@ -21,7 +21,7 @@
  */
 import type { Pid } from "./process/pid.ts";
 import { currentProc, linkProcs, type Proc } from "./process/_runtime.ts";
-import { spawnBody } from "./process/process.ts";
+import { spawnBody } from "./process/_spawn.ts";
 import { stop as genStop } from "./gen_server.ts";
 import { spawnTask, startLink as taskStartLink, Task } from "./task.ts";
 import { adoptChild, type DynamicSupervisorOptions, request, startDynamic } from "./supervisor/_dynamic.ts";

@@ -2,9 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GenServer, Process, Supervisor, Task, TaskSupervisor } from "../mod.ts";
 import type { Pid } from "../mod.ts";
-import { testDocExamples } from "./_doc_examples.ts";
-
-testDocExamples(import.meta.url, ["../lib/task_supervisor.ts"]);
 
 function downOf(pid: Pid): Promise<unknown> {
   return Process.run(async () => {

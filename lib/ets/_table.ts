@@ -11,7 +11,7 @@
  */
 import { currentProc, deliver, lookup, type Proc } from "../process/_runtime.ts";
 import type { Pid } from "../process/pid.ts";
-import { ROOT } from "../process/process.ts";
+import { ROOT } from "../process/_spawn.ts";
 import type { Store } from "./_store.ts";
 import { show } from "./_term.ts";
 import { EtsError } from "./error.ts";

@@ -34,18 +34,16 @@
  *
  * @module
  */
-import { makeRef, nextRefId, Pid, type Ref } from "./pid.ts";
-import { type Pattern, toMatcher } from "./pattern.ts";
+import { makeRef, Pid, type Ref } from "./pid.ts";
+import type { Pattern } from "./pattern.ts";
 import { schedule, Timer } from "./_timers.ts";
 import {
   addMonitor,
-  als,
   callerIsDead,
   crashLogger,
   currentProc,
   DEAD,
   deliver,
-  die,
   dropMonitor,
   exitSignal,
   findMatch,
@@ -62,103 +60,32 @@ import {
   RUNNING,
   runQueueLength,
   setCrashLogger as setRuntimeCrashLogger,
-  spawnProc,
   stats,
   SUSPENDED,
   table,
   takeAt,
   unlinkProcs,
-  type Waiter,
-  WAITING,
-  wake,
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
 export { Pid, type Ref };
 
-/** What `receive` resolves to when its `after` timeout passes first. */
-export const TIMEOUT: unique symbol = Symbol("timeout");
-
-/** Given to a raw process body: its own pid, and its mailbox. */
-export interface ProcessContext {
-  /** This process. */
-  readonly self: Pid;
-  /** Waits for the first message matching `pattern` (see {@linkcode receive}). */
-  receive<T = any>(pattern?: Pattern): Promise<T>;
-  /** Same, giving up after `after` ms with {@linkcode TIMEOUT}. */
-  receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
-  /** Ends this process with `reason` (throws; do not catch it). */
-  exit(reason: unknown): never;
-}
-
-/** Options for {@linkcode spawn}. */
-export interface SpawnOptions {
-  /** Link the new process to the caller (a process). */
-  link?: boolean;
-  /** Register the new process under this name (throws if taken). */
-  name?: string;
-  /** Start with exits trapped. */
-  trapExit?: boolean;
-}
-
-/** A raw process body. Returning ends the process with reason `normal`. */
-export type ProcessBody = (ctx: ProcessContext) => unknown;
+export { type ProcessBody, type ProcessContext, type SpawnOptions, TIMEOUT } from "./_spawn.ts";
+import {
+  type ProcessBody,
+  type ProcessContext,
+  receiveIn,
+  registerProc,
+  ROOT,
+  spawnBody,
+  type SpawnOptions,
+  type TIMEOUT,
+} from "./_spawn.ts";
 
 function callerOrThrow(what: string): Proc {
   const p = currentProc();
   if (p === null) throw new Error(`${what} must be called from a process (use Process.run or spawn)`);
   return p;
-}
-
-/** Plain code has no pid of its own; signals from it carry this one. */
-export const ROOT: Pid = new Pid(0);
-
-/** The context handed to a body; its functions work destructured (`({ receive }) => ...`). */
-class Context implements ProcessContext {
-  readonly self: Pid;
-  readonly receive: ProcessContext["receive"];
-  constructor(p: Proc) {
-    this.self = p.pid;
-    this.receive = ((pattern?: Pattern, after?: number) => receiveIn(p, pattern, after)) as ProcessContext["receive"];
-  }
-  exit(this: void, reason: unknown): never {
-    throw new ProcessExit(reason);
-  }
-}
-
-/** Creates the process; the body starts later, from the scheduler. @internal */
-export function spawnBody(body: ProcessBody, opts: SpawnOptions | undefined, kind: string): Proc {
-  const parent = currentProc();
-  const p = spawnProc(parent, kind, null, null);
-  if (p.state === DEAD) return p; // spawned by a dead process: born dead
-  if (opts !== undefined) {
-    if (opts.name !== undefined) registerProc(opts.name, p);
-    if (opts.trapExit) p.trapExit = true;
-    if (opts.link && parent !== null) linkProcs(parent, p);
-  }
-  // Bodies run in an async context so `self()` still works after any `await`.
-  p.init = () => als.run(p, runBody, p, body);
-  wake(p);
-  return p;
-}
-
-function runBody(p: Proc, body: ProcessBody): void {
-  p.state = SUSPENDED;
-  let r: unknown;
-  try {
-    r = body(new Context(p));
-  } catch (e) {
-    die(p, e instanceof ProcessExit ? e.reason : ["error", e]);
-    return;
-  }
-  if (r !== null && typeof r === "object" && typeof (r as PromiseLike<unknown>).then === "function") {
-    (r as PromiseLike<unknown>).then(
-      () => die(p, "normal"),
-      (e) => die(p, e instanceof ProcessExit ? e.reason : ["error", e]),
-    );
-  } else {
-    die(p, "normal");
-  }
 }
 
 /**
@@ -212,7 +139,7 @@ export function spawnLink(body: ProcessBody, opts?: Omit<SpawnOptions, "link">):
 export function spawnMonitor(body: ProcessBody, opts?: SpawnOptions): [Pid, Ref] {
   const caller = callerOrThrow("Process.spawnMonitor");
   const p = spawnBody(body, opts, "raw");
-  return [p.pid, monitorFrom(caller, p)];
+  return [p.pid, monitorFrom(caller, p, p.pid)];
 }
 
 /**
@@ -267,31 +194,6 @@ export function send<M>(dest: Pid<M> | string, msg: M): void {
   if (p !== null) deliver(p, msg);
 }
 
-function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promise<any> {
-  if (p.state === DEAD) return new Promise(() => {});
-  if (p.waiter !== null) throw new Error("Process is already waiting in receive");
-  const match = toMatcher(pattern);
-  const i = findMatch(p, match, p.mqHead);
-  if (i >= 0) {
-    p.handled++;
-    return Promise.resolve(takeAt(p, i));
-  }
-  if (after !== undefined && after <= 0) return Promise.resolve(TIMEOUT);
-  return new Promise((resolve) => {
-    const w: Waiter = { match, resolve, timer: null, scanPos: p.mq === null ? 0 : p.mq.length };
-    if (after !== undefined && after !== Infinity) {
-      w.timer = schedule(after, () => {
-        if (p.waiter !== w) return;
-        p.waiter = null;
-        if (p.state === WAITING) p.state = SUSPENDED;
-        resolve(TIMEOUT);
-      });
-    }
-    p.waiter = w;
-    if (p.state === SUSPENDED || p.state === RUNNING) p.state = WAITING;
-  });
-}
-
 /**
  * Waits for the first message in the caller's mailbox matching `pattern` (a
  * predicate or a shape, see `pattern.ts`; omitted: any message). With `after`
@@ -317,8 +219,41 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
 }
 
 /**
- * Links the caller and `pid`. Linking to a dead process sends the caller an
- * exit signal with reason `noproc`, as in Erlang.
+ * `link` found no process: Erlang's `noproc` error, raised in a caller that
+ * does not trap exits (one that does gets an `ExitMessage` with `noproc`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const err = await Process.run(async () => {
+ *   const pid = Process.spawn(() => {});
+ *   await Process.run(() => {}); // it has run and ended
+ *   try {
+ *     Process.link(pid);
+ *   } catch (e) {
+ *     return e;
+ *   }
+ * });
+ * console.assert(err instanceof Process.NoProcessError && err.reason === "noproc");
+ * ```
+ */
+export class NoProcessError extends Error {
+  /** Always `"noproc"`, as in Erlang. */
+  readonly reason = "noproc";
+  /** The process that was not there. */
+  readonly pid: Pid;
+  constructor(pid: Pid, what: string) {
+    super(`${what}(${pid}): no such process`);
+    this.name = "NoProcessError";
+    this.pid = pid;
+  }
+}
+
+/**
+ * Links the caller and `pid`. Linking to a dead process throws
+ * {@linkcode NoProcessError} (`noproc`) in a caller that does not trap exits,
+ * and sends a trapping caller an `ExitMessage` with reason `noproc`, as in
+ * Erlang. A name nobody holds throws (Erlang's `badarg`).
  *
  * @example
  * ```ts
@@ -336,7 +271,9 @@ export function link(pid: Pid | string): void {
   if (caller.state === DEAD) return;
   const p = lookup(pid);
   if (p === null || p.state === DEAD) {
-    exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
+    if (typeof pid === "string") throw new Error(`No process is registered as ${JSON.stringify(pid)}`);
+    if (!caller.trapExit) throw new NoProcessError(pid, "Process.link");
+    deliver(caller, new ExitMessage(pid, "noproc"));
     return;
   }
   linkProcs(caller, p);
@@ -357,14 +294,23 @@ export function unlink(pid: Pid): void {
   if (p !== null) unlinkProcs(caller, p);
 }
 
-function monitorFrom(caller: Proc, target: Proc | null): Ref {
+function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref {
   const ref = makeRef();
-  if (caller.state === DEAD) return ref;
-  const m = new ProcMonitor(ref, caller);
-  if (target !== null && target.state !== DEAD) (caller.monitoring ??= new Map()).set(ref.id, target);
-  addMonitor(target, ref.id, m);
+  // Monitoring oneself creates no monitor, as in Erlang.
+  if (caller.state === DEAD || target === caller) return ref;
+  const m = new ProcMonitor(ref, caller, typeof dest === "string" ? dest : undefined);
+  if (target !== null && target.state !== DEAD) {
+    (caller.monitoring ??= new Map()).set(ref.id, target);
+    addMonitor(target, ref.id, m);
+  } else {
+    // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
+    m.down(typeof dest === "string" ? nobody : { pid: dest } as Proc, "noproc");
+  }
   return ref;
 }
+
+/** The process behind a name nobody holds, for its DOWN. */
+const nobody = { pid: ROOT } as Proc;
 
 /**
  * Monitors `pid`: when it dies the caller gets one {@linkcode DownMessage}.
@@ -383,7 +329,7 @@ function monitorFrom(caller: Proc, target: Proc | null): Ref {
  */
 export function monitor(pid: Pid | string): Ref {
   const caller = callerOrThrow("Process.monitor");
-  return monitorFrom(caller, lookup(pid));
+  return monitorFrom(caller, lookup(pid), pid);
 }
 
 /**
@@ -478,17 +424,6 @@ export function trapExit(flag: boolean): boolean {
 export function isAlive(pid: Pid): boolean {
   const p = procOf(pid);
   return p !== null && p.state !== DEAD;
-}
-
-/** Registers `p` under `name`. @internal */
-export function registerProc(name: string, p: Proc): void {
-  if (typeof name !== "string" || name === "") throw new TypeError("A process name must be a non-empty string");
-  const holder = names.get(name);
-  if (holder !== undefined) throw new Error(`Name ${JSON.stringify(name)} is already registered to ${holder.pid}`);
-  if (p.state === DEAD) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${p.pid} is not alive`);
-  if (p.name !== undefined) throw new Error(`Process ${p.pid} is already registered as ${JSON.stringify(p.name)}`);
-  names.set(name, p);
-  p.name = name;
 }
 
 /**
@@ -627,6 +562,30 @@ export function list(): Pid[] {
   const out: Pid[] = [];
   for (const p of table.values()) out.push(p.pid);
   return out;
+}
+
+/**
+ * The messages waiting in a live process's mailbox, oldest first (at most
+ * `limit`), without taking them — Erlang's `process_info(Pid, messages)`;
+ * `undefined` if the process is dead. For tools such as the Observer.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive("never"); });
+ * Process.send(pid, "a");
+ * Process.send(pid, "b");
+ * console.assert(Process.messages(pid)!.join() === "a,b");
+ * console.assert(Process.messages(pid, 1)!.join() === "a");
+ * Process.exit(pid, "kill");
+ * console.assert(Process.messages(pid) === undefined);
+ * ```
+ */
+export function messages(pid: Pid, limit: number = Infinity): unknown[] | undefined {
+  const p = procOf(pid);
+  if (p === null || p.state === DEAD) return undefined;
+  const queued = p.pending();
+  return limit < queued.length ? queued.slice(0, Math.max(0, limit)) : queued;
 }
 
 /**
@@ -783,9 +742,8 @@ export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: Spa
   });
 }
 
+export { runAfter } from "./_runtime.ts";
 export { DownMessage, ExitMessage, isDownMessage, isExitMessage } from "./messages.ts";
-import { DownMessage } from "./messages.ts";
+import { DownMessage, ExitMessage } from "./messages.ts";
 export { _, matches, type Pattern } from "./pattern.ts";
 export { type ExitReason, formatReason, isNormalExit } from "./reason.ts";
-export { makeRef };
-export { nextRefId as _nextRefId };

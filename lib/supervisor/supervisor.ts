@@ -41,7 +41,8 @@ import type { Pid } from "../process/pid.ts";
 import { currentProc, deliver, type Proc } from "../process/_runtime.ts";
 import { ExitMessage } from "../process/messages.ts";
 import { isNormalExit } from "../process/reason.ts";
-import { call, type Callbacks, GenServerProcess, startBehaviour, StartError, stop as genStop } from "../gen_server.ts";
+import { call, type Callbacks, StartError, stop as genStop } from "../gen_server.ts";
+import { GenServerProcess, startBehaviour } from "../_gen_server.ts";
 import {
   type Child,
   type ChildId,
@@ -324,7 +325,8 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
   async handleCall(req, _from, state) {
     switch (req[0]) {
       case "which_children":
-        return ["reply", ["ok", state.children.map(info)], state];
+        // Newest first, as OTP's which_children.
+        return ["reply", ["ok", state.children.map(info).reverse()], state];
       case "count_children":
         return ["reply", ["ok", counts(state.children)], state];
       case "start_child": {
@@ -556,7 +558,8 @@ export function deleteChild(sup: Pid | string, id: ChildId): Promise<void> {
 }
 
 /**
- * The supervisor's children in start order. `type: "supervisor"` children
+ * The supervisor's children, the last started first (as OTP's
+ * `which_children`: the reverse of the start order). `type: "supervisor"` children
  * with a pid can be asked in turn, to walk the whole tree.
  *
  * @example

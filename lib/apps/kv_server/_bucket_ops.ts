@@ -16,13 +16,12 @@
  * @module
  */
 
-import * as Agent from "../../agent.ts";
-import { runAfter } from "../../process/_runtime.ts";
-import { callWith } from "../../gen_server.ts";
-import { type AgentRequest, UPDATE } from "../../_agent_request.ts";
-import type { Pid } from "../../process/pid.ts";
-import { Single, type State } from "../kv/bucket.ts";
+import { Agent, type Pid, Process } from "../../../mod.ts";
+import { Bucket } from "../kv/mod.ts";
 import { type Command, EMPTY_OK, ERROR, OK, type Reply } from "./command.ts";
+
+const { Single } = Bucket;
+type State = Bucket.State;
 
 /** Who runs a {@linkcode BucketBatch} and hears how it went. */
 export interface BatchOwner {
@@ -144,10 +143,9 @@ export class OneBucketRun {
   #pending = false;
   #deferred = false;
   /** The Agent update request, built once: the call sends it as is. */
-  readonly #request: AgentRequest = [
-    UPDATE,
+  readonly #request: Agent.PreparedUpdate<State> = Agent.prepareUpdate(
     (s: State): State => applyCommands(s, this.#commands, null, this.#replies),
-  ];
+  );
   readonly #settled = (error?: unknown): void => this.#finish(error);
 
   /**
@@ -176,7 +174,7 @@ export class OneBucketRun {
     run.#onError = onError;
     run.#pending = true;
     run.#deferred = false;
-    runAfter(send, run);
+    Process.runAfter(send, run);
     if (run.#pending) {
       run.#deferred = true;
       return undefined;
@@ -187,10 +185,9 @@ export class OneBucketRun {
 
   /** @internal Sends the call (from `runAfter`). */
   send(): void {
-    // `Agent.updateWith` without its request array: an update replies
-    // undefined, so `#settled` serves for both outcomes. No timeout: the
-    // update is pure and quick, and the call fails at once if the bucket dies.
-    callWith(this.#bucket!, this.#request, this.#settled, this.#settled, Infinity);
+    // The prepared request goes as is. No timeout: the update is pure and
+    // quick, and the call fails at once if the bucket dies.
+    Agent.updateWith(this.#bucket!, this.#request, this.#settled, Infinity);
   }
 
   #finish(error: unknown): void {

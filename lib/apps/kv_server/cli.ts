@@ -27,14 +27,14 @@
  */
 
 import process from "node:process";
-import * as Application from "../../application.ts";
+import { Application } from "../../../mod.ts";
 import * as Server from "./server.ts";
-import { app as kvApp } from "../kv/kv.ts";
+import { app as kvApp } from "../kv/mod.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
 import * as Observer from "../observer/mod.ts";
-import { type ObserverFlags, observerLine, parseObserverAddress } from "../observer/cli_flags.ts";
+import { type ObserverFlags, observerLine, parseObserverAddress } from "../observer/mod.ts";
 // --- end observer
 
 /** The program's version (from `deno.json`). */

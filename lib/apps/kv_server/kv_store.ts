@@ -37,14 +37,15 @@
  * @module
  */
 
-import { type Table, whereis } from "../../ets/ets.ts";
-import { Pid } from "../../process/pid.ts";
-import { runAfter } from "../../process/_runtime.ts";
+import { Ets, Pid, Process } from "../../../mod.ts";
+import { Bucket, KVSupervisor, Registry } from "../kv/mod.ts";
 import { type Command, ERROR, type KvStore, NOT_FOUND, OK, type Reply, UNKNOWN_COMMAND } from "./command.ts";
 import { BucketBatch, OneBucketRun } from "./_bucket_ops.ts";
-import * as Bucket from "../kv/bucket.ts";
-import * as Registry from "../kv/registry.ts";
-import { names } from "../kv/kv_supervisor.ts";
+
+type Table = Ets.Table;
+const { whereis } = Ets;
+const { runAfter } = Process;
+const { names } = KVSupervisor;
 
 /** The registry's name, and its name table's, in the `"kv"` application. */
 export const REGISTRY: string = names().registry;

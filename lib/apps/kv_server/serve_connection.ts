@@ -9,7 +9,7 @@
 import { type Command, ERROR, ERROR_LINE_TOO_LONG, execute, type KvStore, parse, type Reply } from "./command.ts";
 import { LineReader, type LineSink } from "./line_reader.ts";
 import { ReplyBuffer } from "./_reply_buffer.ts";
-import type { TcpConnection, TcpConnectionHandler } from "../../net/tcp.ts";
+import type { TcpConnection, TcpConnectionHandler } from "../../net/mod.ts";
 
 /** Options of {@linkcode serveConnection}. */
 export interface ServeConnectionOptions {

@@ -60,24 +60,13 @@
  * @module
  */
 
-// Loaded first so that the library's modules initialize in `mod.ts` order
-// whichever module is the entry point (the KV modules import `mod.ts`).
-import "../../../mod.ts";
-// The public modules themselves, not `mod.ts`'s namespaces: `mod.ts`
-// re-exports this module (through `lib/apps/kv/mod.ts`), a cycle.
-import * as Application from "../../application.ts";
-import * as Process from "../../process/process.ts";
-import { ExitMessage } from "../../process/messages.ts";
-import type { Pid } from "../../process/pid.ts";
-import * as Supervisor from "../../supervisor/supervisor.ts";
-import * as Task from "../../task.ts";
-import * as TaskSupervisor from "../../task_supervisor.ts";
-import { listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../../net/tcp.ts";
+import { Application, ExitMessage, type Pid, Process, Supervisor, Task, TaskSupervisor } from "../../../mod.ts";
+import { listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../../net/mod.ts";
 import { ERROR, type KvStore } from "./command.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import { serveConnection } from "./serve_connection.ts";
 import { registryStore } from "./kv_store.ts";
-import { app as kvApp } from "../kv/kv.ts";
+import { app as kvApp } from "../kv/mod.ts";
 
 /** The default port: 4040, as in the guide. */
 export const DEFAULT_PORT = 4040;

@@ -36,3 +36,4 @@ export {
   type TreeOptions,
 } from "./introspect.ts";
 export { type ObserverOptions, type ObserverServer, start } from "./server.ts";
+export { type ObserverFlags, observerLine, parseObserverAddress } from "./cli_flags.ts";
