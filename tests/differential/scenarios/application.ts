@@ -71,7 +71,6 @@ export const applicationScenarios: Scenario[] = [
   },
   {
     name: "app.ensure_all_started",
-    pending: "issue 12 item 9",
     async run(c) {
       const a = app("diff_app2a", [], ["wa"]);
       const b = app("diff_app2b", [a], ["wb"]);
@@ -114,7 +113,6 @@ export const applicationScenarios: Scenario[] = [
   },
   {
     name: "app.which_order",
-    pending: "issue 12 item 9",
     async run(c) {
       const a = app("diff_app5a", [], []);
       const b = app("diff_app5b", [], []);
@@ -241,7 +239,6 @@ async function value(p: Promise<unknown>): Promise<unknown> {
 export const eventScenarios: Scenario[] = [
   {
     name: "event.notify_order",
-    pending: "issue 12 item 7",
     async run(c) {
       const m = await manager(["h1", "h2", "h3"]);
       c.ev(["sync", await value(EventManager.syncNotify(m, "e1"))]);
@@ -250,7 +247,6 @@ export const eventScenarios: Scenario[] = [
   },
   {
     name: "event.which_handlers",
-    pending: "issue 12 item 7",
     async run(c) {
       const m = await manager(["h1", "h2", "h3"]);
       c.ev(["which", await handlers(m)]);
@@ -274,7 +270,6 @@ export const eventScenarios: Scenario[] = [
   },
   {
     name: "event.remove_handler_return",
-    pending: "issue 12 item 7",
     async run(c) {
       const m = await manager(["h1", "h2"]);
       await EventManager.syncNotify(m, "remove_me");
@@ -325,7 +320,6 @@ export const eventScenarios: Scenario[] = [
   },
   {
     name: "event.stop_terminates_all",
-    pending: "issue 12 item 7",
     async run(c) {
       const m = await manager(["h1", "h2"]);
       c.ev(["stop", await value(EventManager.stop(m))]);
@@ -343,7 +337,6 @@ export const eventScenarios: Scenario[] = [
   },
   {
     name: "event.info_to_handlers",
-    pending: "issue 12 item 7",
     async run(c) {
       const m = await manager(["h1", "h2"]);
       Process.send(m, "hello");

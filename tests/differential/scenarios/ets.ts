@@ -150,7 +150,6 @@ export const etsScenarios: Scenario[] = [
   },
   {
     name: "ets.update_counter_empty_ops",
-    pending: "issue 12 item 12",
     async run(c) {
       const t = Ets.new("t");
       Ets.insert(t, ["c", 0]);
@@ -160,7 +159,6 @@ export const etsScenarios: Scenario[] = [
   },
   {
     name: "ets.update_counter_badarg",
-    pending: "issue 12 item 12",
     async run(c) {
       const t = Ets.new("t");
       Ets.insert(t, ["c", 0]);
@@ -186,7 +184,6 @@ export const etsScenarios: Scenario[] = [
   },
   {
     name: "ets.update_element_empty",
-    pending: "issue 12 item 12",
     async run(c) {
       const t = Ets.new("t");
       Ets.insert(t, ["k", "a"]);
@@ -195,7 +192,6 @@ export const etsScenarios: Scenario[] = [
   },
   {
     name: "ets.rename",
-    pending: "issue 12 item 12",
     async run(c) {
       const t = Ets.new("t");
       const r: unknown = Ets.rename(t, "diff_renamed1");

@@ -159,7 +159,6 @@ export const genServerScenarios: Scenario[] = [
   },
   {
     name: "gs.call_plain_process_dies",
-    pending: "issue 12 item 5",
     async run(c) {
       const p = Process.spawn(async ({ receive }) => {
         await receive();
@@ -240,7 +239,6 @@ export const genServerScenarios: Scenario[] = [
   { name: "gs.parent_exit.notrap", run: (c) => parentExit(c, false) },
   {
     name: "gs.start_nolink_exit_from_starter",
-    pending: "issue 12 item 2",
     async run(c) {
       const p = await GenServer.start(gs({ init: (s) => (Process.trapExit(true), ["ok", s]) }), st());
       Process.monitor(p);

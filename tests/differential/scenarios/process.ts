@@ -82,7 +82,6 @@ export const processScenarios: Scenario[] = [
   ...tables,
   {
     name: "monitor.dead_pid",
-    pending: "issue 12 item 3",
     async run(c) {
       const p = Process.spawn(() => {});
       c.ev(await waitDown(Process.monitor(p)));
@@ -91,7 +90,6 @@ export const processScenarios: Scenario[] = [
   },
   {
     name: "monitor.unknown_name",
-    pending: "issue 12 item 3",
     async run(c) {
       const r = Process.monitor("diff_no_such_name");
       c.ev(await c.recv(1000));
@@ -100,7 +98,6 @@ export const processScenarios: Scenario[] = [
   },
   {
     name: "monitor.self",
-    pending: "issue 12 item 13",
     async run(c) {
       const r = Process.monitor(Process.self());
       c.ev(["demonitor_info", Process.demonitor(r)]);
@@ -149,7 +146,6 @@ export const processScenarios: Scenario[] = [
   },
   {
     name: "link.dead_pid.notrap",
-    pending: "issue 12 item 4",
     async run(c) {
       const p = await deadPid();
       c.ev(await attempt(() => Process.link(p)));
@@ -183,7 +179,6 @@ export const processScenarios: Scenario[] = [
   },
   {
     name: "link.exit_then_down_order",
-    pending: "issue 12 item 6",
     async run(c) {
       Process.trapExit(true);
       const p = Process.spawnLink(async ({ receive }) => {

@@ -69,7 +69,6 @@ const stopUntil = (id: string) => (m: unknown) => Array.isArray(m) && m[1] === i
 export const supervisorScenarios: Scenario[] = [
   {
     name: "sup.start_stop_order",
-    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "one_for_one");
       await started(c, 3);
@@ -88,7 +87,6 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.one_for_one",
-    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "one_for_one");
       const [, b] = await started(c, 3);
@@ -99,7 +97,6 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.one_for_all",
-    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "one_for_all");
       const [, b] = await started(c, 3);
@@ -110,7 +107,6 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.rest_for_one",
-    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "rest_for_one");
       const [a] = await started(c, 3);
@@ -121,7 +117,6 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.rest_for_one_middle",
-    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b", "c"], "rest_for_one");
       const [, b] = await started(c, 3);
@@ -156,7 +151,6 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.transient",
-    pending: "issue 12 item 8",
     async run(c) {
       const s = await Supervisor.startLink([spec("a", "transient"), spec("b", "transient")], {
         strategy: "one_for_one",
@@ -203,7 +197,6 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.terminate_restart_delete",
-    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a", "b"], "one_for_one");
       await started(c, 2);
@@ -232,7 +225,6 @@ export const supervisorScenarios: Scenario[] = [
   },
   {
     name: "sup.start_child_dup",
-    pending: "issue 12 item 8",
     async run(c) {
       const s = await sup(["a"], "one_for_one");
       await started(c, 1);
