@@ -6,12 +6,14 @@
  *
  * As a script it prints one line per scenario and a summary:
  * `bun tests/differential/runner.ts` or `deno run -A tests/differential/runner.ts`
- * (a name filter may follow: `... runner.ts ets.`).
+ * (a name filter may follow: `... runner.ts ets.`). It exits non-zero if a
+ * scenario differs unexpectedly or a marked one matches.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Process } from "../../mod.ts";
 import { runScenario, type Scenario } from "./scenario.ts";
@@ -147,15 +149,15 @@ export async function compare(s: Scenario, beam: Map<string, string[]>): Promise
 }
 
 if (import.meta.main) {
-  const filter = (globalThis as { Deno?: { args: string[] } }).Deno?.args[0] ??
-    (globalThis as { process?: { argv: string[] } }).process?.argv[2] ?? "";
+  const filter = (globalThis as { Deno?: { args: string[] } }).Deno?.args[0] ?? process.argv[2] ?? "";
   const beam = await runBeam();
   const names = new Set(SCENARIOS.map((s) => s.name));
   for (const k of beam.keys()) if (!names.has(k)) console.log(`BEAM scenario without a TS twin: ${k}`);
-  let same = 0, deviating = 0, pending = 0, differ = 0;
+  let same = 0, deviating = 0, pending = 0, differ = 0, markedButSame = 0;
   for (const s of SCENARIOS.filter((s) => s.name.includes(filter))) {
     const o = await compare(s, beam);
     const expected = o.deviation ?? o.pending;
+    if (o.same && expected) markedButSame++;
     if (o.same) same++;
     else if (o.deviation) deviating++;
     else if (o.pending) pending++;
@@ -169,4 +171,6 @@ if (import.meta.main) {
     `${same + deviating + pending + differ} scenarios: ${same} match, ${deviating} expected deviations, ` +
       `${pending} pending fixes, ${differ} differ`,
   );
+  // Exit status for CI: an unexpected difference, or a marked one that now matches, fails.
+  if (differ > 0 || markedButSame > 0) process.exitCode = 1;
 }
