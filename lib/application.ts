@@ -26,7 +26,9 @@
  * `stop` and the application is no longer started. With `type: "permanent"`
  * (any reason) or `"transient"` (a reason other than `normal`, `shutdown` or
  * `["shutdown", _]`), every other started application is then stopped too,
- * newest first: OTP would stop the whole node; a library stops what it owns.
+ * newest first: OTP would stop the whole node; a library stops what it owns,
+ * then calls the handler set with {@linkcode setNodeStopHandler} (a program
+ * that is the node exits there).
  *
  * @example An application with a configurable port
  * ```ts
@@ -109,11 +111,15 @@ export interface StopOptions {
 
 /** One entry of {@linkcode startedApplications}. */
 export interface ApplicationInfo {
+  /** The application's name. */
   name: string;
+  /** Its `description`. */
   description: string;
+  /** Its `version`. */
   version: string;
   /** The top process. */
   pid: Pid;
+  /** How its exit is treated (`temporary`, `transient`, `permanent`). */
   type: RestartType;
 }
 
@@ -130,6 +136,13 @@ export class ApplicationError extends Error {
   readonly reason: readonly [string, unknown];
   /** The application concerned. */
   readonly application: string;
+  /**
+   * Creates the error.
+   *
+   * @param application The application.
+   * @param reason The reason tuple.
+   * @param message The error message.
+   */
   constructor(application: string, reason: readonly [string, unknown], message: string) {
     super(message);
     this.name = "ApplicationError";
@@ -412,7 +425,52 @@ async function masterBody(
       const o = loaded.get(other);
       if (o !== undefined) await stop(o.spec).catch(() => {});
     }
+    const handler = nodeStopHandler;
+    if (handler !== undefined) {
+      try {
+        handler(name, msg.reason);
+      } catch {
+        // The hook's failure must not keep the master from finishing.
+      }
+    }
   }
+}
+
+/** What a permanent application's exit does to the "node" (see {@linkcode setNodeStopHandler}). */
+export type NodeStopHandler = (application: string, reason: unknown) => void;
+
+let nodeStopHandler: NodeStopHandler | undefined;
+
+/**
+ * Sets what happens to the whole program when a `"permanent"` application
+ * stops on its own (or a `"transient"` one, abnormally), after every other
+ * application was stopped. In OTP that stops the node; a library must not
+ * exit its host, so by default nothing more happens. A program that is the
+ * node (a server run by systemd or a container runtime, which restarts it)
+ * sets a handler that says so in one line and exits non-zero — as `kv serve`
+ * does. `undefined` removes it.
+ *
+ * @example
+ * ```ts
+ * import { Application, Process } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const stopped = Promise.withResolvers<[string, unknown]>();
+ * const previous = Application.setNodeStopHandler((app, reason) => stopped.resolve([app, reason]));
+ * const app = { name: "doc_node_stop", start: () => Process.spawn(async () => { await Process.receive(); }) };
+ * const top = await Application.start(app, { type: "permanent" });
+ * Process.exit(top, "kill");
+ * assert.deepEqual(await stopped.promise, ["doc_node_stop", "killed"]);
+ * Application.setNodeStopHandler(previous);
+ * ```
+ *
+ * @param handler Gets the application's name and its top process's exit reason.
+ * @returns The previous handler.
+ */
+export function setNodeStopHandler(handler: NodeStopHandler | undefined): NodeStopHandler | undefined {
+  const previous = nodeStopHandler;
+  nodeStopHandler = handler;
+  return previous;
 }
 
 async function callback(fn: ((env: any) => unknown) | undefined, spec: Spec<any>, env: Env): Promise<void> {
@@ -498,7 +556,8 @@ function watch(pid: Pid, done: () => void): boolean {
  * order, skipping those already running. Resolves with the names of the
  * applications it started, in start order. If one fails, those it started are
  * stopped again (newest first) and it rejects with that failure's
- * {@linkcode ApplicationError}. `opts` applies to `app` only.
+ * {@linkcode ApplicationError}. `opts.env` applies to `app` only; `opts.type`
+ * to every application it starts (as OTP's `ensure_all_started/2`).
  *
  * @example
  * ```ts
@@ -519,7 +578,7 @@ export async function ensureAllStarted<E extends Env>(app: Spec<E>, opts?: Start
   try {
     for (const spec of plan) {
       if (isRunning(spec.name)) continue;
-      await start(spec, spec === app ? opts : undefined);
+      await start(spec, spec === app ? opts : opts?.type === undefined ? undefined : { type: opts.type });
       started.push(spec.name);
     }
   } catch (e) {
@@ -643,6 +702,7 @@ export function getSupervisor(app: Spec<any> | string): Pid | undefined {
  * ```
  */
 export function getEnv<E extends Env, K extends keyof E & string>(app: Spec<E>, key: K): E[K];
+/** `key` of an application given by spec or name, or `fallback` when unset. */
 export function getEnv<T = unknown>(app: Spec<any> | string, key: string, fallback?: T): T;
 export function getEnv(app: Spec<any> | string, key: string, fallback?: unknown): unknown {
   const env = loaded.get(nameOf(app))?.env;
@@ -682,6 +742,7 @@ export function getAllEnv<E extends Env>(app: Spec<E> | string): Partial<E> {
  * ```
  */
 export function putEnv<E extends Env, K extends keyof E & string>(app: Spec<E>, key: K, value: E[K]): void;
+/** Sets `key` of an application given by name. */
 export function putEnv(app: string, key: string, value: unknown): void;
 export function putEnv(app: Spec<any> | string, key: string, value: unknown): void {
   if (typeof app !== "string") load(app);

@@ -93,6 +93,7 @@ export type HandlerId = unknown;
 export type ManagerRef<E = unknown> = Pid<EventManagerMessage<E>>;
 /** Phantom message type of an event manager (for typing only). */
 export interface EventManagerMessage<E> {
+  /** The event type (never set). */
   readonly __event?: E;
 }
 
@@ -116,7 +117,7 @@ export class HandlerExitMessage {
   readonly handler: HandlerId;
   /** Why it was removed. */
   readonly reason: unknown;
-  /** @internal */
+  /** @ignore */
   constructor(manager: Pid, handler: HandlerId, reason: unknown) {
     this.manager = manager;
     this.handler = handler;
@@ -136,6 +137,13 @@ export class EventManagerError extends Error {
   readonly reason: unknown;
   /** The handler's id. */
   readonly handler: HandlerId;
+  /**
+   * Creates the error.
+   *
+   * @param reason Why.
+   * @param handler The handler.
+   * @param manager The manager.
+   */
   constructor(reason: unknown, handler: HandlerId, manager: Pid | string) {
     const what = reason === "already_present"
       ? "is already installed"

@@ -62,6 +62,7 @@ import { formatReason } from "./process/reason.ts";
 
 /** `{ continue: value }`: run `handleContinue(value, state)` next. */
 export interface Continue {
+  /** The value handed to `handleContinue`. */
   continue: unknown;
 }
 /** A timeout in ms, or a continue instruction. */
@@ -108,14 +109,22 @@ export interface Callbacks<S, A = undefined, Call = any, Reply = any, Cast = any
   terminate?(reason: unknown, state: S): unknown;
 }
 
-/** A GenServer's pid, carrying its call, reply and cast types for `call`/`cast`. */
-export type ServerRef<Call = any, Reply = any, Cast = any> = Pid & {
+/**
+ * A GenServer's pid, carrying its call, reply, cast and info types, so that
+ * `call`, `cast` and `Process.send` refuse a message outside them at compile
+ * time. A server named by a string is not typed (a name says nothing of its
+ * server's type).
+ */
+export type ServerRef<Call = any, Reply = any, Cast = any, Info = any> = Pid<Info> & {
   readonly __server?: GenServerMessage<Call, Reply, Cast>;
 };
 /** Phantom message type of a GenServer (for typing only). */
 export interface GenServerMessage<Call, Reply, Cast> {
+  /** The call request type (never set). */
   readonly __call?: Call;
+  /** The reply type (never set). */
   readonly __reply?: Reply;
+  /** The cast request type (never set). */
   readonly __cast?: Cast;
 }
 
@@ -141,6 +150,14 @@ export class CallError extends Error {
   readonly request: unknown;
   /** The call's timeout in ms. */
   readonly timeout: number;
+  /**
+   * Creates the error.
+   *
+   * @param reason Why.
+   * @param server The server called.
+   * @param request The request.
+   * @param timeout The timeout in ms.
+   */
   constructor(reason: unknown, server: Pid | string, request: unknown, timeout: number) {
     const what = reason === "noproc"
       ? "no process"
@@ -164,20 +181,20 @@ export class CallError extends Error {
  * `handleCall`) a monitor on the server, so a call costs few allocations.
  */
 export class From<R = unknown> extends Timer implements DownTarget {
-  /** @internal */ resolve: ((v: R) => void) | null;
-  /** @internal */ reject: (e: unknown) => void;
-  /** @internal */ server: Proc;
-  /** @internal */ refId = 0;
-  /** @internal */ dest: Pid | string;
-  /** @internal */ request: unknown;
-  /** @internal */ timeout: number;
+  /** @ignore */ resolve: ((v: R) => void) | null;
+  /** @ignore */ reject: (e: unknown) => void;
+  /** @ignore */ server: Proc;
+  /** @ignore */ refId = 0;
+  /** @ignore */ dest: Pid | string;
+  /** @ignore */ request: unknown;
+  /** @ignore */ timeout: number;
   /** The calling process (undefined: plain code). */
   readonly caller: Pid | undefined;
-  /** @internal The calling process: once it is dead, the call's outcome is dropped. */
+  /** @ignore The calling process: once it is dead, the call's outcome is dropped. */
   callerProc: Proc | null;
-  /** @internal Callbacks (not a promise's): run them outside the server's dispatch. */
+  /** @ignore Callbacks (not a promise's): run them outside the server's dispatch. */
   direct = false;
-  /** @internal */
+  /** @ignore */
   constructor(
     resolve: (v: R) => void,
     reject: (e: unknown) => void,
@@ -197,14 +214,14 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.callerProc = caller;
     this.caller = caller === null ? undefined : caller.pid;
   }
-  /** @internal The server keeps this call past `handleCall`: watch the server. */
+  /** @ignore The server keeps this call past `handleCall`: watch the server. */
   hold(): void {
     if (this.resolve !== null && this.refId === 0) {
       this.refId = nextRefId();
       addMonitor(this.server, this.refId, this);
     }
   }
-  /** @internal */
+  /** @ignore */
   fail(reason: unknown): void {
     if (this.resolve === null) return;
     this.resolve = null;
@@ -228,11 +245,11 @@ export class From<R = unknown> extends Timer implements DownTarget {
     if (this.direct) outsideProcess(resolve, value);
     else resolve(value);
   }
-  /** @internal Timeout. */
+  /** @ignore Timeout. */
   override fire(): void {
     this.fail("timeout");
   }
-  /** @internal The server died. */
+  /** @ignore The server died. */
   down(_target: Proc, reason: unknown): void {
     this.fail(reason);
   }
@@ -259,11 +276,11 @@ import {
  * await GenServer.stop("doc_gs");
  * ```
  */
-export function start<S, A, Call, Reply, Cast>(
-  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+export function start<S, A, Call, Reply, Cast, Info>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast, Info>,
   arg: A,
   opts?: StartOptions,
-): Promise<ServerRef<Call, Reply, Cast>> {
+): Promise<ServerRef<Call, Reply, Cast, Info>> {
   return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, false);
 }
 
@@ -282,11 +299,11 @@ export function start<S, A, Call, Reply, Cast>(
  * });
  * ```
  */
-export function startLink<S, A, Call, Reply, Cast>(
-  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+export function startLink<S, A, Call, Reply, Cast, Info>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast, Info>,
   arg: A,
   opts?: StartOptions,
-): Promise<ServerRef<Call, Reply, Cast>> {
+): Promise<ServerRef<Call, Reply, Cast, Info>> {
   return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, true);
 }
 
@@ -307,7 +324,8 @@ export function startLink<S, A, Call, Reply, Cast>(
  */
 export function call<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string,
-  request: Call,
+  // NoInfer: the request is checked against the server's type, never widens it.
+  request: NoInfer<Call>,
   timeout: number = 5000,
 ): Promise<Reply> {
   const caller = currentProc();
@@ -345,7 +363,8 @@ export function call<Call = any, Reply = any>(
  */
 export function callWith<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string,
-  request: Call,
+  // NoInfer: the request is checked against the server's type, never widens it.
+  request: NoInfer<Call>,
   onReply: (reply: Reply) => void,
   onError: (error: CallError) => void,
   timeout: number = 5000,
@@ -374,7 +393,7 @@ export function callWith<Call = any, Reply = any>(
  * GenServer.cast("nobody_here", "hello"); // no error, as in Elixir
  * ```
  */
-export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: Cast): void {
+export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: NoInfer<Cast>): void {
   if (callerIsDead()) return;
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));

@@ -31,20 +31,20 @@ export class Task<T = unknown> {
   readonly pid: Pid;
   /** The process that started it (undefined: plain code). */
   readonly owner: Pid | undefined;
-  /** @internal */ outcome: TaskOutcome<T> = null;
-  /** @internal The outcome was handed out by `await`, `yield` or `shutdown`: it is never given twice. */
+  /** @ignore */ outcome: TaskOutcome<T> = null;
+  /** @ignore The outcome was handed out by `await`, `yield` or `shutdown`: it is never given twice. */
   consumed = false;
-  /** @internal */ waiters: Array<() => void> | null = null;
-  /** @internal */ proc: Proc;
-  /** @internal */ ownerProc: Proc | null;
-  /** @internal */
+  /** @ignore */ waiters: Array<() => void> | null = null;
+  /** @ignore */ proc: Proc;
+  /** @ignore */ ownerProc: Proc | null;
+  /** @ignore */
   constructor(proc: Proc, owner: Proc | null) {
     this.proc = proc;
     this.pid = proc.pid;
     this.ownerProc = owner;
     this.owner = owner?.pid;
   }
-  /** @internal */
+  /** @ignore */
   settle(outcome: TaskOutcome<T>): void {
     if (this.outcome !== null) return;
     this.outcome = outcome;
@@ -52,7 +52,7 @@ export class Task<T = unknown> {
     this.waiters = null;
     if (ws !== null) { for (const w of ws) w(); }
   }
-  /** @internal Calls `fn` once the outcome is known (now, if it already is). */
+  /** @ignore Calls `fn` once the outcome is known (now, if it already is). */
   onSettled(fn: () => void): void {
     if (this.outcome !== null) fn();
     else (this.waiters ??= []).push(fn);
@@ -65,6 +65,12 @@ export class TaskError extends Error {
   readonly reason: unknown;
   /** The task's pid. */
   readonly pid: Pid;
+  /**
+   * Creates the error.
+   *
+   * @param pid The task's pid.
+   * @param reason Its exit reason, or `"timeout"`.
+   */
   constructor(pid: Pid, reason: unknown) {
     super(`Task ${pid} ${reason === "timeout" ? "did not reply in time" : `exited: ${formatReason(reason)}`}`);
     this.name = "TaskError";
@@ -73,9 +79,11 @@ export class TaskError extends Error {
   }
 }
 
-/** Spawns the task process; `link` links it to the caller. @internal */
+/** Spawns the task process; `link` links it to the caller. @ignore */
 export function spawnTask<T>(fn: () => T | Promise<T>, link: boolean, kind = "Task"): Task<Awaited<T>> {
   const owner = currentProc();
+  // Assigned once, after the body that refers to it is made.
+  // deno-lint-ignore prefer-const
   let task!: Task<Awaited<T>>;
   const proc = spawnBody(
     async () => {

@@ -113,6 +113,7 @@ import {
 } from "./_table.ts";
 import { checkKey, copyTerm, copyTuple, isKey, show } from "./_term.ts";
 import { EtsError, type EtsErrorCode } from "./error.ts";
+import { readTable, writeTable } from "./_file.ts";
 
 export { $, $$, $_, _, END_OF_TABLE, EtsError, MatchVar, Table };
 export type { Access, EtsErrorCode, MatchClause, MatchSpec, TableType, TransferMessage };
@@ -153,11 +154,15 @@ export interface Heir {
 export interface TableInfo {
   /** The table's unique number. */
   id: number;
+  /** The table's name. */
   name: string;
+  /** Whether it is found by name (`named_table`). */
   named: boolean;
+  /** `set`, `ordered_set`, `bag` or `duplicate_bag`. */
   type: TableType;
   /** 1-based key position. */
   keyPos: number;
+  /** Who may read and write it. */
   access: Access;
   /** The owner's pid; undefined when plain code owns the table. */
   owner: Pid | undefined;
@@ -167,7 +172,9 @@ export interface TableInfo {
   size: number;
   /** Estimated bytes held (structure plus objects, from a sample). */
   memory: number;
+  /** Accepted for compatibility; no effect (one thread). */
   readConcurrency: boolean;
+  /** Accepted for compatibility; no effect (one thread). */
   writeConcurrency: boolean;
 }
 
@@ -446,6 +453,7 @@ export function member(tab: TableRef, key: unknown): boolean {
  * ```
  */
 function del(tab: TableRef): true;
+/** Deletes the objects with `key`. */
 function del(tab: TableRef, key: unknown): true;
 function del(tab: TableRef, key?: unknown): true {
   const t = writable(tab);
@@ -520,6 +528,7 @@ export type CounterOp = number | readonly [number, number] | readonly [number, n
  * ```
  */
 export function updateCounter(tab: TableRef, key: unknown, op: CounterOp, fallback?: Tuple): number;
+/** Applies several counter operations to one object; returns each new value. */
 export function updateCounter(tab: TableRef, key: unknown, ops: readonly CounterOp[], fallback?: Tuple): number[];
 export function updateCounter(
   tab: TableRef,
@@ -1079,3 +1088,108 @@ export function rename<O extends Tuple>(tab: TableRef<O>, name: string): TableRe
 }
 
 export { del as delete, newTable as new };
+
+/** Options of {@linkcode tab2file}. */
+export interface Tab2FileOptions {
+  /** fsync the file before it replaces the old one (OTP's `{sync, true}`). Default false. */
+  sync?: boolean;
+}
+
+/**
+ * Writes the table's objects and options to `file` (OTP's `ets:tab2file`),
+ * for {@linkcode file2tab} to read back, with a count and a CRC-32 for
+ * `verify`. Written to `file.tmp`, then renamed over `file`: a crash leaves
+ * the old file or the new one. A value that cannot survive a restart (a pid,
+ * a reference, a function, a symbol, a class instance) throws
+ * {@linkcode EtsError} (`badarg`, naming the object and where in it) and
+ * writes nothing. Numbers (`NaN`, `-0`, `±Infinity` included), strings,
+ * booleans, `null`, `undefined`, bigints, arrays, plain objects (`__proto__`
+ * as an ordinary key), `Map`, `Set`, `Uint8Array` and `Date` round-trip.
+ *
+ * @example
+ * ```ts
+ * import { Ets } from "../../mod.ts";
+ * import * as os from "node:os";
+ * const file = `${os.tmpdir()}/doc_tab2file_${process.pid}.ets`;
+ * const t = Ets.new("doc_tab2file", { type: "ordered_set" });
+ * Ets.insert(t, ["milk", 3, { __proto__: "a key, not a prototype" }]);
+ * Ets.tab2file(t, file);
+ * const back = Ets.file2tab(file, { verify: true });
+ * console.assert(Ets.info(back)!.type === "ordered_set" && Ets.lookupOne(back, "milk")![1] === 3);
+ * try {
+ *   Ets.insert(t, ["pid", Ets.info(t)!.owner ?? new Map([["f", () => 1]])]);
+ *   Ets.tab2file(t, file);
+ * } catch (e) {
+ *   console.assert(e instanceof Ets.EtsError && e.code === "badarg");
+ * }
+ * ```
+ */
+export function tab2file(tab: TableRef, file: string, opts: Tab2FileOptions = {}): true {
+  const t = readable(tab);
+  if (typeof file !== "string" || file === "") throw badarg(`tab2file needs a file name, got ${show(file)}`);
+  const objects = tab2list(t);
+  writeTable(
+    file,
+    {
+      format: "otp-ts-ets",
+      version: 1,
+      name: t.name,
+      named: t.named,
+      type: t.type,
+      keyPos: t.keyIdx + 1,
+      access: accessName(t),
+      readConcurrency: t.readConcurrency,
+      writeConcurrency: t.writeConcurrency,
+      size: objects.length,
+    },
+    objects,
+    opts.sync === true,
+  );
+  return true;
+}
+
+/** Options of {@linkcode file2tab}. */
+export interface File2TabOptions {
+  /** Check the object count, the checksum and the end marker (OTP's `{verify, true}`). Default false: a torn end is dropped. */
+  verify?: boolean;
+}
+
+/**
+ * Makes a table, owned by the caller, from a file written by
+ * {@linkcode tab2file} (OTP's `ets:file2tab`): same name, type, key
+ * position, access and objects. Throws {@linkcode EtsError}: `badarg` for a
+ * missing, foreign or (with `verify`) damaged or truncated file,
+ * `name_taken` when the table was named and the name is in use.
+ *
+ * @example
+ * ```ts
+ * import { Ets } from "../../mod.ts";
+ * import * as fs from "node:fs";
+ * import * as os from "node:os";
+ * const file = `${os.tmpdir()}/doc_file2tab_${process.pid}.ets`;
+ * fs.writeFileSync(file, "not a table\n");
+ * try {
+ *   Ets.file2tab(file, { verify: true });
+ * } catch (e) {
+ *   console.assert(e instanceof Ets.EtsError && e.code === "badarg");
+ * }
+ * ```
+ */
+export function file2tab<O extends Tuple = unknown[]>(file: string, opts: File2TabOptions = {}): Table<O> {
+  const { header, objects } = readTable(file, opts.verify === true);
+  const t = newTable<O>(header.name, {
+    type: header.type as TableType,
+    named: header.named,
+    keyPos: header.keyPos,
+    access: header.access as Access,
+    readConcurrency: header.readConcurrency,
+    writeConcurrency: header.writeConcurrency,
+  });
+  try {
+    insertMany(t, objects as unknown as O[]);
+  } catch (e) {
+    del(t);
+    throw e;
+  }
+  return t;
+}

@@ -14,7 +14,7 @@ export class ExitMessage {
   readonly from: Pid;
   /** The exit reason carried by the signal. */
   readonly reason: unknown;
-  /** @internal */
+  /** @ignore */
   constructor(from: Pid, reason: unknown) {
     this.from = from;
     this.reason = reason;
@@ -37,7 +37,7 @@ export class DownMessage {
    * `{Name, Node}` in place of the pid then.
    */
   readonly name: string | undefined;
-  /** @internal */
+  /** @ignore */
   constructor(ref: Ref, pid: Pid, reason: unknown, name?: string) {
     this.ref = ref;
     this.pid = pid;

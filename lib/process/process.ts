@@ -34,7 +34,7 @@
  *
  * @module
  */
-import { makeRef, Pid, type Ref } from "./pid.ts";
+import { makeRef, Pid, Ref } from "./pid.ts";
 import type { Pattern } from "./pattern.ts";
 import { schedule, Timer } from "./_timers.ts";
 import {
@@ -68,7 +68,7 @@ import {
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
-export { Pid, type Ref };
+export { Pid, Ref };
 
 export { type ProcessBody, type ProcessContext, type SpawnOptions, TIMEOUT } from "./_spawn.ts";
 import {
@@ -182,7 +182,7 @@ export function current(): Pid | undefined {
  * Process.send(pid, "stop");
  * ```
  */
-export function send<M>(dest: Pid<M> | string, msg: M): void {
+export function send<M>(dest: Pid<M> | string, msg: NoInfer<M>): void {
   if (callerIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
@@ -213,6 +213,7 @@ export function send<M>(dest: Pid<M> | string, msg: M): void {
  * ```
  */
 export function receive<T = any>(pattern?: Pattern): Promise<T>;
+/** Same, resolving to {@linkcode TIMEOUT} if nothing matches within `after` ms. */
 export function receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
 export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
   return receiveIn(callerOrThrow("Process.receive"), pattern, after);
@@ -378,6 +379,7 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
  * ```
  */
 export function exit(pid: Pid | string, reason: unknown): void;
+/** Ends the calling process with `reason` (throws; do not catch it). */
 export function exit(reason: unknown): never;
 export function exit(a: unknown, b?: unknown): void {
   if (arguments.length < 2) throw new ProcessExit(a);
@@ -494,25 +496,32 @@ export function registered(): string[] {
 
 /** What {@linkcode info} reports about a live process. */
 export interface ProcessInfo {
+  /** The process. */
   pid: Pid;
   /** `waiting` (idle), `runnable` (queued), `running`, or `suspended` (in async code). */
   status: "waiting" | "runnable" | "running" | "suspended";
   /** What the process is: `raw`, `Task`, `GenServer`, `Agent`, `Supervisor`, ... */
   behaviour: string;
+  /** Its registered name, if any. */
   registeredName: string | undefined;
+  /** Messages waiting in its mailbox. */
   messageQueueLen: number;
   /** Messages taken from the mailbox so far. */
   messagesHandled: number;
+  /** Processes linked to it. */
   links: Pid[];
   /** Processes this one monitors. */
   monitors: Pid[];
   /** Processes monitoring this one. */
   monitoredBy: Pid[];
+  /** Whether it traps exits. */
   trapExit: boolean;
   /** The process that spawned it (undefined: plain code). */
   parent: Pid | undefined;
   /** A rough estimate of the bytes this process holds. */
   memory: number;
+  /** What the process set with {@linkcode setLabel}, or `undefined`. */
+  label: unknown;
 }
 
 /**
@@ -546,7 +555,90 @@ export function info(pid: Pid): ProcessInfo | undefined {
     parent: p.parent?.pid,
     memory: 160 + qlen * 48 + linksOf(p).length * 48 + monitorsOf(p).length * 64 +
       (p.monitoring?.size ?? 0) * 48,
+    label: p.pid._label,
   };
+}
+
+/**
+ * Labels the calling process, as Elixir's `Process.set_label/1`: any value
+ * that tells an operator what the process is (a bucket labels itself
+ * `["bucket", name]`). Only introspection reads it ({@linkcode info},
+ * {@linkcode getLabel}, the Observer, supervisor reports); it is not a name
+ * and need not be unique.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const pid = Process.spawn(async ({ receive }) => {
+ *   Process.setLabel(["worker", 7]);
+ *   await receive();
+ * });
+ * await Promise.resolve();
+ * assert.deepEqual(Process.getLabel(pid), ["worker", 7]);
+ * assert.deepEqual(Process.info(pid)!.label, ["worker", 7]);
+ * Process.exit(pid, "kill");
+ * ```
+ *
+ * @param label The label.
+ * @throws {Error} Outside a process.
+ */
+export function setLabel(label: unknown): void {
+  callerOrThrow("Process.setLabel").pid._label = label;
+}
+
+/**
+ * A label as one short text: `["bucket", "shopping"]` reads
+ * `bucket "shopping"` (a leading string tag, then the other elements as
+ * JSON), a string reads as itself, anything else as JSON.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(Process.formatLabel(["bucket", "shopping"]), 'bucket "shopping"');
+ * assert.equal(Process.formatLabel("acceptor"), "acceptor");
+ * assert.equal(Process.formatLabel({ n: 1 }), '{"n":1}');
+ * ```
+ *
+ * @param label A label.
+ * @returns Its text.
+ */
+export function formatLabel(label: unknown): string {
+  if (typeof label === "string") return label;
+  if (Array.isArray(label) && label.length > 0 && typeof label[0] === "string") {
+    return [label[0], ...label.slice(1).map(json)].join(" ");
+  }
+  return json(label);
+}
+
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * The label of a live process ({@linkcode setLabel}), or `undefined` (none,
+ * or not alive).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * console.assert(Process.getLabel(pid) === undefined);
+ * Process.exit(pid, "kill");
+ * ```
+ *
+ * @param pid The process.
+ * @returns Its label.
+ */
+export function getLabel(pid: Pid): unknown {
+  const p = procOf(pid);
+  return p === null || p.state === DEAD ? undefined : p.pid._label;
 }
 
 /**
@@ -701,6 +793,12 @@ export class ProcessExitError extends Error {
   readonly reason: unknown;
   /** The process that exited. */
   readonly pid: Pid;
+  /**
+   * Creates the error.
+   *
+   * @param pid The process.
+   * @param reason Its exit reason.
+   */
   constructor(pid: Pid, reason: unknown) {
     super(`Process ${pid} exited: ${formatReason(reason)}`);
     this.name = "ProcessExitError";

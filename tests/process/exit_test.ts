@@ -1,4 +1,4 @@
-// The exit-signal truth table of ../shared/DESIGN.md, one test per cell.
+// The exit-signal truth table of the design notes (Erlang's exit signals), one test per cell.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExitMessage, Process } from "../../mod.ts";
@@ -89,7 +89,7 @@ test("exit/2 any other reason to a trapping process becomes an EXIT message", as
   assert.deepEqual(got[1].reason, { custom: 1 });
 });
 
-test("exit/2 from plain code carries a pid and obeys the same rules", async () => {
+test("exit/2 from plain code carries a pid and obeys the same rules", () => {
   const target = idle();
   Process.exit(target, "normal");
   assert.ok(Process.isAlive(target));
@@ -267,7 +267,7 @@ test("demonitor before death means no DOWN arrives", async () => {
 });
 
 test("spawnLink links both ways and unlink removes the link", async () => {
-  await Process.run(async () => {
+  await Process.run(() => {
     const child = Process.spawnLink(async ({ receive }) => {
       await receive(() => false);
     });
