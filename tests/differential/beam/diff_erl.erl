@@ -106,6 +106,19 @@ process_scenarios() ->
         exit(P, kill),
         ev(recv(100))
     end},
+    {"monitor.by_name_live", fun() ->
+        P = idle(),
+        register(diff_n9, P),
+        R = monitor(process, diff_n9),
+        exit(P, kill),
+        receive {'DOWN', R, _, _, _} = D -> ev(D) end
+    end},
+    {"link.link_to_self", fun() ->
+        process_flag(trap_exit, true),
+        ev(attempt(fun() -> link(self()) end)),
+        ev({links, erlang:process_info(self(), links)}),
+        ev(recv(100))
+    end},
     {"monitor.normal_exit_reason", fun() ->
         {_, M} = spawn_monitor(fun() -> ok end),
         receive {'DOWN', M, _, _, _} = D -> ev(D) end
@@ -1147,6 +1160,17 @@ ets_scenarios() -> [
         ev({all, ets:tab2list(T)}),
         ev(ets:delete_all_objects(T)),
         ev({all, ets:tab2list(T)})
+    end},
+    {"ets.int_float_keys", fun() ->
+        S = ets:new(t, [set]), O = ets:new(t, [ordered_set]),
+        [ets:insert(T, [{1, int}, {1.0, float}]) || T <- [S, O]],
+        ev({set_size, ets:info(S, size)}),
+        ev({ordered_set_size, ets:info(O, size)})
+    end},
+    {"ets.utf16_order", fun() ->
+        T = ets:new(t, [ordered_set]),
+        ets:insert(T, [{<<16#FFFD/utf8>>, replacement}, {<<16#1F600/utf8>>, emoji}]),
+        ev({order, [Tag || {_, Tag} <- ets:tab2list(T)]})
     end},
     {"ets.update_counter_bag_badarg", fun() ->
         T = ets:new(t, [bag]),

@@ -47,6 +47,11 @@ defmodule Diff do
   def blocked, do: fn -> receive do: (:never -> :ok) end
 end
 
+defmodule DiffNoCall do
+  use GenServer
+  def init(s), do: {:ok, s}
+end
+
 defmodule DiffScenarios do
   import Diff
 
@@ -114,6 +119,29 @@ defmodule DiffScenarios do
   {"task.await_many_order", fn ->
      ts = for n <- [3, 1, 2], do: Task.async(fn -> n * 10 end)
      ev(Task.await_many(ts))
+   end},
+  {"genserver.no_handle_call", fn ->
+     Process.flag(:trap_exit, true)
+     {:ok, p} = GenServer.start_link(DiffNoCall, :ok)
+     ev(case attempt(fn -> GenServer.call(p, :hi, 2000) end) do
+          {:caught, {_, stack}} when is_list(stack) -> {:caught, :crash}
+          r -> r
+        end)
+   end},
+  {"tasksup.async_nolink_crash", fn ->
+     {:ok, s} = Task.Supervisor.start_link()
+     t = Task.Supervisor.async_nolink(s, fn -> exit(:boom) end)
+     ev(Task.yield(t, 1000))
+     ev({:children, length(Task.Supervisor.children(s))})
+   end},
+  {"tasksup.start_child", fn ->
+     main = self()
+     {:ok, s} = Task.Supervisor.start_link()
+     {:ok, p} = Task.Supervisor.start_child(s, fn -> send(main, :ran); receive do: (:never -> :ok) end)
+     ev(recv(1000))
+     ev({:children, Task.Supervisor.children(s) == [p]})
+     ev(Task.Supervisor.terminate_child(s, p))
+     ev({:children, Task.Supervisor.children(s)})
    end},
   {"agent.get_update", fn ->
      {:ok, a} = Agent.start_link(fn -> 0 end)

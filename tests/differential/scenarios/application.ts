@@ -1,6 +1,6 @@
 /** Twins of `application_scenarios()` and `event_scenarios()` in beam/diff_erl.erl. */
 import { Application, EventManager, type Pid, Process, Supervisor } from "../../../mod.ts";
-import { type Ctx, type Scenario } from "../scenario.ts";
+import type { Ctx, Scenario } from "../scenario.ts";
 import { list } from "../trace.ts";
 
 /** diff_erl's child: reports started/stopped to `owner`. */

@@ -414,6 +414,26 @@ export const etsScenarios: Scenario[] = [
     },
   },
   {
+    name: "ets.int_float_keys",
+    deviation: "int_float",
+    run(c) {
+      const s = Ets.new("t", { type: "set" });
+      const o = Ets.new("t", { type: "ordered_set" });
+      for (const t of [s, o]) Ets.insertMany(t, [[1, "int"], [1.0, "float"]]);
+      c.ev(["set_size", Ets.info(s)!.size]);
+      c.ev(["ordered_set_size", Ets.info(o)!.size]);
+    },
+  },
+  {
+    name: "ets.utf16_order",
+    deviation: "utf16_order",
+    run(c) {
+      const t = Ets.new("t", { type: "ordered_set" });
+      Ets.insertMany(t, [["\uFFFD", "replacement"], ["\u{1F600}", "emoji"]]);
+      c.ev(["order", list(Ets.tab2list(t).map((o) => o[1]))]);
+    },
+  },
+  {
     name: "ets.update_counter_bag_badarg",
     async run(c) {
       const t = Ets.new("t", { type: "bag" });

@@ -1,5 +1,6 @@
 /** Twins of `process_scenarios()` in beam/diff_erl.erl: exit signals, links, monitors, order, names. */
 import { type Pid, Process, Ref } from "../../../mod.ts";
+import { list } from "../trace.ts";
 import { attempt, type Ctx, forwarder, idle, isDown, isExit, type Scenario } from "../scenario.ts";
 
 const REASONS: Record<string, unknown> = {
@@ -134,6 +135,25 @@ export const processScenarios: Scenario[] = [
       const m = Process.monitor(p);
       c.ev(["demonitor", Process.demonitor(m)]);
       Process.exit(p, "kill");
+      c.ev(await c.recv(100));
+    },
+  },
+  {
+    name: "monitor.by_name_live",
+    async run(c) {
+      const p = idle();
+      Process.register("diff_n9", p);
+      const r = Process.monitor("diff_n9");
+      Process.exit(p, "kill");
+      c.ev(await waitDown(r));
+    },
+  },
+  {
+    name: "link.link_to_self",
+    async run(c) {
+      Process.trapExit(true);
+      c.ev(await attempt(() => (Process.link(Process.self()), true)));
+      c.ev(["links", ["links", list(Process.info(Process.self())!.links)]]);
       c.ev(await c.recv(100));
     },
   },
