@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { Process } from "../../mod.ts";
+import { Logger, Process } from "../../mod.ts";
 import { runScenario, type Scenario } from "./scenario.ts";
 import { processScenarios } from "./scenarios/process.ts";
 import { genServerScenarios } from "./scenarios/gen_server.ts";
@@ -132,13 +132,16 @@ export function firstDifference(beam: string[], ts: string[]): string | undefine
   return undefined;
 }
 
-/** Runs one TypeScript scenario (crash logs off) and compares it with its BEAM trace. */
+/** Runs one TypeScript scenario (crash logs and reports off, as on the BEAM side) and compares it with its BEAM trace. */
 export async function compare(s: Scenario, beam: Map<string, string[]>): Promise<Outcome> {
   Process.setCrashLogger(null);
+  const level = Logger.level();
+  Logger.setLevel("none");
   let ts: string[];
   try {
     ts = await runScenario(s);
   } finally {
+    Logger.setLevel(level);
     Process.setCrashLogger(Process.defaultCrashLogger);
   }
   const b = beam.get(s.name);

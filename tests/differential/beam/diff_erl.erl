@@ -119,6 +119,25 @@ process_scenarios() ->
         ev({links, erlang:process_info(self(), links)}),
         ev(recv(100))
     end},
+    {"monitor.demonitor_no_flush_keeps_down", fun() ->
+        P = idle(),
+        M1 = monitor(process, P),
+        M2 = monitor(process, P),
+        exit(P, kill),
+        receive {'DOWN', M2, _, _, _} -> ok end,
+        ev({demonitor, demonitor(M1)}),
+        ev(recv(100))
+    end},
+    {"order.message_then_exit2", fun() ->
+        T = fwd(self(), true),
+        receive ready -> ok end,
+        spawn(fun() -> T ! hello, exit(T, boom) end),
+        collect(fun(M) -> case M of {got, {'EXIT', _, _}} -> true; _ -> false end end, 1000)
+    end},
+    {"link.spawn_link_crash.notrap", fun() ->
+        spawn_link(fun() -> exit(boom) end),
+        ev(recv(1000))
+    end},
     {"monitor.normal_exit_reason", fun() ->
         {_, M} = spawn_monitor(fun() -> ok end),
         receive {'DOWN', M, _, _, _} = D -> ev(D) end
@@ -463,6 +482,33 @@ gen_server_scenarios() -> [
         {ok, P} = gen_server:start(diff_gs, #{owner => self()}, []),
         ok = gen_server:stop(P),
         ev(attempt(fun() -> gen_server:call(P, hi) end))
+    end},
+    {"gs.continue_stop", fun() ->
+        process_flag(trap_exit, true),
+        Init = fun(S) -> {ok, S, {continue, c1}} end,
+        Cont = fun(_, S) -> {stop, bye, S} end,
+        {ok, _} = gen_server:start_link(diff_gs, #{owner => self(), init => Init, continue => Cont}, []),
+        collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
+    end},
+    {"gs.reply_from_other_process", fun() ->
+        Call = fun(R, From, S) -> spawn(fun() -> gen_server:reply(From, {helper, R}) end), {noreply, S} end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), call => Call}, []),
+        ev(attempt(fun() -> gen_server:call(P, hi) end))
+    end},
+    {"gs.trapping_starter_sees_normal_exit", fun() ->
+        process_flag(trap_exit, true),
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self()}, []),
+        ok = gen_server:stop(P),
+        collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
+    end},
+    {"gs.stop_timeout", fun() ->
+        Info = fun(_, S) -> {noreply, S} end,
+        Call = fun(_, _, S) -> {reply, ok, S} end,
+        Init = fun(S) -> process_flag(trap_exit, true), {ok, S#{info => Info, call => Call}} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), init => Init,
+            terminate_blocks => true}, []),
+        ev(attempt(fun() -> gen_server:stop(P, normal, 50) end)),
+        ev(recv(100))
     end},
     {"gs.named_whereis", fun() ->
         {ok, P} = gen_server:start({local, diff_gs2}, diff_gs, #{owner => self()}, []),
@@ -1172,6 +1218,26 @@ ets_scenarios() -> [
         ets:insert(T, [{<<16#FFFD/utf8>>, replacement}, {<<16#1F600/utf8>>, emoji}]),
         ev({order, [Tag || {_, Tag} <- ets:tab2list(T)]})
     end},
+    {"ets.ordered_walk_delete", fun() ->
+        T = ets:new(t, [ordered_set]),
+        [ets:insert(T, {N}) || N <- [1, 2, 3, 4]],
+        ev({visited, walk_delete(T, ets:first(T))}),
+        ev({left, ets:tab2list(T)})
+    end},
+    {"ets.foldr_and_foldl_order", fun() ->
+        T = ets:new(t, [ordered_set]),
+        [ets:insert(T, {N}) || N <- [2, 3, 1]],
+        ev({foldl, ets:foldl(fun({K}, A) -> [K | A] end, [], T)}),
+        ev({foldr, ets:foldr(fun({K}, A) -> [K | A] end, [], T)})
+    end},
+    {"ets.bag_delete_key_and_take", fun() ->
+        T = ets:new(t, [bag]),
+        ets:insert(T, [{k, 1}, {k, 2}, {j, 1}]),
+        ev({take, lists:sort(ets:take(T, k))}),
+        ev({member, ets:member(T, k)}),
+        ev({delete, ets:delete(T, j)}),
+        ev({size, ets:info(T, size)})
+    end},
     {"ets.update_counter_bag_badarg", fun() ->
         T = ets:new(t, [bag]),
         ets:insert(T, {c, 0}),
@@ -1179,6 +1245,12 @@ ets_scenarios() -> [
         ev(attempt(fun() -> ets:update_element(T, c, {2, 1}) end))
     end}
     ].
+
+walk_delete(_, '$end_of_table') -> [];
+walk_delete(T, K) ->
+    ets:delete(T, K),
+    Next = ets:next(T, K),
+    [K | walk_delete(T, Next)].
 
 walk(_, '$end_of_table') -> [];
 walk(T, K) -> [K | walk(T, ets:next(T, K))].

@@ -111,6 +111,12 @@ defmodule DiffScenarios do
      ev(attempt(fn -> Task.await(t, 20) end))
      ev({:alive, Process.alive?(t.pid)})
    end},
+  {"task.trapping_owner_sees_normal_exit", fn ->
+     Process.flag(:trap_exit, true)
+     t = Task.async(fn -> 1 end)
+     ev(Task.await(t))
+     ev(recv(1000))
+   end},
   {"task.start_no_link", fn ->
      main = self()
      {:ok, _} = Task.start(fn -> send(main, :hi) end)

@@ -147,6 +147,14 @@ export const elixirScenarios: Scenario[] = [
     },
   },
   {
+    name: "task.trapping_owner_sees_normal_exit",
+    async run(c) {
+      Process.trapExit(true);
+      c.ev(await Task.await(Task.async(() => 1)));
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
     name: "task.start_no_link",
     async run(c) {
       const main = Process.self();

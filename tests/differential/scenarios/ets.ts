@@ -434,6 +434,41 @@ export const etsScenarios: Scenario[] = [
     },
   },
   {
+    name: "ets.ordered_walk_delete",
+    run(c) {
+      const t = Ets.new("t", { type: "ordered_set" });
+      for (const n of [1, 2, 3, 4]) Ets.insert(t, [n]);
+      const visited: unknown[] = [];
+      for (let k: unknown = Ets.first(t); k !== Ets.END_OF_TABLE;) {
+        Ets.delete(t, k);
+        visited.push(k);
+        k = Ets.next(t, k);
+      }
+      c.ev(["visited", list(visited)]);
+      c.ev(["left", list(Ets.tab2list(t))]);
+    },
+  },
+  {
+    name: "ets.foldr_and_foldl_order",
+    run(c) {
+      const t = Ets.new("t", { type: "ordered_set" });
+      for (const n of [2, 3, 1]) Ets.insert(t, [n]);
+      c.ev(["foldl", list(Ets.foldl(t, (o, acc: unknown[]) => [o[0], ...acc], []))]);
+      c.ev(["foldr", list(Ets.foldr(t, (o, acc: unknown[]) => [o[0], ...acc], []))]);
+    },
+  },
+  {
+    name: "ets.bag_delete_key_and_take",
+    run(c) {
+      const t = Ets.new("t", { type: "bag" });
+      Ets.insertMany(t, [["k", 1], ["k", 2], ["j", 1]]);
+      c.ev(["take", sorted(Ets.take(t, "k"))]);
+      c.ev(["member", Ets.member(t, "k")]);
+      c.ev(["delete", Ets.delete(t, "j")]);
+      c.ev(["size", Ets.info(t)!.size]);
+    },
+  },
+  {
     name: "ets.update_counter_bag_badarg",
     async run(c) {
       const t = Ets.new("t", { type: "bag" });
