@@ -60,13 +60,6 @@ function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   });
 }
 
-/** True if `cmd` runs. */
-export function has(cmd: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile(cmd, ["-e", "true"], { timeout: 30_000 }, (err) => resolve(!err || !/ENOENT/.test(String(err))));
-  });
-}
-
 /** Which BEAM tools are missing (empty: the suite can run). */
 export async function missingTools(): Promise<string[]> {
   const missing: string[] = [];
