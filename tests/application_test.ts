@@ -198,6 +198,7 @@ test("env: defaults, overrides at start, getEnv/putEnv/deleteEnv, and start sees
         } catch (e) {
           return (e as Application.ApplicationError).reason;
         }
+        return "unloaded";
       })(),
       ["running", app.name],
     );

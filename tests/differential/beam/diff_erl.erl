@@ -510,6 +510,17 @@ gen_server_scenarios() -> [
         ev(attempt(fun() -> gen_server:stop(P, normal, 50) end)),
         ev(recv(100))
     end},
+    {"gs.call_stop_normal_noreply", fun() ->
+        Call = fun(_, _, S) -> {stop, normal, S} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), call => Call}, []),
+        ev(attempt(fun() -> gen_server:call(P, go) end)),
+        ev(recv(1000))
+    end},
+    {"gs.init_timeout_info", fun() ->
+        Init = fun(S) -> {ok, S, 10} end,
+        {ok, _} = gen_server:start_link(diff_gs, #{owner => self(), init => Init}, []),
+        ev(recv(1000))
+    end},
     {"gs.named_whereis", fun() ->
         {ok, P} = gen_server:start({local, diff_gs2}, diff_gs, #{owner => self()}, []),
         ev({whereis, whereis(diff_gs2), P}),
@@ -657,6 +668,14 @@ supervisor_scenarios() -> [
         ev(recv(1000)),
         ev({delete, supervisor:delete_child(Sup, b)}),
         ev({which, which(Sup)})
+    end},
+    {"sup.terminate_temporary_removes", fun() ->
+        {ok, Sup} = supervisor:start_link(diff_sup, {flags(one_for_one, 3), [spec(a, temporary), spec(b, permanent)]}),
+        started(2),
+        ev({terminate, supervisor:terminate_child(Sup, a)}),
+        ev(recv(1000)),
+        ev({which, which(Sup)}),
+        ev({restart, supervisor:restart_child(Sup, a)})
     end},
     {"sup.child_op_errors", fun() ->
         {ok, Sup} = sup([a], one_for_one),
@@ -844,6 +863,17 @@ application_scenarios() -> [
         ev({k, application:get_env(diff_app7, k)}),
         application:unload(diff_app7)
     end},
+    {"app.load_unload", fun() ->
+        app_load(diff_app10, [], []),
+        ev({load_again, application:load({application, diff_app10, [{description, "d"}, {vsn, "1"},
+            {modules, []}, {registered, []}, {applications, [kernel, stdlib]}]})}),
+        ok = application:start(diff_app10),
+        ev({unload_running, application:unload(diff_app10)}),
+        ok = application:stop(diff_app10),
+        ev({unload, application:unload(diff_app10)}),
+        ev({unload_again, application:unload(diff_app10)}),
+        ev({env_unloaded, application:get_env(diff_app10, k)})
+    end},
     {"app.start_callback_fails", fun() ->
         ok = application:load({application, diff_app8, [{description, "d"}, {vsn, "1"}, {modules, []},
             {registered, []}, {applications, [kernel, stdlib]}, {mod, {diff_app, {fail, diff_app8, self()}}}]}),
@@ -941,6 +971,24 @@ event_scenarios() -> [
         gen_event:notify(M, e1),
         ev({which, handlers(M)}),
         ev(recv(1000))
+    end},
+    {"event.sup_handler_owner_dies", fun() ->
+        Main = self(),
+        {ok, M} = gen_event:start_link(),
+        ok = gen_event:add_handler(M, {diff_evh, h1}, {self(), h1}),
+        {O, R} = spawn_monitor(fun() ->
+            ok = gen_event:add_sup_handler(M, {diff_evh, h2}, {Main, h2}),
+            Main ! added
+        end),
+        receive added -> ok end,
+        receive {'DOWN', R, _, O, _} -> ok end,
+        ev({which, handlers(M)}),
+        ev(recv(1000))
+    end},
+    {"event.notify_dead_manager", fun() ->
+        {ok, M} = gen_event:start(),
+        ok = gen_event:stop(M),
+        ev(attempt(fun() -> gen_event:notify(M, e) end))
     end},
     {"event.info_to_handlers", fun() ->
         {ok, M} = gen_event:start_link(),
@@ -1237,6 +1285,20 @@ ets_scenarios() -> [
         ev({member, ets:member(T, k)}),
         ev({delete, ets:delete(T, j)}),
         ev({size, ets:info(T, size)})
+    end},
+    {"ets.match_repeated_variable", fun() ->
+        T = ets:new(t, [ordered_set]),
+        ets:insert(T, [{a, a, 1}, {b, c, 2}, {d, d, 3}]),
+        ev({match, ets:match(T, {'$1', '$1', '$2'})}),
+        ev({select, ets:select(T, [{{'$1', '$1', '_'}, [], ['$_']}])})
+    end},
+    {"ets.update_counter_thresholds", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, {c, 5, 5}),
+        ev(ets:update_counter(T, c, {2, -10, 0, 100})),
+        ev(ets:update_counter(T, c, {3, 10, 12, -1})),
+        ev(ets:update_counter(T, c, [{2, 1}, {3, -1}])),
+        ev({lookup, ets:lookup(T, c)})
     end},
     {"ets.update_counter_bag_badarg", fun() ->
         T = ets:new(t, [bag]),

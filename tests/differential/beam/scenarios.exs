@@ -185,6 +185,10 @@ defmodule DiffScenarios do
      ev(attempt(fn -> Agent.get(a, fn _ -> exit(:boom) end) end))
      ev(recv(1000))
    end},
+  {"agent.noproc", fn ->
+     ev(attempt(fn -> Agent.update(:diff_no_such_agent, & &1) end))
+     ev(attempt(fn -> Agent.get(:diff_no_such_agent, & &1) end))
+   end},
   {"agent.init_exit", fn ->
      ev(Agent.start(fn -> exit(:bad) end))
    end},
