@@ -38,6 +38,7 @@ export const DEVIATIONS: Record<string, string> = {
   ets_string_order: "ETS orders strings as binaries",
   int_float: "No integer/float distinction",
   utf16_order: "Strings compare by UTF-16 code units",
+  load_twice: "Loading a loaded application is not an error",
 };
 
 /** Every TypeScript scenario, in the BEAM's order (Erlang ones, then Elixir ones). */

@@ -863,16 +863,20 @@ application_scenarios() -> [
         ev({k, application:get_env(diff_app7, k)}),
         application:unload(diff_app7)
     end},
-    {"app.load_unload", fun() ->
+    {"app.load_twice", fun() ->
         app_load(diff_app10, [], []),
-        ev({load_again, application:load({application, diff_app10, [{description, "d"}, {vsn, "1"},
-            {modules, []}, {registered, []}, {applications, [kernel, stdlib]}]})}),
-        ok = application:start(diff_app10),
-        ev({unload_running, application:unload(diff_app10)}),
-        ok = application:stop(diff_app10),
-        ev({unload, application:unload(diff_app10)}),
-        ev({unload_again, application:unload(diff_app10)}),
-        ev({env_unloaded, application:get_env(diff_app10, k)})
+        ev({load_again, err_tag(application:load({application, diff_app10, [{description, "d"}, {vsn, "1"},
+            {modules, []}, {registered, []}, {applications, [kernel, stdlib]}]}))}),
+        application:unload(diff_app10)
+    end},
+    {"app.unload", fun() ->
+        app_load(diff_app11, [], []),
+        ok = application:start(diff_app11),
+        ev({unload_running, err_tag(application:unload(diff_app11))}),
+        ok = application:stop(diff_app11),
+        ev({unload, err_tag(application:unload(diff_app11))}),
+        ev({unload_again, err_tag(application:unload(diff_app11))}),
+        ev({env_unloaded, application:get_env(diff_app11, k)})
     end},
     {"app.start_callback_fails", fun() ->
         ok = application:load({application, diff_app8, [{description, "d"}, {vsn, "1"}, {modules, []},
@@ -899,6 +903,10 @@ app_load(Name, Deps, Children) ->
     Specs = [spec(Id, permanent) || Id <- Children],
     ok = application:load({application, Name, [{description, "d"}, {vsn, "1"}, {modules, []}, {registered, []},
         {applications, [kernel, stdlib | Deps]}, {mod, {diff_app, {Name, self(), Specs}}}]}).
+
+%% ok, or {error, Tag} of an {error, {Tag, Detail}}.
+err_tag(ok) -> ok;
+err_tag({error, {Tag, _}}) -> {error, Tag}.
 
 mine(Names) -> [A || {A, _, _} <- application:which_applications(), lists:member(A, Names)].
 event_scenarios() -> [

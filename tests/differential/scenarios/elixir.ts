@@ -261,6 +261,13 @@ export const elixirScenarios: Scenario[] = [
     },
   },
   {
+    name: "agent.noproc",
+    async run(c) {
+      c.ev(await attempt(() => Agent.update("diff_no_such_agent", (s) => s)));
+      c.ev(await attempt(() => Agent.get("diff_no_such_agent", (s) => s)));
+    },
+  },
+  {
     name: "agent.init_exit",
     async run(c) {
       c.ev(await res(Agent.start(() => Process.exit("bad"))));

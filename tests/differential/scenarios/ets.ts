@@ -469,6 +469,26 @@ export const etsScenarios: Scenario[] = [
     },
   },
   {
+    name: "ets.match_repeated_variable",
+    run(c) {
+      const t = Ets.new("t", { type: "ordered_set" });
+      Ets.insertMany(t, [["a", "a", 1], ["b", "c", 2], ["d", "d", 3]]);
+      c.ev(["match", list(Ets.match(t, [$(1), $(1), $(2)]).map((b) => list(b)))]);
+      c.ev(["select", list(Ets.select(t, { head: [$(1), $(1), _], result: Ets.$_ }))]);
+    },
+  },
+  {
+    name: "ets.update_counter_thresholds",
+    run(c) {
+      const t = Ets.new("t");
+      Ets.insert(t, ["c", 5, 5]);
+      c.ev(Ets.updateCounter(t, "c", [2, -10, 0, 100]));
+      c.ev(Ets.updateCounter(t, "c", [3, 10, 12, -1]));
+      c.ev(list(Ets.updateCounter(t, "c", [[2, 1], [3, -1]])));
+      c.ev(lookup(t, "c"));
+    },
+  },
+  {
     name: "ets.update_counter_bag_badarg",
     async run(c) {
       const t = Ets.new("t", { type: "bag" });

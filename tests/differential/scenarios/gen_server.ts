@@ -349,6 +349,21 @@ export const genServerScenarios: Scenario[] = [
     },
   },
   {
+    name: "gs.call_stop_normal_noreply",
+    async run(c) {
+      const p = await GenServer.start(gs({ handleCall: (_r, _f, s) => ["stop", "normal", s] }), st());
+      c.ev(await attempt(() => GenServer.call(p, "go")));
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
+    name: "gs.init_timeout_info",
+    async run(c) {
+      await GenServer.startLink(gs({ init: (s) => ["ok", s, 10] }), st());
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
     name: "gs.named_whereis",
     async run(c) {
       const p = await GenServer.start(gs(), st(), { name: "diff_gs2" });
