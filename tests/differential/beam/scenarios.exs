@@ -111,6 +111,12 @@ defmodule DiffScenarios do
      ev(attempt(fn -> Task.await(t, 20) end))
      ev({:alive, Process.alive?(t.pid)})
    end},
+  {"task.trapping_owner_sees_normal_exit", fn ->
+     Process.flag(:trap_exit, true)
+     t = Task.async(fn -> 1 end)
+     ev(Task.await(t))
+     ev(recv(1000))
+   end},
   {"task.start_no_link", fn ->
      main = self()
      {:ok, _} = Task.start(fn -> send(main, :hi) end)
@@ -178,6 +184,10 @@ defmodule DiffScenarios do
      {:ok, a} = Agent.start_link(fn -> 0 end)
      ev(attempt(fn -> Agent.get(a, fn _ -> exit(:boom) end) end))
      ev(recv(1000))
+   end},
+  {"agent.noproc", fn ->
+     ev(attempt(fn -> Agent.update(:diff_no_such_agent, & &1) end))
+     ev(attempt(fn -> Agent.get(:diff_no_such_agent, & &1) end))
    end},
   {"agent.init_exit", fn ->
      ev(Agent.start(fn -> exit(:bad) end))

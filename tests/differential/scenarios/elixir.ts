@@ -147,6 +147,14 @@ export const elixirScenarios: Scenario[] = [
     },
   },
   {
+    name: "task.trapping_owner_sees_normal_exit",
+    async run(c) {
+      Process.trapExit(true);
+      c.ev(await Task.await(Task.async(() => 1)));
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
     name: "task.start_no_link",
     async run(c) {
       const main = Process.self();
@@ -250,6 +258,13 @@ export const elixirScenarios: Scenario[] = [
       const a = await Agent.startLink(() => 0);
       c.ev(await attempt(() => Agent.get(a, () => Process.exit("boom"))));
       c.ev(await c.recv(1000));
+    },
+  },
+  {
+    name: "agent.noproc",
+    async run(c) {
+      c.ev(await attempt(() => Agent.update("diff_no_such_agent", (s) => s)));
+      c.ev(await attempt(() => Agent.get("diff_no_such_agent", (s) => s)));
     },
   },
   {

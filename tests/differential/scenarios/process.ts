@@ -158,6 +158,37 @@ export const processScenarios: Scenario[] = [
     },
   },
   {
+    name: "monitor.demonitor_no_flush_keeps_down",
+    async run(c) {
+      const p = idle();
+      const m1 = Process.monitor(p);
+      const m2 = Process.monitor(p);
+      Process.exit(p, "kill");
+      await waitDown(m2);
+      c.ev(["demonitor", (Process.demonitor(m1), true)]);
+      c.ev(await c.recv(100));
+    },
+  },
+  {
+    name: "order.message_then_exit2",
+    async run(c) {
+      const t = forwarder(Process.self(), true);
+      await Process.receive("ready");
+      Process.spawn(() => {
+        Process.send(t, "hello");
+        Process.exit(t, "boom");
+      });
+      await c.collect((m) => Array.isArray(m) && m[0] === "got" && isExit(m[1]), 1000);
+    },
+  },
+  {
+    name: "link.spawn_link_crash.notrap",
+    async run(c) {
+      Process.spawnLink(() => Process.exit("boom"));
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
     name: "monitor.normal_exit_reason",
     async run(c) {
       const [, ref] = Process.spawnMonitor(() => {});
