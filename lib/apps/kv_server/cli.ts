@@ -37,6 +37,7 @@
 import process from "node:process";
 import { Application, formatReason, Logger } from "../../../mod.ts";
 import * as Server from "./server.ts";
+import { AddressInUseError } from "../../net/mod.ts";
 import { app as kvApp, Bucket } from "../kv/mod.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
@@ -374,7 +375,10 @@ export async function main(args: readonly string[]): Promise<number | undefined>
 /** A short description of a start failure (the innermost cause). */
 function describe(error: unknown): string {
   let e = error;
-  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  // The innermost cause, except that "address … is already in use" says it better than the runtime's own words.
+  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined && !(e instanceof AddressInUseError); i++) {
+    e = e.cause;
+  }
   // Application and supervisor errors carry the reason as ["start_failed", ...] tuples.
   const reason = (e as { reason?: unknown } | null)?.reason;
   if (reason !== undefined) return findMessage(reason) ?? String(e);
