@@ -71,7 +71,9 @@ Options of serve:
   --observer [HOST:]PORT  serve the Observer web page (default host 127.0.0.1; off by default)
   --observer-read-only    the Observer shows but cannot kill
 
-Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM stops it.
+Prints "listening on HOST:PORT" once it accepts connections. SIGINT or SIGTERM stops it: the requests
+already received are answered, then it exits 0; a second signal exits 1 at once. If the KV tree or the
+server stops for good, it says so in one line and exits 1.
 `;
 
 /** What the command line asks for. */
