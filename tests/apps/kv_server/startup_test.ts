@@ -15,7 +15,10 @@ async function takenPort(): Promise<[net.Server, number]> {
   return [blocker, (blocker.address() as net.AddressInfo).port];
 }
 
-async function api(port: number, path: string, method = "GET"): Promise<{ status: number; body: any }> {
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+async function api(port: number, path: string, method = "GET"): Promise<{ status: number; body: Json }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
     headers: method === "POST" ? { "content-type": "application/json" } : {},
