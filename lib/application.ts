@@ -46,7 +46,7 @@
  * @module
  */
 import { nextRefId, Pid } from "./process/pid.ts";
-import { addMonitor, lookup } from "./process/_runtime.ts";
+import { addMonitor, callerIsDead, lookup, never } from "./process/_runtime.ts";
 import { spawnBody } from "./process/_spawn.ts";
 import { formatReason, isNormalExit } from "./process/reason.ts";
 import { DownMessage } from "./process/messages.ts";
@@ -111,11 +111,15 @@ export interface StopOptions {
 
 /** One entry of {@linkcode startedApplications}. */
 export interface ApplicationInfo {
+  /** The application's name. */
   name: string;
+  /** Its `description`. */
   description: string;
+  /** Its `version`. */
   version: string;
   /** The top process. */
   pid: Pid;
+  /** How its exit is treated (`temporary`, `transient`, `permanent`). */
   type: RestartType;
 }
 
@@ -132,6 +136,13 @@ export class ApplicationError extends Error {
   readonly reason: readonly [string, unknown];
   /** The application concerned. */
   readonly application: string;
+  /**
+   * Creates the error.
+   *
+   * @param application The application.
+   * @param reason The reason tuple.
+   * @param message The error message.
+   */
   constructor(application: string, reason: readonly [string, unknown], message: string) {
     super(message);
     this.name = "ApplicationError";
@@ -155,6 +166,13 @@ interface Loaded {
   readonly spec: Spec<any>;
   env: Env;
   running: Running | null;
+  /**
+   * Its top process died on its own and no `stop` or `start` came since. OTP's
+   * application controller still counts such an application as running for a
+   * while (until its master has reported), so a `stop` right after the top
+   * process's DOWN returns ok there; here the master reports at once.
+   */
+  exitedAlone?: boolean;
 }
 
 const loaded = new Map<string, Loaded>();
@@ -267,6 +285,7 @@ export function unload(app: Spec<any> | string): boolean {
  * ```
  */
 export function start<E extends Env>(app: Spec<E>, opts?: StartOptions<E>): Promise<Pid> {
+  if (callerIsDead()) return never();
   const name = app.name;
   const current = loaded.get(name);
   if (current?.running != null) {
@@ -293,6 +312,7 @@ export function start<E extends Env>(app: Spec<E>, opts?: StartOptions<E>): Prom
 
 function launch(l: Loaded, type: RestartType): Promise<Pid> {
   const name = l.spec.name;
+  l.exitedAlone = false;
   const env = { ...l.env };
   let settled = false;
   let resolveStart!: (pid: Pid) => void;
@@ -399,6 +419,7 @@ async function masterBody(
   await callback(spec.stop, spec, env);
   const type = l.running!.type;
   finished(l);
+  l.exitedAlone = true;
   if (type === "permanent" || (type === "transient" && !isNormalExit(msg.reason))) {
     for (const other of [...order].reverse()) {
       const o = loaded.get(other);
@@ -473,7 +494,8 @@ function finished(l: Loaded): void {
  * `stop`. Resolves once all that is done; a concurrent second `stop` gets
  * the same promise. Dependencies and dependents are left running. Rejects
  * with {@linkcode ApplicationError} `["not_started", name]` if it is not
- * running.
+ * running; once after its top process died on its own, it resolves instead,
+ * as OTP's does right after that death.
  *
  * @example
  * ```ts
@@ -485,12 +507,17 @@ function finished(l: Loaded): void {
  * ```
  */
 export async function stop(app: Spec<any> | string, opts?: StopOptions): Promise<void> {
+  if (callerIsDead()) return never();
   const name = nameOf(app);
   const l = loaded.get(name);
   let r = l?.running ?? null;
   if (r !== null && r.starting !== null) {
     await r.starting;
     r = l!.running;
+  }
+  if (r === null && l?.exitedAlone) {
+    l.exitedAlone = false;
+    return; // ok, as OTP answers a stop that follows the top process's death
   }
   if (r === null || r.top === null) {
     throw new ApplicationError(name, ["not_started", name], `Application ${q(name)} is not started`);
@@ -611,7 +638,8 @@ export function isStarted(app: Spec<any> | string): boolean {
 }
 
 /**
- * The running applications, oldest first (Erlang's `which_applications`).
+ * The running applications, the most recently started first (Erlang's
+ * `which_applications`, Elixir's `started_applications`).
  *
  * @example
  * ```ts
@@ -621,7 +649,8 @@ export function isStarted(app: Spec<any> | string): boolean {
  */
 export function startedApplications(): ApplicationInfo[] {
   const out: ApplicationInfo[] = [];
-  for (const name of order) {
+  for (let i = order.length - 1; i >= 0; i--) {
+    const name = order[i];
     const l = loaded.get(name)!;
     const r = l.running;
     if (r === null || r.top === null) continue;
@@ -673,6 +702,7 @@ export function getSupervisor(app: Spec<any> | string): Pid | undefined {
  * ```
  */
 export function getEnv<E extends Env, K extends keyof E & string>(app: Spec<E>, key: K): E[K];
+/** `key` of an application given by spec or name, or `fallback` when unset. */
 export function getEnv<T = unknown>(app: Spec<any> | string, key: string, fallback?: T): T;
 export function getEnv(app: Spec<any> | string, key: string, fallback?: unknown): unknown {
   const env = loaded.get(nameOf(app))?.env;
@@ -712,6 +742,7 @@ export function getAllEnv<E extends Env>(app: Spec<E> | string): Partial<E> {
  * ```
  */
 export function putEnv<E extends Env, K extends keyof E & string>(app: Spec<E>, key: K, value: E[K]): void;
+/** Sets `key` of an application given by name. */
 export function putEnv(app: string, key: string, value: unknown): void;
 export function putEnv(app: Spec<any> | string, key: string, value: unknown): void {
   if (typeof app !== "string") load(app);

@@ -32,6 +32,7 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { runtime } from "./runtime.ts";
 
 /** One open TCP connection, either accepted by a listener or opened by {@linkcode connect}. */
@@ -197,15 +198,26 @@ export interface TcpAdapter {
   connect(options: Required<ConnectOptions>, accept: TcpAcceptor): Promise<TcpConnection>;
 }
 
+/**
+ * Runs a function in the async context this module was loaded in, outside
+ * any process. Socket callbacks belong to no process: one that kept the
+ * context of the process that called `listen` would act as that process,
+ * and once it died every effect (a send, a call, a spawn) would be dropped.
+ */
+const outsideAnyProcess = AsyncLocalStorage.snapshot();
+
 let adapter: Promise<TcpAdapter> | undefined;
 
 /** Loads the adapter for this runtime once; only that adapter's module is imported. */
 function loadAdapter(): Promise<TcpAdapter> {
-  adapter ??= runtime === "bun"
-    ? import("./_bun.ts").then((m) => m.adapter)
-    : runtime === "deno"
-    ? import("./_deno.ts").then((m) => m.adapter)
-    : import("./_node.ts").then((m) => m.adapter);
+  // Deno's module loader keeps the async context of the first `import()`: never a process's.
+  adapter ??= outsideAnyProcess(() =>
+    runtime === "bun"
+      ? import("./_bun.ts").then((m) => m.adapter)
+      : runtime === "deno"
+      ? import("./_deno.ts").then((m) => m.adapter)
+      : import("./_node.ts").then((m) => m.adapter)
+  );
   return adapter;
 }
 
@@ -255,13 +267,23 @@ export async function listen(
   const marks = waterMarks(options);
   const hostname = options.hostname ?? "127.0.0.1";
   const adapter = await loadAdapter();
+  let listener: Awaited<ReturnType<typeof adapter.listen>>;
   try {
-    return await adapter.listen({ hostname, port, ...marks, onError: options.onError ?? reportError }, accept);
+    listener = await outsideAnyProcess(() =>
+      adapter.listen({ hostname, port, ...marks, onError: options.onError ?? reportError }, accept)
+    );
   } catch (error) {
     // Each runtime words it differently (Bun: "Failed to listen at 127.0.0.1"); say it one way.
     if ((error as { code?: unknown } | null)?.code === "EADDRINUSE") throw new AddressInUseError(hostname, port, error);
     throw error;
   }
+  // Closing from a process must not lend its context to the runtime's own promises either (Deno).
+  return {
+    hostname: listener.hostname,
+    port: listener.port,
+    close: () => outsideAnyProcess(() => listener.close()),
+    stopAccepting: () => outsideAnyProcess(() => listener.stopAccepting()),
+  };
 }
 
 /**
@@ -325,10 +347,13 @@ export async function connect(
   options: ConnectOptions,
   accept: TcpAcceptor,
 ): Promise<TcpConnection> {
-  return (await loadAdapter()).connect({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port,
-    ...waterMarks(options),
-    onError: options.onError ?? reportError,
-  }, accept);
+  const adapter = await loadAdapter();
+  return outsideAnyProcess(() =>
+    adapter.connect({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port,
+      ...waterMarks(options),
+      onError: options.onError ?? reportError,
+    }, accept)
+  );
 }

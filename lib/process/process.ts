@@ -6,6 +6,18 @@
  * argument (or {@linkcode self}) and waits for messages with
  * {@linkcode receive}. Messages that do not match stay queued, in order.
  *
+ * **A dead process has no effect.** JavaScript cannot stop running code, so a
+ * process killed while its body (or an `async` callback) waits in an `await`
+ * is stopped another way: every promise of the runtime it awaits
+ * (`receive`, `sleep`, `GenServer.call`, `Task.await`, a start, ...) never
+ * settles, and whatever its leftover code does through the runtime is
+ * dropped: sends, replies, casts, exit signals, spawns (the new process is
+ * born dead), links, monitors, registrations, timers and starts; an ETS
+ * write throws. The one thing that cannot match the BEAM: synchronous code
+ * already running when its process dies (after `exit(self(), "kill")`, say)
+ * finishes its turn, without effect. The process context follows `async`
+ * functions; a callback that returns a promise should be one.
+ *
  * @example Ping-pong
  * ```ts
  * import { Process } from "../../mod.ts";
@@ -22,15 +34,17 @@
  *
  * @module
  */
-import { makeRef, Pid, type Ref } from "./pid.ts";
+import { makeRef, Pid, Ref } from "./pid.ts";
 import type { Pattern } from "./pattern.ts";
-import { schedule, type Timer } from "./_timers.ts";
+import { schedule, Timer } from "./_timers.ts";
 import {
   addMonitor,
+  callerIsDead,
   crashLogger,
   currentProc,
   DEAD,
   deliver,
+  type Dest,
   dropMonitor,
   exitSignal,
   findMatch,
@@ -39,10 +53,12 @@ import {
   lookup,
   monitorsOf,
   names,
+  never,
   type Proc,
   ProcessExit,
   ProcMonitor,
   procOf,
+  remote,
   RUNNING,
   runQueueLength,
   setCrashLogger as setRuntimeCrashLogger,
@@ -54,7 +70,7 @@ import {
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
-export { Pid, type Ref };
+export { type Dest, Pid, Ref };
 
 export { type ProcessBody, type ProcessContext, type SpawnOptions, TIMEOUT } from "./_spawn.ts";
 import {
@@ -125,7 +141,7 @@ export function spawnLink(body: ProcessBody, opts?: Omit<SpawnOptions, "link">):
 export function spawnMonitor(body: ProcessBody, opts?: SpawnOptions): [Pid, Ref] {
   const caller = callerOrThrow("Process.spawnMonitor");
   const p = spawnBody(body, opts, "raw");
-  return [p.pid, monitorFrom(caller, p)];
+  return [p.pid, monitorFrom(caller, p, p.pid)];
 }
 
 /**
@@ -158,8 +174,11 @@ export function current(): Pid | undefined {
 }
 
 /**
- * Sends `msg` to a pid or registered name. Sending to a dead pid does nothing;
- * sending to a name nobody holds throws (as Erlang's `badarg`).
+ * Sends `msg` to a pid, a registered name, or `[name, node]` (a name on a
+ * node; see `Node`). Sending to a dead pid does nothing; sending to a local
+ * name nobody holds throws (as Erlang's `badarg`); a pid or name of another
+ * node gets the message over the connection to that node (dropped if the
+ * node cannot be reached, as in Erlang).
  *
  * @example
  * ```ts
@@ -168,15 +187,30 @@ export function current(): Pid | undefined {
  * Process.send(pid, "stop");
  * ```
  */
-export function send<M>(dest: Pid<M> | string, msg: M): void {
+export function send<M>(dest: Pid<M> | string | readonly [string, string], msg: NoInfer<M>): void {
+  if (callerIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
     deliver(p, msg);
     return;
   }
-  const p = procOf(dest);
-  if (p !== null) deliver(p, msg);
+  const p = (dest as Pid)._proc as Proc | null | undefined;
+  if (p != null) deliver(p, msg);
+  else sendElsewhere(dest, msg);
+}
+
+/** A send to no live local pid: `[name, node]`, another node's pid, or a dead pid (dropped). */
+function sendElsewhere(dest: unknown, msg: unknown): void {
+  if (remote !== null && remote.isRemote(dest)) {
+    remote.send(currentProc(), dest, msg);
+    return;
+  }
+  if (Array.isArray(dest)) {
+    const p = lookup(dest as unknown as Dest);
+    if (p === null) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
+    deliver(p, msg);
+  }
 }
 
 /**
@@ -198,14 +232,48 @@ export function send<M>(dest: Pid<M> | string, msg: M): void {
  * ```
  */
 export function receive<T = any>(pattern?: Pattern): Promise<T>;
+/** Same, resolving to {@linkcode TIMEOUT} if nothing matches within `after` ms. */
 export function receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
 export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
   return receiveIn(callerOrThrow("Process.receive"), pattern, after);
 }
 
 /**
- * Links the caller and `pid`. Linking to a dead process sends the caller an
- * exit signal with reason `noproc`, as in Erlang.
+ * `link` found no process: Erlang's `noproc` error, raised in a caller that
+ * does not trap exits (one that does gets an `ExitMessage` with `noproc`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const err = await Process.run(async () => {
+ *   const pid = Process.spawn(() => {});
+ *   await Process.run(() => {}); // it has run and ended
+ *   try {
+ *     Process.link(pid);
+ *   } catch (e) {
+ *     return e;
+ *   }
+ * });
+ * console.assert(err instanceof Process.NoProcessError && err.reason === "noproc");
+ * ```
+ */
+export class NoProcessError extends Error {
+  /** Always `"noproc"`, as in Erlang. */
+  readonly reason = "noproc";
+  /** The process that was not there. */
+  readonly pid: Pid;
+  constructor(pid: Pid, what: string) {
+    super(`${what}(${pid}): no such process`);
+    this.name = "NoProcessError";
+    this.pid = pid;
+  }
+}
+
+/**
+ * Links the caller and `pid`. Linking to a dead process throws
+ * {@linkcode NoProcessError} (`noproc`) in a caller that does not trap exits,
+ * and sends a trapping caller an `ExitMessage` with reason `noproc`, as in
+ * Erlang. A name nobody holds throws (Erlang's `badarg`).
  *
  * @example
  * ```ts
@@ -220,9 +288,16 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
  */
 export function link(pid: Pid | string): void {
   const caller = callerOrThrow("Process.link");
+  if (caller.state === DEAD) return;
   const p = lookup(pid);
+  if (p === null && remote !== null && remote.isRemote(pid)) {
+    remote.link(caller, pid);
+    return;
+  }
   if (p === null || p.state === DEAD) {
-    exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
+    if (typeof pid === "string") throw new Error(`No process is registered as ${JSON.stringify(pid)}`);
+    if (!caller.trapExit) throw new NoProcessError(pid, "Process.link");
+    deliver(caller, new ExitMessage(pid, "noproc"));
     return;
   }
   linkProcs(caller, p);
@@ -241,15 +316,26 @@ export function unlink(pid: Pid): void {
   const caller = callerOrThrow("Process.unlink");
   const p = procOf(pid);
   if (p !== null) unlinkProcs(caller, p);
+  else if (remote !== null && remote.isRemote(pid)) remote.unlink(caller, pid);
 }
 
-function monitorFrom(caller: Proc, target: Proc | null): Ref {
+function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref {
   const ref = makeRef();
-  const m = new ProcMonitor(ref, caller);
-  if (target !== null && target.state !== DEAD) (caller.monitoring ??= new Map()).set(ref.id, target);
-  addMonitor(target, ref.id, m);
+  // Monitoring oneself creates no monitor, as in Erlang.
+  if (caller.state === DEAD || target === caller) return ref;
+  const m = new ProcMonitor(ref, caller, typeof dest === "string" ? dest : undefined);
+  if (target !== null && target.state !== DEAD) {
+    (caller.monitoring ??= new Map()).set(ref.id, target);
+    addMonitor(target, ref.id, m);
+  } else {
+    // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
+    m.down(typeof dest === "string" ? nobody : { pid: dest } as Proc, "noproc");
+  }
   return ref;
 }
+
+/** The process behind a name nobody holds, for its DOWN. */
+const nobody = { pid: ROOT } as Proc;
 
 /**
  * Monitors `pid`: when it dies the caller gets one {@linkcode DownMessage}.
@@ -266,9 +352,11 @@ function monitorFrom(caller: Proc, target: Proc | null): Ref {
  * });
  * ```
  */
-export function monitor(pid: Pid | string): Ref {
+export function monitor(pid: Dest): Ref {
   const caller = callerOrThrow("Process.monitor");
-  return monitorFrom(caller, lookup(pid));
+  const p = lookup(pid);
+  if (p === null && remote !== null && remote.isRemote(pid)) return remote.monitor(caller, pid);
+  return monitorFrom(caller, p, pid as Pid | string);
 }
 
 /**
@@ -291,6 +379,8 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
   if (target !== undefined) {
     caller.monitoring!.delete(ref.id);
     active = dropMonitor(target, ref.id);
+  } else if (remote !== null) {
+    active = remote.demonitor(caller, ref);
   }
   if (opts?.flush && caller.mq !== null) {
     const i = findMatch(caller, (m) => m instanceof DownMessage && m.ref === ref, caller.mqHead);
@@ -316,16 +406,22 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
  * console.assert(!Process.isAlive(pid));
  * ```
  */
-export function exit(pid: Pid | string, reason: unknown): void;
+export function exit(pid: Dest, reason: unknown): void;
+/** Ends the calling process with `reason` (throws; do not catch it). */
 export function exit(reason: unknown): never;
 export function exit(a: unknown, b?: unknown): void {
   if (arguments.length < 2) throw new ProcessExit(a);
-  const target = lookup(a as Pid | string);
+  const target = lookup(a as Dest);
   if (target === null) {
+    if (remote !== null && remote.isRemote(a)) {
+      remote.exit(currentProc(), a, b);
+      return;
+    }
     if (typeof a === "string") throw new Error(`No process is registered as ${JSON.stringify(a)}`);
     return;
   }
   const from = currentProc();
+  if (from !== null && from.state === DEAD) return;
   exitSignal(target, from, from?.pid ?? ROOT, b, false);
 }
 
@@ -379,6 +475,7 @@ export function isAlive(pid: Pid): boolean {
  * ```
  */
 export function register(name: string, pid: Pid): void {
+  if (callerIsDead()) return;
   const p = procOf(pid);
   if (p === null) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${pid} is not alive`);
   registerProc(name, p);
@@ -396,6 +493,7 @@ export function register(name: string, pid: Pid): void {
  * ```
  */
 export function unregister(name: string): void {
+  if (callerIsDead()) return;
   const p = names.get(name);
   if (p === undefined) throw new Error(`Name ${JSON.stringify(name)} is not registered`);
   names.delete(name);
@@ -430,20 +528,25 @@ export function registered(): string[] {
 
 /** What {@linkcode info} reports about a live process. */
 export interface ProcessInfo {
+  /** The process. */
   pid: Pid;
   /** `waiting` (idle), `runnable` (queued), `running`, or `suspended` (in async code). */
   status: "waiting" | "runnable" | "running" | "suspended";
   /** What the process is: `raw`, `Task`, `GenServer`, `Agent`, `Supervisor`, ... */
   behaviour: string;
+  /** Its registered name, if any. */
   registeredName: string | undefined;
+  /** Messages waiting in its mailbox. */
   messageQueueLen: number;
   /** Messages taken from the mailbox so far. */
   messagesHandled: number;
+  /** Linked processes, of this node (`Pid`) and of others (`RemotePid`). */
   links: Pid[];
-  /** Processes this one monitors. */
+  /** Processes this one monitors (a monitor of a name on another node shows as `[name, node]`). */
   monitors: Pid[];
-  /** Processes monitoring this one. */
+  /** Processes monitoring this one, here or on other nodes. */
   monitoredBy: Pid[];
+  /** Whether it traps exits. */
   trapExit: boolean;
   /** The process that spawned it (undefined: plain code). */
   parent: Pid | undefined;
@@ -470,6 +573,10 @@ export function info(pid: Pid): ProcessInfo | undefined {
   const monitoredBy: Pid[] = [];
   for (const m of monitorsOf(p)) if (m instanceof ProcMonitor) monitoredBy.push(m.watcher.pid);
   const qlen = p.queueLength;
+  const links = linksOf(p).map((l) => l.pid);
+  const monitors = p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid);
+  // Links and monitors across nodes, as process_info/2 lists them with the local ones.
+  if (remote !== null) remote.addInfo(p, links, monitors, monitoredBy);
   return {
     pid: p.pid,
     status: p.state === RUNNING ? "running" : p.state === SUSPENDED ? "suspended" : p.queued ? "runnable" : "waiting",
@@ -477,8 +584,8 @@ export function info(pid: Pid): ProcessInfo | undefined {
     registeredName: p.name,
     messageQueueLen: qlen,
     messagesHandled: p.handled,
-    links: linksOf(p).map((l) => l.pid),
-    monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid),
+    links,
+    monitors,
     monitoredBy,
     trapExit: p.trapExit,
     parent: p.parent?.pid,
@@ -652,6 +759,7 @@ export type TimerRef = Timer;
  * ```
  */
 export function sendAfter<M>(dest: Pid<M> | string, msg: M, ms: number): TimerRef {
+  if (callerIsDead()) return new Timer(); // never started: cancelTimer says false
   return schedule(ms, () => {
     const p = lookup(dest);
     if (p !== null) deliver(p, msg);
@@ -682,7 +790,14 @@ export function cancelTimer(timer: TimerRef): boolean {
  * ```
  */
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => schedule(ms, resolve));
+  const sleeper = currentProc();
+  if (sleeper === null) return new Promise((resolve) => schedule(ms, resolve));
+  if (sleeper.state === DEAD) return never();
+  return new Promise((resolve) =>
+    schedule(ms, () => {
+      if (sleeper.state !== DEAD) resolve();
+    })
+  );
 }
 
 /**
@@ -714,6 +829,12 @@ export class ProcessExitError extends Error {
   readonly reason: unknown;
   /** The process that exited. */
   readonly pid: Pid;
+  /**
+   * Creates the error.
+   *
+   * @param pid The process.
+   * @param reason Its exit reason.
+   */
   constructor(pid: Pid, reason: unknown) {
     super(`Process ${pid} exited: ${formatReason(reason)}`);
     this.name = "ProcessExitError";
@@ -736,25 +857,27 @@ export class ProcessExitError extends Error {
  * ```
  */
 export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: SpawnOptions): Promise<Awaited<T>> {
+  const owner = currentProc();
+  if (owner !== null && owner.state === DEAD) return never();
   return new Promise((resolve, reject) => {
     let done = false;
     const p = spawnBody(
       async (ctx) => {
         const v = await body(ctx);
         done = true;
-        resolve(v as Awaited<T>);
+        if (owner === null || owner.state !== DEAD) resolve(v as Awaited<T>);
       },
       opts,
       "raw",
     );
     (p.exitHooks ??= []).push((reason) => {
-      if (!done) reject(new ProcessExitError(p.pid, reason));
+      if (!done && (owner === null || owner.state !== DEAD)) reject(new ProcessExitError(p.pid, reason));
     });
   });
 }
 
 export { runAfter } from "./_runtime.ts";
 export { DownMessage, ExitMessage, isDownMessage, isExitMessage } from "./messages.ts";
-import { DownMessage } from "./messages.ts";
+import { DownMessage, ExitMessage } from "./messages.ts";
 export { _, matches, type Pattern } from "./pattern.ts";
 export { type ExitReason, formatReason, isNormalExit } from "./reason.ts";

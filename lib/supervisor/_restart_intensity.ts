@@ -46,7 +46,7 @@ export class RestartIntensity {
   }
 }
 
-/** Validates intensity options; throws a `TypeError` naming the bad one. @internal */
+/** Validates intensity options; throws a `TypeError` naming the bad one. @ignore */
 export function checkIntensity(maxRestarts: unknown, maxSeconds: unknown): void {
   if (typeof maxRestarts !== "number" || !(maxRestarts >= 0)) {
     throw new TypeError(`"maxRestarts" must be a non-negative number, got ${String(maxRestarts)}`);

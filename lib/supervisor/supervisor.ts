@@ -334,7 +334,8 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
   async handleCall(req, _from, state) {
     switch (req[0]) {
       case "which_children":
-        return ["reply", ["ok", state.children.map(info)], state];
+        // Newest first, as OTP's which_children.
+        return ["reply", ["ok", state.children.map(info).reverse()], state];
       case "count_children":
         return ["reply", ["ok", counts(state.children)], state];
       case "start_child": {
@@ -405,7 +406,7 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
   },
 };
 
-/** Spawns a supervisor process. @internal */
+/** Spawns a supervisor process. @ignore */
 function spawnSupervisor(arg: InitArg, name: string | undefined): Promise<Pid> {
   return startBehaviour(new GenServerProcess(callbacks, "Supervisor"), arg, { name }, true);
 }
@@ -439,6 +440,7 @@ function spawnSupervisor(arg: InitArg, name: string | undefined): Promise<Pid> {
  * ```
  */
 export function startLink(children: readonly Child[], opts: SupervisorOptions): Promise<Pid>;
+/** Starts a module-based supervisor: `module.init(arg)` returns its flags and children. */
 export function startLink<A>(module: SupervisorModule<A>, arg: A, opts?: { name?: string }): Promise<Pid>;
 export function startLink(a: unknown, b: unknown, c?: { name?: string }): Promise<Pid> {
   try {
@@ -568,7 +570,8 @@ export function deleteChild(sup: Pid | string, id: ChildId): Promise<void> {
 }
 
 /**
- * The supervisor's children in start order. `type: "supervisor"` children
+ * The supervisor's children, the last started first (as OTP's
+ * `which_children`: the reverse of the start order). `type: "supervisor"` children
  * with a pid can be asked in turn, to walk the whole tree.
  *
  * @example

@@ -20,7 +20,7 @@
  * @module
  */
 import { memoryUsage } from "node:process";
-import { Application, Ets, GenServer, Pid, Process, Ref, type Supervisor } from "../../../mod.ts";
+import { Application, Ets, GenServer, Node, Pid, Process, Ref, remoteNodes, type Supervisor } from "../../../mod.ts";
 
 type ChildInfo = Supervisor.ChildInfo;
 
@@ -167,8 +167,11 @@ export interface TreeOptions {
 
 /** One running application and its tree. */
 export interface AppTree {
+  /** The application's name. */
   name: string;
+  /** Its `description`. */
   description: string;
+  /** Its `version`. */
   version: string;
   /** The top process. */
   pid: string;
@@ -178,14 +181,19 @@ export interface AppTree {
 
 /** One ETS-like table. */
 export interface EtsSummary {
+  /** The table's unique number. */
   id: number;
+  /** Its name. */
   name: string;
+  /** Whether it is found by name (`named_table`). */
   named: boolean;
   /** Owner pid, or null when plain code owns it. */
   owner: string | null;
   /** The owner's registered name, if any. */
   ownerName: string | null;
+  /** `set`, `ordered_set`, `bag` or `duplicate_bag`. */
   type: string;
+  /** `public`, `protected` or `private`. */
   access: string;
   /** Number of objects. */
   size: number;
@@ -398,11 +406,13 @@ function leaf(pid: Pid | undefined, id: string | null, type: string): TreeNode {
 
 async function grow(node: TreeNode, pid: Pid, depth: number, o: Required<TreeOptions>): Promise<void> {
   if (node.behaviour === null || !SUPERVISOR_KINDS.has(node.behaviour) || depth >= o.maxDepth) return;
-  const kids = await childrenOf(pid, o.timeout);
-  if (kids === undefined) {
+  const listed = await childrenOf(pid, o.timeout);
+  if (listed === undefined) {
     if (Process.isAlive(pid)) node.state = "busy";
     return;
   }
+  // A Supervisor lists its children newest first, as OTP does; the tree shows them in start order.
+  const kids = node.behaviour === "Supervisor" ? listed.slice().reverse() : listed;
   const shown = kids.length > o.maxChildren ? kids.slice(0, o.maxChildren) : kids;
   if (shown.length < kids.length) node.omitted = kids.length - shown.length;
   node.children = [];
@@ -713,4 +723,49 @@ export function preview(value: unknown, max = 200): string {
   }
   const s = out.join("");
   return s.length > max ? s.slice(0, max - 1) + "…" : s;
+}
+
+// ---------------------------------------------------------------- nodes
+
+/** {@linkcode nodes}'s answer. */
+export interface NodesInfo {
+  /** This node's name (`nonode@nohost` when not distributed). */
+  self: string;
+  /** Whether this runtime is a distributed node. */
+  alive: boolean;
+  /** Each other node: connected or not, and the links, monitors and calls held with it. */
+  nodes: Array<{
+    node: string;
+    state: "connected" | "not connected";
+    links: number;
+    monitors: number;
+    monitoredBy: number;
+    pendingCalls: number;
+  }>;
+}
+
+/**
+ * This node and the nodes it knows: connected ones, and any it still holds
+ * a link, monitor or call with.
+ *
+ * @example
+ * ```ts
+ * import * as Observer from "./mod.ts";
+ * const n = Observer.nodes();
+ * console.assert(n.self === "nonode@nohost" && !n.alive && n.nodes.length === 0);
+ * ```
+ */
+export function nodes(): NodesInfo {
+  return {
+    self: Node.self(),
+    alive: Node.isAlive(),
+    nodes: remoteNodes().map((n) => ({
+      node: n.node,
+      state: n.connected ? "connected" : "not connected",
+      links: n.links,
+      monitors: n.monitors,
+      monitoredBy: n.monitoredBy,
+      pendingCalls: n.pendingCalls,
+    })),
+  };
 }
