@@ -41,6 +41,7 @@ import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Application, formatReason, Logger, Node } from "../../../mod.ts";
 import * as Server from "./server.ts";
+import { AddressInUseError } from "../../net/mod.ts";
 import { app as kvApp, Bucket, type KVEnv, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import { routerApp } from "./router.ts";
@@ -82,7 +83,9 @@ Options of serve:
   --routes TABLE          bucket routes by first byte, e.g. 'a-m=foo@localhost,n-z=bar@localhost'
                           (default: $KV_ROUTES; none: every bucket on this node); needs --name
 
-Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM stops it.
+Prints "listening on HOST:PORT" once it accepts connections. SIGINT or SIGTERM stops it: the requests
+already received are answered, then it exits 0; a second signal exits 1 at once. If the KV tree or the
+server stops for good, it says so in one line and exits 1.
 `;
 
 /** What the command line asks for. */
@@ -483,7 +486,10 @@ export async function main(args: readonly string[]): Promise<number | undefined>
 /** A short description of a start failure (the innermost cause). */
 function describe(error: unknown): string {
   let e = error;
-  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  // The innermost cause, except that "address … is already in use" says it better than the runtime's own words.
+  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined && !(e instanceof AddressInUseError); i++) {
+    e = e.cause;
+  }
   // Application and supervisor errors carry the reason as ["start_failed", ...] tuples.
   const reason = (e as { reason?: unknown } | null)?.reason;
   if (reason !== undefined) return findMessage(reason) ?? String(e);
