@@ -15,6 +15,8 @@
 export {
   applications,
   type AppTree,
+  diskLogs,
+  type DiskLogSummary,
   type EtsSummary,
   etsTables,
   kill,

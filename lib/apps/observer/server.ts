@@ -10,6 +10,7 @@
  * | `GET /api/process/:pid`          | one process's detail, or 404                     |
  * | `GET /api/apps`                  | `{ applications }`, each with its tree            |
  * | `GET /api/ets`                   | `{ tables }`                                      |
+ * | `GET /api/logs`                  | `{ logs }`: open disk logs (policy, files, sync)  |
  * | `POST /api/process/:pid/kill`    | exit signal `kill`; 403 when read-only            |
  *
  * `:pid` is `<0.N.0>` (URL-encoded) or just `N`. The kill request must carry
@@ -30,6 +31,7 @@
 import { type HttpRequest, type HttpResponse, type HttpServer, json, serve } from "../../net/mod.ts";
 import {
   applications,
+  diskLogs,
   etsTables,
   kill,
   processes,
@@ -141,6 +143,7 @@ function handler(readOnly: boolean, loopback: boolean, sampler: Sampler): (req: 
       return get ? json({ applications: await applications() }, 200, SECURITY_HEADERS) : notAllowed();
     }
     if (p === "/api/ets") return get ? json({ tables: etsTables() }, 200, SECURITY_HEADERS) : notAllowed();
+    if (p === "/api/logs") return get ? json({ logs: diskLogs() }, 200, SECURITY_HEADERS) : notAllowed();
     const m = /^\/api\/process\/([^/]{1,40})(\/kill)?$/.exec(p);
     if (m !== null) {
       const ref = m[1];
