@@ -26,6 +26,7 @@ import { childSpec as toSpec, type FullChildSpec } from "./supervisor/child_spec
 export type AgentRef<S> = (Pid & { readonly __agent?: AgentMessage<S> }) | string;
 /** Phantom message type of an agent (for typing only). */
 export interface AgentMessage<S> {
+  /** The agent's value type (never set). */
   readonly __state?: S;
 }
 

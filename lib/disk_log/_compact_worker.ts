@@ -17,11 +17,14 @@ interface Job {
   maxSize: number;
 }
 
-const job = workerData as Job;
-try {
-  const compactor = await import(job.compactor) as Compactor;
-  const written = await writeBase(nodeFileSystem, job.files, job.tmp, job.header, compactor, job.maxSize);
-  parentPort!.postMessage({ ok: true, ...written });
-} catch (error) {
-  parentPort!.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+const job = workerData as Job | null | undefined;
+// Loaded as anything but a compaction worker (e.g. imported directly), it does nothing.
+if (parentPort !== null && job?.compactor !== undefined) {
+  try {
+    const compactor = await import(job.compactor) as Compactor;
+    const written = await writeBase(nodeFileSystem, job.files, job.tmp, job.header, compactor, job.maxSize);
+    parentPort.postMessage({ ok: true, ...written });
+  } catch (error) {
+    parentPort.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+  }
 }

@@ -154,11 +154,15 @@ export interface Heir {
 export interface TableInfo {
   /** The table's unique number. */
   id: number;
+  /** The table's name. */
   name: string;
+  /** Whether it is found by name (`named_table`). */
   named: boolean;
+  /** `set`, `ordered_set`, `bag` or `duplicate_bag`. */
   type: TableType;
   /** 1-based key position. */
   keyPos: number;
+  /** Who may read and write it. */
   access: Access;
   /** The owner's pid; undefined when plain code owns the table. */
   owner: Pid | undefined;
@@ -168,7 +172,9 @@ export interface TableInfo {
   size: number;
   /** Estimated bytes held (structure plus objects, from a sample). */
   memory: number;
+  /** Accepted for compatibility; no effect (one thread). */
   readConcurrency: boolean;
+  /** Accepted for compatibility; no effect (one thread). */
   writeConcurrency: boolean;
 }
 
@@ -447,6 +453,7 @@ export function member(tab: TableRef, key: unknown): boolean {
  * ```
  */
 function del(tab: TableRef): true;
+/** Deletes the objects with `key`. */
 function del(tab: TableRef, key: unknown): true;
 function del(tab: TableRef, key?: unknown): true {
   const t = writable(tab);
@@ -505,7 +512,9 @@ export type CounterOp = number | readonly [number, number] | readonly [number, n
  * returns the new value, or the new values for a list of operations. If the
  * key is absent, `fallback` (when given) is inserted first, with its key
  * replaced by `key`; otherwise it throws `badarg`, as it does for a position
- * that is the key, out of range, or not a number.
+ * that is the key, out of range, or not an integer: counters, increments,
+ * thresholds and set values are integers, as in Erlang. An empty list of
+ * operations returns `[]`.
  *
  * @example
  * ```ts
@@ -519,6 +528,7 @@ export type CounterOp = number | readonly [number, number] | readonly [number, n
  * ```
  */
 export function updateCounter(tab: TableRef, key: unknown, op: CounterOp, fallback?: Tuple): number;
+/** Applies several counter operations to one object; returns each new value. */
 export function updateCounter(tab: TableRef, key: unknown, ops: readonly CounterOp[], fallback?: Tuple): number[];
 export function updateCounter(
   tab: TableRef,
@@ -537,7 +547,8 @@ export function updateCounter(
     d[ki] = copyTerm(key);
     obj = d;
   }
-  const many = Array.isArray(op) && op.length > 0 && Array.isArray(op[0]);
+  // A list of operations, possibly empty (OTP returns `[]` for `[]`).
+  const many = Array.isArray(op) && (op.length === 0 || Array.isArray(op[0]));
   const ops = (many ? op : [op]) as CounterOp[];
   const next = obj.slice();
   const results: number[] = [];
@@ -555,10 +566,16 @@ export function updateCounter(
       throw badarg(`Cannot update position ${show(pos)} of ${show(obj)} (the key is at ${ki + 1})`);
     }
     const cur = next[pos - 1];
-    if (typeof cur !== "number" || typeof incr !== "number") {
-      throw badarg(`Element ${pos} of ${show(obj)} is not a number, so it is not a counter`);
+    if (!Number.isInteger(cur)) {
+      throw badarg(`Element ${pos} of ${show(obj)} is not an integer, so it is not a counter`);
     }
-    let v = cur + incr;
+    if (
+      !Number.isInteger(incr) ||
+      (threshold !== undefined && (!Number.isInteger(threshold) || !Number.isInteger(setValue)))
+    ) {
+      throw badarg(`A counter's increment, threshold and set value must be integers, got ${show(one)}`);
+    }
+    let v = (cur as number) + incr;
     if (threshold !== undefined && (incr >= 0 ? v > threshold : v < threshold)) v = setValue;
     next[pos - 1] = v;
     results.push(v);
@@ -594,7 +611,8 @@ export function updateElement(
   const t = writable(tab);
   setOnly(t, "updateElement");
   const obj = t.store.lookupOne(key);
-  const many = Array.isArray(change) && change.length > 0 && Array.isArray(change[0]);
+  // A list of changes, possibly empty (OTP returns true for `[]` when the key is there).
+  const many = Array.isArray(change) && (change.length === 0 || Array.isArray(change[0]));
   const changes = (many ? change : [change]) as Array<readonly [number, unknown]>;
   for (const c of changes) {
     if (!Array.isArray(c) || c.length !== 2) throw badarg(`An element change is [pos, value], got ${show(c)}`);
@@ -1051,7 +1069,8 @@ export function setopts(tab: TableRef, opts: SetOptions): true {
 /**
  * Renames a table (a write). For a named table the new name must be free
  * (`name_taken` otherwise), and the old name no longer finds it. Returns the
- * new name.
+ * new name for a named table and the table itself for an unnamed one, as
+ * OTP returns the table id.
  *
  * @example
  * ```ts
@@ -1061,10 +1080,11 @@ export function setopts(tab: TableRef, opts: SetOptions): true {
  * console.assert(Ets.whereis("doc_rename_new") === t && Ets.whereis("doc_rename_old") === undefined);
  * ```
  */
-export function rename(tab: TableRef, name: string): string {
+export function rename<O extends Tuple>(tab: TableRef<O>, name: string): TableRef<O> {
   if (typeof name !== "string") throw badarg(`A table name must be a string, got ${show(name)}`);
-  renameTable(writable(tab), name);
-  return name;
+  const t = writable(tab);
+  renameTable(t, name);
+  return t.named ? name : t as Table<O>;
 }
 
 export { del as delete, newTable as new };

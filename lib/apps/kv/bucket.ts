@@ -38,7 +38,7 @@ import * as KVLog from "./kv_log.ts";
 
 /** One key and its value: a bucket's state while it holds exactly one key. */
 export class Single {
-  /** @internal */
+  /** @ignore */
   constructor(readonly key: string, readonly value: string) {}
 }
 
@@ -182,7 +182,7 @@ export function del(bucket: Pid | string, key: string): Promise<string | undefin
 export { del as delete };
 
 /**
- * How many keys the bucket holds.
+ * How many keys the bucket holds (waiting at most `timeout` ms, default 5000).
  *
  * @example
  * ```ts
@@ -193,8 +193,8 @@ export { del as delete };
  * console.assert(await Bucket.size(b) === 2);
  * ```
  */
-export function size(bucket: Pid | string): Promise<number> {
-  return Agent.get(bucket, (s: State) => s === null ? 0 : s instanceof Single ? 1 : s.size);
+export function size(bucket: Pid | string, timeout = 5000): Promise<number> {
+  return Agent.get(bucket, (s: State) => s === null ? 0 : s instanceof Single ? 1 : s.size, timeout);
 }
 
 /**
@@ -210,4 +210,32 @@ export function size(bucket: Pid | string): Promise<number> {
  */
 export function childSpec(opts?: BucketOptions): Supervisor.ChildSpec {
   return { id: ID, start: () => startLink(opts), restart: "temporary" };
+}
+
+/**
+ * Labels a bucket `["bucket", name]` (`Process.setLabel`, run by the bucket
+ * itself: a cast, so it costs the caller no wait). The registry labels every
+ * bucket it creates, so the Observer and supervisor reports show
+ * `bucket "shopping"` instead of an anonymous Agent.
+ *
+ * @example
+ * ```ts
+ * import * as Bucket from "./bucket.ts";
+ * import { Process } from "../../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const bucket = await Bucket.startLink();
+ * Bucket.setLabel(bucket, "shopping");
+ * await Bucket.size(bucket); // the cast came first
+ * assert.deepEqual(Process.getLabel(bucket), ["bucket", "shopping"]);
+ * Process.exit(bucket, "kill");
+ * ```
+ *
+ * @param bucket The bucket.
+ * @param name Its name.
+ */
+export function setLabel(bucket: Pid | string, name: string): void {
+  Agent.cast(bucket, (s: State) => {
+    Process.setLabel(["bucket", name]);
+    return s;
+  });
 }

@@ -53,6 +53,7 @@ export interface KVEnv {
   appendfsync?: "always" | "everysec" | "no";
   /** `true` (default) cuts a torn last record; `"truncate"` also cuts at damage (dropping what follows). */
   repair?: boolean | "truncate";
+  /** Other keys, as any application environment may have. */
   [key: string]: unknown;
 }
 

@@ -132,7 +132,19 @@ const KVSupervisor: Supervisor.SupervisorModule<[Names, KVLog.KVLogOptions | und
         events: n.events,
         ...(log === undefined ? {} : { log: n.log }),
       }),
-    ], { strategy: "rest_for_one" });
+    ], {
+      strategy: "rest_for_one",
+      // Restart intensity: a registry restart loses nothing (the table is
+      // this supervisor's, the buckets live on) and costs one re-monitor per
+      // bucket, so operators killing it from the Observer, or a bug that
+      // crashes it now and then, must not take the tree down (OTP's default,
+      // 3 in 5 s, lost every bucket after four registry kills). 200 in 10 s
+      // survives a kill every 50 ms; a crash loop (a child that dies at once
+      // after each start) still runs out within a second, and the `"kv"`
+      // application's exit then stops the node.
+      maxRestarts: 200,
+      maxSeconds: 10,
+    });
   },
 };
 

@@ -60,6 +60,7 @@ import {
   type Supervisor,
 } from "../../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
+import * as Bucket from "./bucket.ts";
 import * as KVLog from "./kv_log.ts";
 import { replay } from "./replay.ts";
 
@@ -238,6 +239,8 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
     } catch (e) {
       return ["reply", new CreateFailed(e), state];
     }
+    // The bucket labels itself (Observer, supervisor reports: `bucket "shopping"`).
+    Bucket.setLabel(pid, name);
     // Monitor before publishing: a bucket in the table is always watched.
     state.refs.set(Process.monitor(pid), name);
     if (log !== undefined) {

@@ -203,7 +203,7 @@ export class OneBucketRun {
     return replies;
   }
 
-  /** @internal Sends the call (from `runAfter`). */
+  /** @ignore Sends the call (from `runAfter`). */
   send(): void {
     // The prepared request goes as is. No timeout: the update is pure and
     // quick, and the call fails at once if the bucket dies.

@@ -15,11 +15,13 @@
 export {
   applications,
   type AppTree,
+  describeLabel,
   diskLogs,
   type DiskLogSummary,
   type EtsSummary,
   etsTables,
   kill,
+  type LabelDescriber,
   preview,
   type ProcessDetail,
   processes,
