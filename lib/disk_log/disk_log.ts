@@ -71,8 +71,8 @@ import * as Process from "../process/process.ts";
 import type { Pid } from "../process/pid.ts";
 import type { ChildSpec } from "../supervisor/child_spec.ts";
 import { type FileSystem, nodeFileSystem } from "./fs.ts";
-import { type Compactor, writeBase } from "./_compact.ts";
-import { Worker } from "node:worker_threads";
+import { type CompactFn, writeBase } from "./_compact.ts";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 export { type FileSystem, FsError, MemoryFileSystem, nodeFileSystem } from "./fs.ts";
 import {
   decodeHeader,
@@ -116,7 +116,12 @@ export type DiskLogErrorCode =
 export class DiskLogError extends Error {
   /** What went wrong, for programs. */
   readonly code: DiskLogErrorCode;
-  /** @param code What went wrong. @param message One line for people. */
+  /**
+   * Makes an error.
+   *
+   * @param code What went wrong.
+   * @param message One line for people.
+   */
   constructor(code: DiskLogErrorCode, message: string) {
     super(message);
     this.name = "DiskLogError";
@@ -140,12 +145,8 @@ export interface OpenOptions {
   maxRecordSize?: number;
   /** Register the owner process under this name. */
   processName?: string;
-  /**
-   * A module (URL or path) exporting `compact(records)`, which folds the
-   * log's records into fewer with the same replay: enables {@linkcode compact}
-   * and automatic compaction.
-   */
-  compactor?: string;
+  /** Enables {@linkcode compact} and automatic compaction: see {@linkcode Compactor}. */
+  compactor?: Compactor;
   /**
    * Compact automatically once the incremental files hold this many bytes
    * and more than the base (Redis's rule of thumb). Default 64 MiB; `Infinity`
@@ -181,8 +182,11 @@ export interface FileInfo {
 
 /** What {@linkcode info} returns. */
 export interface LogInfo {
+  /** The log's name. */
   name: string;
+  /** The directory of its files. */
   dir: string;
+  /** Its sync policy. */
   policy: SyncPolicy;
   /** The owner process. */
   owner: Pid;
@@ -239,8 +243,11 @@ class Failure {
 
 /** An open log: the handle {@linkcode open} gives. Its fields are read-only for users. */
 export class Log {
+  /** The log's name. */
   readonly name: string;
+  /** The directory of its files. */
   readonly dir: string;
+  /** Its sync policy. */
   readonly policy: SyncPolicy;
   /** @internal */ readonly fs: FileSystem;
   /** @internal */ readonly maxRecordSize: number;
@@ -280,7 +287,7 @@ export class Log {
   /** Sync requests (`sync`) waiting for `synced >= position`. @internal */
   syncWaiters: [number, (error?: unknown) => void][] = [];
   /** @internal */ compacting = false;
-  /** @internal */ compactor: string | undefined;
+  /** @internal */ compactor: Compactor | undefined;
   /** The compaction worker running, and the file it writes. @internal */
   job: { worker: Worker; tmp: string } | undefined;
   /** Files a new base covers, until deleted. @internal */
@@ -1266,10 +1273,57 @@ function dropCovered(log: Log): void {
 /** The steps of a compaction, for {@linkcode CompactOptions.step}. */
 export type CompactStep = "switched" | "written" | "renamed" | "done";
 
+/**
+ * What compacts a log: a fold of its records into fewer with the same
+ * replay, and the module that runs it in a worker thread. That module
+ * (`worker`, a URL) calls {@linkcode serveCompaction} with the same fold when
+ * it loads; on the main thread the call does nothing.
+ */
+export interface Compactor {
+  /** The URL of the module that runs as the worker thread. */
+  readonly worker: string;
+  /** The fold: yields payloads whose replay gives the same result as replaying `records`. */
+  readonly compact: CompactFn;
+}
+
+export type { CompactFn };
+
+const WORKER_TAG = "otp-ts-disk-log-compaction";
+
+interface Job {
+  tag: typeof WORKER_TAG;
+  files: string[];
+  tmp: string;
+  header: Uint8Array;
+  maxSize: number;
+}
+
+/**
+ * Call at the top level of a compactor's worker module: when the module runs
+ * as a compaction worker thread, writes the base with `compact` and reports
+ * back; anywhere else it does nothing (resolves at once).
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * await DiskLog.serveCompaction((records) => records); // on the main thread: a no-op
+ * ```
+ */
+export async function serveCompaction(compact: CompactFn): Promise<void> {
+  const job = workerData as Job | null | undefined;
+  if (isMainThread || parentPort === null || job?.tag !== WORKER_TAG) return;
+  try {
+    const written = await writeBase(nodeFileSystem, job.files, job.tmp, job.header, compact, job.maxSize);
+    parentPort.postMessage({ ok: true, ...written });
+  } catch (error) {
+    parentPort.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
 /** Options of {@linkcode compact}. */
 export interface CompactOptions {
-  /** The compactor module; default the log's `compactor` option. */
-  compactor?: string;
+  /** Default the log's `compactor` option. */
+  compactor?: Compactor;
   /** Write the base on the main thread (default: only when the log's file system is not the real one). */
   inline?: boolean;
   /** Called after each step (tests inject crashes here: a throw stops the compaction there). */
@@ -1302,7 +1356,13 @@ export interface Compacted {
  * @example
  * ```ts
  * import * as DiskLog from "./disk_log.ts";
- * const compactor = "data:text/javascript,export function* compact(records) { let last; for (const r of records) last = r; if (last) yield last; }";
+ * // Keeps the last record only (the worker module is used on a real disk).
+ * const compact = function* (records: Iterable<Uint8Array>) {
+ *   let last: Uint8Array | undefined;
+ *   for (const r of records) last = r;
+ *   if (last !== undefined) yield last;
+ * };
+ * const compactor = { worker: "file:///unused-in-memory.ts", compact };
  * const [, log] = await DiskLog.open({ name: "doc_compact", dir: "/d", fs: new DiskLog.MemoryFileSystem(), compactor });
  * for (let i = 0; i < 3; i++) DiskLog.alog(log, new Uint8Array([i]));
  * const done = await DiskLog.compact(log);
@@ -1323,8 +1383,8 @@ export async function compact(ref: LogRef, opts: CompactOptions = {}): Promise<C
     const header = encodeHeader(KIND_BASE, switched.seq);
     const inline = opts.inline ?? log.fs !== nodeFileSystem;
     const written = inline
-      ? await writeBase(log.fs, switched.files, tmp, header, await import(compactor) as Compactor, log.maxRecordSize)
-      : await inWorker(log, switched.files, tmp, header, compactor, log.maxRecordSize);
+      ? await writeBase(log.fs, switched.files, tmp, header, compactor.compact, log.maxRecordSize)
+      : await inWorker(log, switched.files, tmp, header, compactor.worker, log.maxRecordSize);
     await opts.step?.("written");
     await GenServer.call(log.pid, ["install_base", switched.seq, tmp, written.bytes], Infinity);
     await opts.step?.("renamed");
@@ -1345,9 +1405,8 @@ function inWorker(
   maxSize: number,
 ): Promise<{ records: number; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./_compact_worker.ts", import.meta.url), {
-      workerData: { files, tmp, header, compactor: toUrl(compactor), maxSize },
-    });
+    const job: Job = { tag: WORKER_TAG, files, tmp, header, maxSize };
+    const worker = new Worker(new URL(toUrl(compactor)), { workerData: job });
     log.job = { worker, tmp };
     worker.once("message", (m: { ok: boolean; records: number; bytes: number; error?: string }) => {
       log.job = undefined;

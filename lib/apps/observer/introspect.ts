@@ -522,10 +522,13 @@ export function etsTables(): EtsSummary[] {
 
 /** One open disk log, as the page shows it. */
 export interface DiskLogSummary {
+  /** The log's name. */
   name: string;
+  /** The directory of its files. */
   dir: string;
   /** `"always"`, `"everysec"` or `"no"`. */
   policy: string;
+  /** The owner process. */
   owner: string | null;
   /** Every file, oldest first (the last is appended to). */
   files: { path: string; kind: "incremental" | "base"; bytes: number }[];
@@ -537,8 +540,11 @@ export interface DiskLogSummary {
   unsyncedBytes: number;
   /** When the last fdatasync completed (ms since the epoch), or null. */
   lastSync: number | null;
+  /** Records appended since it opened. */
   records: number;
+  /** fdatasync calls since it opened. */
   fsyncs: number;
+  /** Compactions since it opened. */
   compactions: number;
   /** A full disk stopped writing. */
   full: boolean;
