@@ -41,7 +41,7 @@ function show(buckets: Map<string, Bucket.State>): string {
 }
 
 describe("DiskLog.compact", () => {
-  for (const step of ["switched", "written", "renamed", "done"] as const) {
+  for (const step of ["prepared", "switched", "written", "renamed", "done"] as const) {
     for (const crash of ["process", "power"] as const) {
       it(`a ${crash} crash after "${step}" leaves a complete set`, async () => {
         const disk = new MemoryFileSystem();
@@ -81,6 +81,36 @@ describe("DiskLog.compact", () => {
       });
     }
   }
+
+  it("a crash after preparing the next file, with a torn tail in the active one, opens repaired", async () => {
+    const disk = new MemoryFileSystem();
+    const name = `c${n++}`;
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs: disk, compactor: KVCompactor.COMPACTOR, sync: "always" });
+    workload(log, 0, 100);
+    await DiskLog.sync(log);
+    const expected = await state(log);
+    const active = DiskLog.info(log).files.at(-1)!.path;
+    let copy: DiskLog.MemoryFileSystem | undefined;
+    await assert.rejects(
+      DiskLog.compact(log, {
+        step: (s) => {
+          if (s !== "prepared") return;
+          copy = disk.snapshot();
+          // A record being written when the crash came.
+          const fd = copy.open(active);
+          copy.write(fd, new Uint8Array([40, 1, 2]), 0, 3, copy.size(active));
+          copy.close(fd);
+          throw new Error("crash");
+        },
+      }),
+      /crash/,
+    );
+    await DiskLog.close(log);
+    const r = await DiskLog.open({ name, dir: "/d", fs: copy!, onRepaired: undefined } as DiskLog.OpenOptions);
+    assert.equal(r[0], "repaired");
+    assert.equal(await state(r[1]), expected);
+    await DiskLog.close(r[1]);
+  });
 
   it("a half-written base is ignored", async () => {
     const disk = new MemoryFileSystem();
