@@ -1,7 +1,7 @@
 /**
- * The messages an Agent understands, shared by `agent.ts` and the kv
- * server's bucket batches, which build an update request once and send it
- * again and again (`lib/apps/kv_server/_bucket_ops.ts`). Not part of the public API.
+ * The messages an Agent understands. Not part of the public API: a server
+ * that sends one update again and again builds it with the public
+ * `Agent.prepareUpdate`.
  *
  * @module
  */

@@ -1,8 +1,8 @@
 /**
  * EventManager: a process that dispatches events to handlers, as Erlang's
  * `gen_event` (Elixir's former `GenEvent`) does. Handlers are plain objects
- * whose state lives in the manager; they run one after another, in the order
- * they were added, inside the manager's process.
+ * whose state lives in the manager; they run one after another inside the
+ * manager's process, the most recently added first, as in `gen_event`.
  *
  * A handler:
  *
@@ -59,15 +59,8 @@ import {
 } from "./process/_runtime.ts";
 import { DownMessage } from "./process/messages.ts";
 import { formatReason } from "./process/reason.ts";
-import {
-  call as genCall,
-  type Callbacks,
-  cast,
-  GenServerProcess,
-  startBehaviour,
-  type StartOptions,
-  stop as genStop,
-} from "./gen_server.ts";
+import { call as genCall, type Callbacks, cast, type StartOptions, stop as genStop } from "./gen_server.ts";
+import { GenServerProcess, startBehaviour } from "./_gen_server.ts";
 import { send } from "./process/process.ts";
 
 type MaybePromise<T> = T | Promise<T>;
@@ -100,6 +93,7 @@ export type HandlerId = unknown;
 export type ManagerRef<E = unknown> = Pid<EventManagerMessage<E>>;
 /** Phantom message type of an event manager (for typing only). */
 export interface EventManagerMessage<E> {
+  /** The event type (never set). */
   readonly __event?: E;
 }
 
@@ -123,7 +117,7 @@ export class HandlerExitMessage {
   readonly handler: HandlerId;
   /** Why it was removed. */
   readonly reason: unknown;
-  /** @internal */
+  /** @ignore */
   constructor(manager: Pid, handler: HandlerId, reason: unknown) {
     this.manager = manager;
     this.handler = handler;
@@ -133,7 +127,8 @@ export class HandlerExitMessage {
 
 /**
  * A handler operation failed. `reason` is `"already_present"` (an add with an
- * id in use), `"not_found"` (no handler with that id), or `["error", thrown]`
+ * id in use), `"module_not_found"` (`removeHandler`: no handler with that id)
+ * or `"bad_module"` (`call`: no handler with that id), as `gen_event` says, or `["error", thrown]`
  * (the handler's `init` or `handleCall` threw; a throwing `handleCall` also
  * removes the handler).
  */
@@ -142,10 +137,17 @@ export class EventManagerError extends Error {
   readonly reason: unknown;
   /** The handler's id. */
   readonly handler: HandlerId;
+  /**
+   * Creates the error.
+   *
+   * @param reason Why.
+   * @param handler The handler.
+   * @param manager The manager.
+   */
   constructor(reason: unknown, handler: HandlerId, manager: Pid | string) {
     const what = reason === "already_present"
       ? "is already installed"
-      : reason === "not_found"
+      : reason === "module_not_found" || reason === "bad_module"
       ? "is not installed"
       : `failed: ${formatReason(reason)}`;
     super(`Event handler ${showId(handler)} in event manager ${String(manager)} ${what}`);
@@ -324,7 +326,8 @@ function addEntry(st: ManagerState, req: AddRequest): MaybePromise<Outcome> {
   const install = (state: unknown): Outcome => {
     if (find(st, req.id) !== undefined) return ["error", "already_present"];
     const monRef = req.adder !== null ? monitorFrom(st.proc, req.adder) : null;
-    st.entries.push({ id: req.id, handler: h, state, monRef, adder: req.adder, removed: false });
+    // Newest first, as gen_event runs, lists and terminates them.
+    st.entries.unshift({ id: req.id, handler: h, state, monRef, adder: req.adder, removed: false });
     return ["ok", undefined];
   };
   if (h.init === undefined) return install(req.arg);
@@ -340,7 +343,7 @@ function addEntry(st: ManagerState, req: AddRequest): MaybePromise<Outcome> {
 
 function callEntry(st: ManagerState, req: HandlerCall): MaybePromise<Outcome> {
   const e = find(st, req.id);
-  if (e === undefined) return ["error", "not_found"];
+  if (e === undefined) return ["error", "bad_module"];
   const fn = e.handler.handleCall;
   if (fn === undefined) {
     const thrown = new Error(`Event handler ${showId(e.id)} has no handleCall callback`);
@@ -389,7 +392,7 @@ const managerCallbacks: Callbacks<ManagerState, undefined> = {
     if (req instanceof AddRequest) return reply(st, addEntry(st, req));
     if (req instanceof RemoveRequest) {
       const e = find(st, req.id);
-      if (e === undefined) return ["reply", ["error", "not_found"], st];
+      if (e === undefined) return ["reply", ["error", "module_not_found"], st];
       const r = removeEntry(st, e, req.arg, "normal");
       return reply(st, isThenable(r) ? Promise.resolve(r).then((v) => ["ok", v]) : ["ok", r]);
     }
@@ -550,7 +553,7 @@ export async function addMonHandler<E, S, A>(
 /**
  * Removes the handler `id`: its `terminate(arg, state)` runs and this resolves
  * to what it returned. Rejects with {@linkcode EventManagerError}
- * `"not_found"` if no such handler is installed.
+ * `"module_not_found"` (gen_event's reason) if no such handler is installed.
  *
  * @example
  * ```ts
@@ -606,7 +609,8 @@ export async function syncNotify<E>(manager: ManagerRef<E> | string, event: E, t
 
 /**
  * Calls handler `id`'s `handleCall(request, state)` and resolves to its
- * reply. Rejects with {@linkcode EventManagerError}: `"not_found"`, or
+ * reply. Rejects with {@linkcode EventManagerError}: `"bad_module"` (gen_event's
+ * reason for a handler not installed), or
  * `["error", thrown]` when the handler threw (it is then removed).
  *
  * @example
@@ -631,7 +635,7 @@ export function call<Rep = any>(
 }
 
 /**
- * The ids of the installed handlers, in the order they were added.
+ * The ids of the installed handlers, the most recently added first (as `gen_event:which_handlers`).
  *
  * @example
  * ```ts

@@ -46,30 +46,23 @@ import type { Pid } from "./process/pid.ts";
 import { schedule, start as startTimer, Timer } from "./process/_timers.ts";
 import {
   addMonitor,
-  als,
-  type Behaviour,
+  callerIsDead,
   currentProc,
   DEAD,
   deliver,
-  die,
   type DownTarget,
   dropMonitor,
-  linkProcs,
   lookup,
+  never,
   outsideProcess,
   type Proc,
-  ProcessExit,
-  spawnProc,
-  unlinkProcs,
-  wake,
 } from "./process/_runtime.ts";
 import { nextRefId } from "./process/pid.ts";
-import { registerProc } from "./process/process.ts";
-import { ExitMessage } from "./process/messages.ts";
 import { formatReason } from "./process/reason.ts";
 
 /** `{ continue: value }`: run `handleContinue(value, state)` next. */
 export interface Continue {
+  /** The value handed to `handleContinue`. */
   continue: unknown;
 }
 /** A timeout in ms, or a continue instruction. */
@@ -116,14 +109,22 @@ export interface Callbacks<S, A = undefined, Call = any, Reply = any, Cast = any
   terminate?(reason: unknown, state: S): unknown;
 }
 
-/** A GenServer's pid, carrying its call, reply and cast types for `call`/`cast`. */
-export type ServerRef<Call = any, Reply = any, Cast = any> = Pid & {
+/**
+ * A GenServer's pid, carrying its call, reply, cast and info types, so that
+ * `call`, `cast` and `Process.send` refuse a message outside them at compile
+ * time. A server named by a string is not typed (a name says nothing of its
+ * server's type).
+ */
+export type ServerRef<Call = any, Reply = any, Cast = any, Info = any> = Pid<Info> & {
   readonly __server?: GenServerMessage<Call, Reply, Cast>;
 };
 /** Phantom message type of a GenServer (for typing only). */
 export interface GenServerMessage<Call, Reply, Cast> {
+  /** The call request type (never set). */
   readonly __call?: Call;
+  /** The reply type (never set). */
   readonly __reply?: Reply;
+  /** The cast request type (never set). */
   readonly __cast?: Cast;
 }
 
@@ -133,17 +134,6 @@ export interface StartOptions {
   name?: string;
   /** Fail the start with `"timeout"` if `init` takes longer (ms). Default: no limit. */
   timeout?: number;
-}
-
-/** A GenServer start failed; `reason` says why (see the module doc). */
-export class StartError extends Error {
-  /** The failure reason: init's stop reason, `"ignore"`, `["already_started", pid]`, ... */
-  readonly reason: unknown;
-  constructor(reason: unknown) {
-    super(`Start failed: ${formatReason(reason)}`);
-    this.name = "StartError";
-    this.reason = reason;
-  }
 }
 
 /**
@@ -160,6 +150,14 @@ export class CallError extends Error {
   readonly request: unknown;
   /** The call's timeout in ms. */
   readonly timeout: number;
+  /**
+   * Creates the error.
+   *
+   * @param reason Why.
+   * @param server The server called.
+   * @param request The request.
+   * @param timeout The timeout in ms.
+   */
   constructor(reason: unknown, server: Pid | string, request: unknown, timeout: number) {
     const what = reason === "noproc"
       ? "no process"
@@ -183,18 +181,20 @@ export class CallError extends Error {
  * `handleCall`) a monitor on the server, so a call costs few allocations.
  */
 export class From<R = unknown> extends Timer implements DownTarget {
-  /** @internal */ resolve: ((v: R) => void) | null;
-  /** @internal */ reject: (e: unknown) => void;
-  /** @internal */ server: Proc;
-  /** @internal */ refId = 0;
-  /** @internal */ dest: Pid | string;
-  /** @internal */ request: unknown;
-  /** @internal */ timeout: number;
+  /** @ignore */ resolve: ((v: R) => void) | null;
+  /** @ignore */ reject: (e: unknown) => void;
+  /** @ignore */ server: Proc;
+  /** @ignore */ refId = 0;
+  /** @ignore */ dest: Pid | string;
+  /** @ignore */ request: unknown;
+  /** @ignore */ timeout: number;
   /** The calling process (undefined: plain code). */
   readonly caller: Pid | undefined;
-  /** @internal Callbacks (not a promise's): run them outside the server's dispatch. */
+  /** @ignore The calling process: once it is dead, the call's outcome is dropped. */
+  callerProc: Proc | null;
+  /** @ignore Callbacks (not a promise's): run them outside the server's dispatch. */
   direct = false;
-  /** @internal */
+  /** @ignore */
   constructor(
     resolve: (v: R) => void,
     reject: (e: unknown) => void,
@@ -202,7 +202,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
     dest: Pid | string,
     request: unknown,
     timeout: number,
-    caller: Pid | undefined,
+    caller: Proc | null,
   ) {
     super();
     this.resolve = resolve;
@@ -211,330 +211,59 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.dest = dest;
     this.request = request;
     this.timeout = timeout;
-    this.caller = caller;
+    this.callerProc = caller;
+    this.caller = caller === null ? undefined : caller.pid;
   }
-  /** @internal The server keeps this call past `handleCall`: watch the server. */
+  /** @ignore The server keeps this call past `handleCall`: watch the server. */
   hold(): void {
     if (this.resolve !== null && this.refId === 0) {
       this.refId = nextRefId();
       addMonitor(this.server, this.refId, this);
     }
   }
-  /** @internal */
+  /** @ignore */
   fail(reason: unknown): void {
     if (this.resolve === null) return;
     this.resolve = null;
     if (this.refId !== 0) dropMonitor(this.server, this.refId);
     this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return; // nobody left to tell
     const error = new CallError(reason, this.dest, this.request, this.timeout);
     if (this.direct) outsideProcess(this.reject, error);
     else this.reject(error);
   }
-  /** @internal Timeout. */
+  /** @ignore Answers the call (see `reply`); a second answer, or one after the caller gave up, does nothing. */
+  answer(value: R): void {
+    const resolve = this.resolve;
+    if (resolve === null) return;
+    this.resolve = null;
+    if (this.refId !== 0) dropMonitor(this.server, this.refId);
+    this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return; // nobody left to tell
+    if (this.direct) outsideProcess(resolve, value);
+    else resolve(value);
+  }
+  /** @ignore Timeout. */
   override fire(): void {
     this.fail("timeout");
   }
-  /** @internal The server died. */
+  /** @ignore The server died. */
   down(_target: Proc, reason: unknown): void {
     this.fail(reason);
   }
 }
 
-/** Messages the GenServer loop itself understands (one `instanceof` for all). */
-class SystemMessage {}
-class CallMessage extends SystemMessage {
-  constructor(readonly from: From<any>, readonly request: unknown) {
-    super();
-  }
-}
-class CastMessage extends SystemMessage {
-  constructor(readonly request: unknown) {
-    super();
-  }
-}
-class StopMessage extends SystemMessage {
-  constructor(readonly reason: unknown) {
-    super();
-  }
-}
-class TimeoutMessage extends SystemMessage {}
-
-type AnyCallbacks = Callbacks<any, any>;
-
-/** Which callbacks are `async` functions, computed once per callbacks object. */
-interface Compiled {
-  asyncAny: boolean;
-}
-const compiled = new WeakMap<object, Compiled>();
-function compile(cb: AnyCallbacks): Compiled {
-  let c = compiled.get(cb);
-  if (c === undefined) {
-    const isAsync = (f: unknown) => typeof f === "function" && f.constructor?.name === "AsyncFunction";
-    c = {
-      asyncAny: isAsync(cb.init) || isAsync(cb.handleCall) || isAsync(cb.handleCast) ||
-        isAsync(cb.handleInfo) || isAsync(cb.handleContinue) || isAsync(cb.terminate),
-    };
-    compiled.set(cb, c);
-  }
-  return c;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
-}
-
-/** The behaviour object plugged into a GenServer's process. @internal */
-export class GenServerProcess implements Behaviour {
-  readonly kind: string;
-  readonly cb: AnyCallbacks;
-  readonly asyncCb: boolean;
-  state: unknown = undefined;
-  proc!: Proc;
-  timer: Timer | null = null;
-  /** The call being handled right now, until it is answered or held. */
-  inflight: From<any> | null = null;
-  /** True until `init` has returned: a failure then is reported to the starter. */
-  starting = true;
-  constructor(cb: AnyCallbacks, kind: string) {
-    this.cb = cb;
-    this.kind = kind;
-    this.asyncCb = compile(cb).asyncAny;
-  }
-
-  /** Calls a callback; async ones run in the process's async context so `self()` holds after `await`. */
-  invoke(fn: (...args: any[]) => unknown, a: unknown, b?: unknown, c?: unknown): unknown {
-    if (this.asyncCb) return als.run(this.proc, () => fn.call(this.cb, a, b, c));
-    return fn.call(this.cb, a, b, c);
-  }
-
-  handle(msg: unknown): unknown {
-    if (this.timer !== null) {
-      this.timer.cancel();
-      this.timer = null;
-    }
-    const cb = this.cb;
-    try {
-      if (msg instanceof SystemMessage) {
-        if (msg instanceof CallMessage) {
-          const from = msg.from;
-          if (cb.handleCall === undefined) {
-            throw new Error(`attempted to call GenServer ${this.proc.pid} but no handleCall callback was provided`);
-          }
-          this.inflight = from;
-          const r = this.then(this.invoke(cb.handleCall, msg.request, from, this.state), from);
-          // Not answered yet (noreply, or async): the caller must hear if the server dies.
-          if (from.resolve !== null) from.hold();
-          this.inflight = null;
-          return r;
-        }
-        if (msg instanceof CastMessage) {
-          if (cb.handleCast === undefined) {
-            throw new Error(`attempted to cast GenServer ${this.proc.pid} but no handleCast callback was provided`);
-          }
-          return this.then(this.invoke(cb.handleCast, msg.request, this.state), null);
-        }
-        if (msg instanceof StopMessage) return this.stop(msg.reason);
-        msg = "timeout";
-      } else if (msg instanceof ExitMessage && this.proc.parent !== null && msg.from === this.proc.parent.pid) {
-        return this.stop(msg.reason);
-      }
-      if (cb.handleInfo === undefined) return undefined; // unknown messages are dropped, as the guide explains
-      return this.then(this.invoke(cb.handleInfo, msg, this.state), null);
-    } catch (e) {
-      return this.crash(e);
-    }
-  }
-
-  /** Calls still queued when the server dies fail with its reason (they hold no monitor). */
-  dying(queued: unknown[] | null, from: number, reason: unknown): boolean {
-    let told = this.starting;
-    const inflight = this.inflight;
-    if (inflight !== null) {
-      this.inflight = null;
-      told = inflight.resolve !== null;
-      inflight.fail(reason);
-    }
-    if (queued === null) return told;
-    for (let i = from; i < queued.length; i++) {
-      const m = queued[i];
-      if (m instanceof CallMessage) {
-        told ||= m.from.resolve !== null;
-        m.from.fail(reason);
-      }
-    }
-    return told;
-  }
-
-  private then(r: unknown, from: From<any> | null): unknown {
-    if (isThenable(r)) {
-      return (r as Promise<unknown>).then((v) => this.apply(v, from), (e) => this.crash(e));
-    }
-    return this.apply(r, from);
-  }
-
-  private apply(r: unknown, from: From<any> | null): unknown {
-    if (this.proc.state === DEAD) return undefined;
-    if (Array.isArray(r)) {
-      const tag = r[0];
-      if (tag === "noreply" && (r.length === 2 || r.length === 3)) {
-        this.state = r[1];
-        return r.length === 3 ? this.extra(r[2]) : undefined;
-      }
-      if (tag === "reply" && from !== null && (r.length === 3 || r.length === 4)) {
-        this.state = r[2];
-        reply(from, r[1]);
-        return r.length === 4 ? this.extra(r[3]) : undefined;
-      }
-      if (tag === "stop" && r.length === 4 && from !== null) {
-        this.state = r[3];
-        reply(from, r[2]);
-        return this.stop(r[1]);
-      }
-      if (tag === "stop" && r.length === 3) {
-        this.state = r[2];
-        return this.stop(r[1]);
-      }
-    }
-    return this.crash(new Error(`bad return value from a GenServer callback: ${formatReason(r)}`));
-  }
-
-  private extra(x: unknown): unknown {
-    if (typeof x === "number") {
-      if (x !== Infinity) {
-        const proc = this.proc;
-        this.timer = schedule(x, () => {
-          this.timer = null;
-          deliver(proc, new TimeoutMessage());
-        });
-      }
-      return undefined;
-    }
-    if (x !== null && typeof x === "object" && "continue" in x) {
-      const cb = this.cb;
-      if (cb.handleContinue === undefined) {
-        return this.crash(new Error(`GenServer ${this.proc.pid} returned a continue but has no handleContinue`));
-      }
-      try {
-        return this.then(this.invoke(cb.handleContinue, (x as Continue).continue, this.state), null);
-      } catch (e) {
-        return this.crash(e);
-      }
-    }
-    return this.crash(new Error(`bad timeout or continue value: ${formatReason(x)}`));
-  }
-
-  /** Runs `terminate` (if any), then ends the process with `reason`. */
-  stop(reason: unknown): unknown {
-    const proc = this.proc;
-    const t = this.cb.terminate;
-    if (t !== undefined) {
-      let r: unknown;
-      try {
-        r = this.invoke(t, reason, this.state);
-      } catch (e) {
-        die(proc, ["error", e]);
-        return undefined;
-      }
-      if (isThenable(r)) {
-        return (r as Promise<unknown>).then(() => die(proc, reason), (e) => die(proc, ["error", e]));
-      }
-    }
-    die(proc, reason);
-    return undefined;
-  }
-
-  private crash(e: unknown): unknown {
-    return this.stop(e instanceof ProcessExit ? e.reason : ["error", e]);
-  }
-
-  /** Runs `init` in the new process and settles the start promise. */
-  init(arg: unknown, resolve: (pid: Pid) => void, reject: (e: unknown) => void, linked: Proc | null): unknown {
-    const proc = this.proc;
-    const fail = (reason: unknown, exitReason: unknown) => {
-      if (linked !== null) unlinkProcs(proc, linked);
-      reject(new StartError(reason));
-      die(proc, exitReason);
-    };
-    const settle = (r: unknown): unknown => {
-      if (proc.state === DEAD) return undefined;
-      if (r === "ignore") return fail("ignore", "normal");
-      if (Array.isArray(r)) {
-        if (r[0] === "ok" && (r.length === 2 || r.length === 3)) {
-          this.state = r[1];
-          this.starting = false;
-          resolve(proc.pid);
-          return r.length === 3 ? this.extra(r[2]) : undefined;
-        }
-        if (r[0] === "stop" && r.length === 2) return fail(r[1], r[1]);
-      }
-      const e = ["error", new Error(`bad return value from init: ${formatReason(r)}`)];
-      return fail(e, e);
-    };
-    let r: unknown;
-    try {
-      r = this.invoke(this.cb.init, arg);
-    } catch (e) {
-      const reason = e instanceof ProcessExit ? e.reason : ["error", e];
-      return fail(reason, reason);
-    }
-    if (isThenable(r)) {
-      return (r as Promise<unknown>).then(settle, (e) => {
-        const reason = e instanceof ProcessExit ? e.reason : ["error", e];
-        fail(reason, reason);
-      });
-    }
-    return settle(r);
-  }
-}
-
-/** Spawns a server process with the given behaviour. @internal */
-export function startBehaviour(
-  server: GenServerProcess,
-  arg: unknown,
-  opts: StartOptions | undefined,
-  link: boolean,
-): Promise<Pid> {
-  return new Promise<Pid>((resolve, reject) => {
-    const parent = currentProc();
-    const proc = spawnProc(parent, server.kind, null, server);
-    server.proc = proc;
-    if (opts?.name !== undefined) {
-      try {
-        registerProc(opts.name, proc);
-      } catch (e) {
-        die(proc, "normal");
-        const holder = lookup(opts.name);
-        reject(holder !== null ? new StartError(["already_started", holder.pid]) : e);
-        return;
-      }
-    }
-    const linked = link && parent !== null ? parent : null;
-    if (linked !== null) linkProcs(linked, proc);
-    let timer: Timer | null = null;
-    let settled = false;
-    const done = (pid: Pid) => {
-      settled = true;
-      if (timer !== null) timer.cancel();
-      resolve(pid);
-    };
-    const failed = (e: unknown) => {
-      settled = true;
-      if (timer !== null) timer.cancel();
-      reject(e);
-    };
-    if (opts?.timeout !== undefined && opts.timeout !== Infinity) {
-      timer = schedule(opts.timeout, () => {
-        if (settled) return;
-        settled = true;
-        if (linked !== null) unlinkProcs(proc, linked);
-        die(proc, "killed");
-        reject(new StartError("timeout"));
-      });
-    }
-    proc.init = () => server.init(arg, done, failed, linked);
-    wake(proc);
-  });
-}
+export { StartError } from "./_gen_server.ts";
+import {
+  type AnyCallbacks,
+  CallMessage,
+  CastMessage,
+  GenServerProcess,
+  startBehaviour,
+  StopMessage,
+} from "./_gen_server.ts";
 
 /**
  * Starts a GenServer (not linked). Resolves with its pid once `init` has
@@ -547,11 +276,11 @@ export function startBehaviour(
  * await GenServer.stop("doc_gs");
  * ```
  */
-export function start<S, A, Call, Reply, Cast>(
-  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+export function start<S, A, Call, Reply, Cast, Info>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast, Info>,
   arg: A,
   opts?: StartOptions,
-): Promise<ServerRef<Call, Reply, Cast>> {
+): Promise<ServerRef<Call, Reply, Cast, Info>> {
   return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, false);
 }
 
@@ -570,11 +299,11 @@ export function start<S, A, Call, Reply, Cast>(
  * });
  * ```
  */
-export function startLink<S, A, Call, Reply, Cast>(
-  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+export function startLink<S, A, Call, Reply, Cast, Info>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast, Info>,
   arg: A,
   opts?: StartOptions,
-): Promise<ServerRef<Call, Reply, Cast>> {
+): Promise<ServerRef<Call, Reply, Cast, Info>> {
   return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, true);
 }
 
@@ -595,16 +324,20 @@ export function startLink<S, A, Call, Reply, Cast>(
  */
 export function call<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string,
-  request: Call,
+  // NoInfer: the request is checked against the server's type, never widens it.
+  request: NoInfer<Call>,
   timeout: number = 5000,
 ): Promise<Reply> {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, request, timeout));
-  const caller = currentProc();
   if (caller === p) return Promise.reject(new CallError("calling_self", server, request, timeout));
   return new Promise<Reply>((resolve, reject) => {
-    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller?.pid);
+    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller);
     if (timeout !== Infinity) startTimer(from, timeout);
+    // A GenServer fails the calls it holds or has queued when it dies; any other process is watched.
+    if (!(p.behaviour instanceof GenServerProcess)) from.hold();
     deliver(p, new CallMessage(from, request));
   });
 }
@@ -630,21 +363,24 @@ export function call<Call = any, Reply = any>(
  */
 export function callWith<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string,
-  request: Call,
+  // NoInfer: the request is checked against the server's type, never widens it.
+  request: NoInfer<Call>,
   onReply: (reply: Reply) => void,
   onError: (error: CallError) => void,
   timeout: number = 5000,
 ): void {
-  const p = lookup(server);
   const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return;
+  const p = lookup(server);
   if (p === null || p.state === DEAD || caller === p) {
     const reason = p === null || p.state === DEAD ? "noproc" : "calling_self";
     queueMicrotask(() => onError(new CallError(reason, server, request, timeout)));
     return;
   }
-  const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller?.pid);
+  const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller);
   from.direct = true;
   if (timeout !== Infinity) startTimer(from, timeout);
+  if (!(p.behaviour instanceof GenServerProcess)) from.hold();
   deliver(p, new CallMessage(from, request));
 }
 
@@ -657,7 +393,8 @@ export function callWith<Call = any, Reply = any>(
  * GenServer.cast("nobody_here", "hello"); // no error, as in Elixir
  * ```
  */
-export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: Cast): void {
+export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: NoInfer<Cast>): void {
+  if (callerIsDead()) return;
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));
 }
@@ -677,13 +414,8 @@ export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, req
  * ```
  */
 export function reply<R>(from: From<R>, value: R): void {
-  const resolve = from.resolve;
-  if (resolve === null) return;
-  from.resolve = null;
-  if (from.refId !== 0) dropMonitor(from.server, from.refId);
-  from.cancel();
-  if (from.direct) outsideProcess(resolve, value);
-  else resolve(value);
+  if (callerIsDead()) return; // a dead process's leftover code
+  from.answer(value);
 }
 
 /**
@@ -701,15 +433,18 @@ export function reply<R>(from: From<R>, value: R): void {
  * ```
  */
 export function stop(server: Pid | string, reason: unknown = "normal", timeout: number = Infinity): Promise<void> {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, "stop", timeout));
-  if (currentProc() === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
+  if (caller === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
   return new Promise<void>((resolve, reject) => {
     let timer: Timer | null = null;
     const refId = nextRefId();
     addMonitor(p, refId, {
       down(_t: Proc, exitReason: unknown) {
         if (timer !== null) timer.cancel();
+        if (caller !== null && caller.state === DEAD) return;
         if (exitReason === reason) resolve();
         else if (exitReason === "noproc") reject(new CallError("noproc", server, "stop", timeout));
         else reject(new CallError(exitReason, server, "stop", timeout));
@@ -718,6 +453,7 @@ export function stop(server: Pid | string, reason: unknown = "normal", timeout: 
     if (timeout !== Infinity) {
       timer = schedule(timeout, () => {
         dropMonitor(p, refId);
+        if (caller !== null && caller.state === DEAD) return;
         reject(new CallError("timeout", server, "stop", timeout));
       });
     }

@@ -10,7 +10,6 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { test } from "node:test";
 
 /** One runnable example. */
 export interface DocExample {
@@ -69,22 +68,5 @@ export async function runDocExample(file: URL, example: DocExample): Promise<voi
   } finally {
     console.assert = assert;
     rmSync(path, { force: true });
-  }
-}
-
-/**
- * Registers one node:test test per `@example` of each file (paths relative
- * to the calling test file, whose `import.meta.url` is `base`).
- *
- * @param base The calling test file's URL.
- * @param files Source files, relative to it.
- */
-export function testDocExamples(base: string, files: readonly string[]): void {
-  for (const file of files) {
-    const url = new URL(file, base);
-    const name = file.slice(file.lastIndexOf("/") + 1);
-    for (const example of docExamples(url)) {
-      test(`${name} example: ${example.title}`, () => runDocExample(url, example));
-    }
   }
 }

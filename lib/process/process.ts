@@ -6,6 +6,18 @@
  * argument (or {@linkcode self}) and waits for messages with
  * {@linkcode receive}. Messages that do not match stay queued, in order.
  *
+ * **A dead process has no effect.** JavaScript cannot stop running code, so a
+ * process killed while its body (or an `async` callback) waits in an `await`
+ * is stopped another way: every promise of the runtime it awaits
+ * (`receive`, `sleep`, `GenServer.call`, `Task.await`, a start, ...) never
+ * settles, and whatever its leftover code does through the runtime is
+ * dropped: sends, replies, casts, exit signals, spawns (the new process is
+ * born dead), links, monitors, registrations, timers and starts; an ETS
+ * write throws. The one thing that cannot match the BEAM: synchronous code
+ * already running when its process dies (after `exit(self(), "kill")`, say)
+ * finishes its turn, without effect. The process context follows `async`
+ * functions; a callback that returns a promise should be one.
+ *
  * @example Ping-pong
  * ```ts
  * import { Process } from "../../mod.ts";
@@ -22,17 +34,16 @@
  *
  * @module
  */
-import { makeRef, nextRefId, Pid, type Ref } from "./pid.ts";
-import { type Pattern, toMatcher } from "./pattern.ts";
-import { schedule, type Timer } from "./_timers.ts";
+import { makeRef, Pid, Ref } from "./pid.ts";
+import type { Pattern } from "./pattern.ts";
+import { schedule, Timer } from "./_timers.ts";
 import {
   addMonitor,
-  als,
+  callerIsDead,
   crashLogger,
   currentProc,
   DEAD,
   deliver,
-  die,
   dropMonitor,
   exitSignal,
   findMatch,
@@ -41,6 +52,7 @@ import {
   lookup,
   monitorsOf,
   names,
+  never,
   type Proc,
   ProcessExit,
   ProcMonitor,
@@ -48,102 +60,32 @@ import {
   RUNNING,
   runQueueLength,
   setCrashLogger as setRuntimeCrashLogger,
-  spawnProc,
   stats,
   SUSPENDED,
   table,
   takeAt,
   unlinkProcs,
-  type Waiter,
-  WAITING,
-  wake,
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
-export { Pid, type Ref };
+export { Pid, Ref };
 
-/** What `receive` resolves to when its `after` timeout passes first. */
-export const TIMEOUT: unique symbol = Symbol("timeout");
-
-/** Given to a raw process body: its own pid, and its mailbox. */
-export interface ProcessContext {
-  /** This process. */
-  readonly self: Pid;
-  /** Waits for the first message matching `pattern` (see {@linkcode receive}). */
-  receive<T = any>(pattern?: Pattern): Promise<T>;
-  /** Same, giving up after `after` ms with {@linkcode TIMEOUT}. */
-  receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
-  /** Ends this process with `reason` (throws; do not catch it). */
-  exit(reason: unknown): never;
-}
-
-/** Options for {@linkcode spawn}. */
-export interface SpawnOptions {
-  /** Link the new process to the caller (a process). */
-  link?: boolean;
-  /** Register the new process under this name (throws if taken). */
-  name?: string;
-  /** Start with exits trapped. */
-  trapExit?: boolean;
-}
-
-/** A raw process body. Returning ends the process with reason `normal`. */
-export type ProcessBody = (ctx: ProcessContext) => unknown;
+export { type ProcessBody, type ProcessContext, type SpawnOptions, TIMEOUT } from "./_spawn.ts";
+import {
+  type ProcessBody,
+  type ProcessContext,
+  receiveIn,
+  registerProc,
+  ROOT,
+  spawnBody,
+  type SpawnOptions,
+  type TIMEOUT,
+} from "./_spawn.ts";
 
 function callerOrThrow(what: string): Proc {
   const p = currentProc();
   if (p === null) throw new Error(`${what} must be called from a process (use Process.run or spawn)`);
   return p;
-}
-
-/** Plain code has no pid of its own; signals from it carry this one. */
-export const ROOT: Pid = new Pid(0);
-
-/** The context handed to a body; its functions work destructured (`({ receive }) => ...`). */
-class Context implements ProcessContext {
-  readonly self: Pid;
-  readonly receive: ProcessContext["receive"];
-  constructor(p: Proc) {
-    this.self = p.pid;
-    this.receive = ((pattern?: Pattern, after?: number) => receiveIn(p, pattern, after)) as ProcessContext["receive"];
-  }
-  exit(this: void, reason: unknown): never {
-    throw new ProcessExit(reason);
-  }
-}
-
-/** Creates the process; the body starts later, from the scheduler. @internal */
-export function spawnBody(body: ProcessBody, opts: SpawnOptions | undefined, kind: string): Proc {
-  const parent = currentProc();
-  const p = spawnProc(parent, kind, null, null);
-  if (opts !== undefined) {
-    if (opts.name !== undefined) registerProc(opts.name, p);
-    if (opts.trapExit) p.trapExit = true;
-    if (opts.link && parent !== null) linkProcs(parent, p);
-  }
-  // Bodies run in an async context so `self()` still works after any `await`.
-  p.init = () => als.run(p, runBody, p, body);
-  wake(p);
-  return p;
-}
-
-function runBody(p: Proc, body: ProcessBody): void {
-  p.state = SUSPENDED;
-  let r: unknown;
-  try {
-    r = body(new Context(p));
-  } catch (e) {
-    die(p, e instanceof ProcessExit ? e.reason : ["error", e]);
-    return;
-  }
-  if (r !== null && typeof r === "object" && typeof (r as PromiseLike<unknown>).then === "function") {
-    (r as PromiseLike<unknown>).then(
-      () => die(p, "normal"),
-      (e) => die(p, e instanceof ProcessExit ? e.reason : ["error", e]),
-    );
-  } else {
-    die(p, "normal");
-  }
 }
 
 /**
@@ -197,7 +139,7 @@ export function spawnLink(body: ProcessBody, opts?: Omit<SpawnOptions, "link">):
 export function spawnMonitor(body: ProcessBody, opts?: SpawnOptions): [Pid, Ref] {
   const caller = callerOrThrow("Process.spawnMonitor");
   const p = spawnBody(body, opts, "raw");
-  return [p.pid, monitorFrom(caller, p)];
+  return [p.pid, monitorFrom(caller, p, p.pid)];
 }
 
 /**
@@ -240,7 +182,8 @@ export function current(): Pid | undefined {
  * Process.send(pid, "stop");
  * ```
  */
-export function send<M>(dest: Pid<M> | string, msg: M): void {
+export function send<M>(dest: Pid<M> | string, msg: NoInfer<M>): void {
+  if (callerIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
@@ -249,31 +192,6 @@ export function send<M>(dest: Pid<M> | string, msg: M): void {
   }
   const p = procOf(dest);
   if (p !== null) deliver(p, msg);
-}
-
-function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promise<any> {
-  if (p.state === DEAD) return new Promise(() => {});
-  if (p.waiter !== null) throw new Error("Process is already waiting in receive");
-  const match = toMatcher(pattern);
-  const i = findMatch(p, match, p.mqHead);
-  if (i >= 0) {
-    p.handled++;
-    return Promise.resolve(takeAt(p, i));
-  }
-  if (after !== undefined && after <= 0) return Promise.resolve(TIMEOUT);
-  return new Promise((resolve) => {
-    const w: Waiter = { match, resolve, timer: null, scanPos: p.mq === null ? 0 : p.mq.length };
-    if (after !== undefined && after !== Infinity) {
-      w.timer = schedule(after, () => {
-        if (p.waiter !== w) return;
-        p.waiter = null;
-        if (p.state === WAITING) p.state = SUSPENDED;
-        resolve(TIMEOUT);
-      });
-    }
-    p.waiter = w;
-    if (p.state === SUSPENDED || p.state === RUNNING) p.state = WAITING;
-  });
 }
 
 /**
@@ -295,14 +213,48 @@ function receiveIn(p: Proc, pattern: unknown, after: number | undefined): Promis
  * ```
  */
 export function receive<T = any>(pattern?: Pattern): Promise<T>;
+/** Same, resolving to {@linkcode TIMEOUT} if nothing matches within `after` ms. */
 export function receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
 export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
   return receiveIn(callerOrThrow("Process.receive"), pattern, after);
 }
 
 /**
- * Links the caller and `pid`. Linking to a dead process sends the caller an
- * exit signal with reason `noproc`, as in Erlang.
+ * `link` found no process: Erlang's `noproc` error, raised in a caller that
+ * does not trap exits (one that does gets an `ExitMessage` with `noproc`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const err = await Process.run(async () => {
+ *   const pid = Process.spawn(() => {});
+ *   await Process.run(() => {}); // it has run and ended
+ *   try {
+ *     Process.link(pid);
+ *   } catch (e) {
+ *     return e;
+ *   }
+ * });
+ * console.assert(err instanceof Process.NoProcessError && err.reason === "noproc");
+ * ```
+ */
+export class NoProcessError extends Error {
+  /** Always `"noproc"`, as in Erlang. */
+  readonly reason = "noproc";
+  /** The process that was not there. */
+  readonly pid: Pid;
+  constructor(pid: Pid, what: string) {
+    super(`${what}(${pid}): no such process`);
+    this.name = "NoProcessError";
+    this.pid = pid;
+  }
+}
+
+/**
+ * Links the caller and `pid`. Linking to a dead process throws
+ * {@linkcode NoProcessError} (`noproc`) in a caller that does not trap exits,
+ * and sends a trapping caller an `ExitMessage` with reason `noproc`, as in
+ * Erlang. A name nobody holds throws (Erlang's `badarg`).
  *
  * @example
  * ```ts
@@ -317,9 +269,12 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
  */
 export function link(pid: Pid | string): void {
   const caller = callerOrThrow("Process.link");
+  if (caller.state === DEAD) return;
   const p = lookup(pid);
   if (p === null || p.state === DEAD) {
-    exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
+    if (typeof pid === "string") throw new Error(`No process is registered as ${JSON.stringify(pid)}`);
+    if (!caller.trapExit) throw new NoProcessError(pid, "Process.link");
+    deliver(caller, new ExitMessage(pid, "noproc"));
     return;
   }
   linkProcs(caller, p);
@@ -340,13 +295,23 @@ export function unlink(pid: Pid): void {
   if (p !== null) unlinkProcs(caller, p);
 }
 
-function monitorFrom(caller: Proc, target: Proc | null): Ref {
+function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref {
   const ref = makeRef();
-  const m = new ProcMonitor(ref, caller);
-  if (target !== null && target.state !== DEAD) (caller.monitoring ??= new Map()).set(ref.id, target);
-  addMonitor(target, ref.id, m);
+  // Monitoring oneself creates no monitor, as in Erlang.
+  if (caller.state === DEAD || target === caller) return ref;
+  const m = new ProcMonitor(ref, caller, typeof dest === "string" ? dest : undefined);
+  if (target !== null && target.state !== DEAD) {
+    (caller.monitoring ??= new Map()).set(ref.id, target);
+    addMonitor(target, ref.id, m);
+  } else {
+    // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
+    m.down(typeof dest === "string" ? nobody : { pid: dest } as Proc, "noproc");
+  }
   return ref;
 }
+
+/** The process behind a name nobody holds, for its DOWN. */
+const nobody = { pid: ROOT } as Proc;
 
 /**
  * Monitors `pid`: when it dies the caller gets one {@linkcode DownMessage}.
@@ -365,7 +330,7 @@ function monitorFrom(caller: Proc, target: Proc | null): Ref {
  */
 export function monitor(pid: Pid | string): Ref {
   const caller = callerOrThrow("Process.monitor");
-  return monitorFrom(caller, lookup(pid));
+  return monitorFrom(caller, lookup(pid), pid);
 }
 
 /**
@@ -414,6 +379,7 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
  * ```
  */
 export function exit(pid: Pid | string, reason: unknown): void;
+/** Ends the calling process with `reason` (throws; do not catch it). */
 export function exit(reason: unknown): never;
 export function exit(a: unknown, b?: unknown): void {
   if (arguments.length < 2) throw new ProcessExit(a);
@@ -423,6 +389,7 @@ export function exit(a: unknown, b?: unknown): void {
     return;
   }
   const from = currentProc();
+  if (from !== null && from.state === DEAD) return;
   exitSignal(target, from, from?.pid ?? ROOT, b, false);
 }
 
@@ -461,17 +428,6 @@ export function isAlive(pid: Pid): boolean {
   return p !== null && p.state !== DEAD;
 }
 
-/** Registers `p` under `name`. @internal */
-export function registerProc(name: string, p: Proc): void {
-  if (typeof name !== "string" || name === "") throw new TypeError("A process name must be a non-empty string");
-  const holder = names.get(name);
-  if (holder !== undefined) throw new Error(`Name ${JSON.stringify(name)} is already registered to ${holder.pid}`);
-  if (p.state === DEAD) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${p.pid} is not alive`);
-  if (p.name !== undefined) throw new Error(`Process ${p.pid} is already registered as ${JSON.stringify(p.name)}`);
-  names.set(name, p);
-  p.name = name;
-}
-
 /**
  * Registers `pid` under `name`. Throws if the name is taken, the process is
  * dead, or it already has a name. A dead process's name is freed.
@@ -487,6 +443,7 @@ export function registerProc(name: string, p: Proc): void {
  * ```
  */
 export function register(name: string, pid: Pid): void {
+  if (callerIsDead()) return;
   const p = procOf(pid);
   if (p === null) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${pid} is not alive`);
   registerProc(name, p);
@@ -504,6 +461,7 @@ export function register(name: string, pid: Pid): void {
  * ```
  */
 export function unregister(name: string): void {
+  if (callerIsDead()) return;
   const p = names.get(name);
   if (p === undefined) throw new Error(`Name ${JSON.stringify(name)} is not registered`);
   names.delete(name);
@@ -538,25 +496,32 @@ export function registered(): string[] {
 
 /** What {@linkcode info} reports about a live process. */
 export interface ProcessInfo {
+  /** The process. */
   pid: Pid;
   /** `waiting` (idle), `runnable` (queued), `running`, or `suspended` (in async code). */
   status: "waiting" | "runnable" | "running" | "suspended";
   /** What the process is: `raw`, `Task`, `GenServer`, `Agent`, `Supervisor`, ... */
   behaviour: string;
+  /** Its registered name, if any. */
   registeredName: string | undefined;
+  /** Messages waiting in its mailbox. */
   messageQueueLen: number;
   /** Messages taken from the mailbox so far. */
   messagesHandled: number;
+  /** Processes linked to it. */
   links: Pid[];
   /** Processes this one monitors. */
   monitors: Pid[];
   /** Processes monitoring this one. */
   monitoredBy: Pid[];
+  /** Whether it traps exits. */
   trapExit: boolean;
   /** The process that spawned it (undefined: plain code). */
   parent: Pid | undefined;
   /** A rough estimate of the bytes this process holds. */
   memory: number;
+  /** What the process set with {@linkcode setLabel}, or `undefined`. */
+  label: unknown;
 }
 
 /**
@@ -590,7 +555,90 @@ export function info(pid: Pid): ProcessInfo | undefined {
     parent: p.parent?.pid,
     memory: 160 + qlen * 48 + linksOf(p).length * 48 + monitorsOf(p).length * 64 +
       (p.monitoring?.size ?? 0) * 48,
+    label: p.pid._label,
   };
+}
+
+/**
+ * Labels the calling process, as Elixir's `Process.set_label/1`: any value
+ * that tells an operator what the process is (a bucket labels itself
+ * `["bucket", name]`). Only introspection reads it ({@linkcode info},
+ * {@linkcode getLabel}, the Observer, supervisor reports); it is not a name
+ * and need not be unique.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const pid = Process.spawn(async ({ receive }) => {
+ *   Process.setLabel(["worker", 7]);
+ *   await receive();
+ * });
+ * await Promise.resolve();
+ * assert.deepEqual(Process.getLabel(pid), ["worker", 7]);
+ * assert.deepEqual(Process.info(pid)!.label, ["worker", 7]);
+ * Process.exit(pid, "kill");
+ * ```
+ *
+ * @param label The label.
+ * @throws {Error} Outside a process.
+ */
+export function setLabel(label: unknown): void {
+  callerOrThrow("Process.setLabel").pid._label = label;
+}
+
+/**
+ * A label as one short text: `["bucket", "shopping"]` reads
+ * `bucket "shopping"` (a leading string tag, then the other elements as
+ * JSON), a string reads as itself, anything else as JSON.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(Process.formatLabel(["bucket", "shopping"]), 'bucket "shopping"');
+ * assert.equal(Process.formatLabel("acceptor"), "acceptor");
+ * assert.equal(Process.formatLabel({ n: 1 }), '{"n":1}');
+ * ```
+ *
+ * @param label A label.
+ * @returns Its text.
+ */
+export function formatLabel(label: unknown): string {
+  if (typeof label === "string") return label;
+  if (Array.isArray(label) && label.length > 0 && typeof label[0] === "string") {
+    return [label[0], ...label.slice(1).map(json)].join(" ");
+  }
+  return json(label);
+}
+
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * The label of a live process ({@linkcode setLabel}), or `undefined` (none,
+ * or not alive).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * console.assert(Process.getLabel(pid) === undefined);
+ * Process.exit(pid, "kill");
+ * ```
+ *
+ * @param pid The process.
+ * @returns Its label.
+ */
+export function getLabel(pid: Pid): unknown {
+  const p = procOf(pid);
+  return p === null || p.state === DEAD ? undefined : p.pid._label;
 }
 
 /**
@@ -606,6 +654,30 @@ export function list(): Pid[] {
   const out: Pid[] = [];
   for (const p of table.values()) out.push(p.pid);
   return out;
+}
+
+/**
+ * The messages waiting in a live process's mailbox, oldest first (at most
+ * `limit`), without taking them — Erlang's `process_info(Pid, messages)`;
+ * `undefined` if the process is dead. For tools such as the Observer.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive("never"); });
+ * Process.send(pid, "a");
+ * Process.send(pid, "b");
+ * console.assert(Process.messages(pid)!.join() === "a,b");
+ * console.assert(Process.messages(pid, 1)!.join() === "a");
+ * Process.exit(pid, "kill");
+ * console.assert(Process.messages(pid) === undefined);
+ * ```
+ */
+export function messages(pid: Pid, limit: number = Infinity): unknown[] | undefined {
+  const p = procOf(pid);
+  if (p === null || p.state === DEAD) return undefined;
+  const queued = p.pending();
+  return limit < queued.length ? queued.slice(0, Math.max(0, limit)) : queued;
 }
 
 /**
@@ -651,6 +723,7 @@ export type TimerRef = Timer;
  * ```
  */
 export function sendAfter<M>(dest: Pid<M> | string, msg: M, ms: number): TimerRef {
+  if (callerIsDead()) return new Timer(); // never started: cancelTimer says false
   return schedule(ms, () => {
     const p = lookup(dest);
     if (p !== null) deliver(p, msg);
@@ -681,7 +754,14 @@ export function cancelTimer(timer: TimerRef): boolean {
  * ```
  */
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => schedule(ms, resolve));
+  const sleeper = currentProc();
+  if (sleeper === null) return new Promise((resolve) => schedule(ms, resolve));
+  if (sleeper.state === DEAD) return never();
+  return new Promise((resolve) =>
+    schedule(ms, () => {
+      if (sleeper.state !== DEAD) resolve();
+    })
+  );
 }
 
 /**
@@ -713,6 +793,12 @@ export class ProcessExitError extends Error {
   readonly reason: unknown;
   /** The process that exited. */
   readonly pid: Pid;
+  /**
+   * Creates the error.
+   *
+   * @param pid The process.
+   * @param reason Its exit reason.
+   */
   constructor(pid: Pid, reason: unknown) {
     super(`Process ${pid} exited: ${formatReason(reason)}`);
     this.name = "ProcessExitError";
@@ -735,26 +821,27 @@ export class ProcessExitError extends Error {
  * ```
  */
 export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: SpawnOptions): Promise<Awaited<T>> {
+  const owner = currentProc();
+  if (owner !== null && owner.state === DEAD) return never();
   return new Promise((resolve, reject) => {
     let done = false;
     const p = spawnBody(
       async (ctx) => {
         const v = await body(ctx);
         done = true;
-        resolve(v as Awaited<T>);
+        if (owner === null || owner.state !== DEAD) resolve(v as Awaited<T>);
       },
       opts,
       "raw",
     );
     (p.exitHooks ??= []).push((reason) => {
-      if (!done) reject(new ProcessExitError(p.pid, reason));
+      if (!done && (owner === null || owner.state !== DEAD)) reject(new ProcessExitError(p.pid, reason));
     });
   });
 }
 
+export { runAfter } from "./_runtime.ts";
 export { DownMessage, ExitMessage, isDownMessage, isExitMessage } from "./messages.ts";
-import { DownMessage } from "./messages.ts";
+import { DownMessage, ExitMessage } from "./messages.ts";
 export { _, matches, type Pattern } from "./pattern.ts";
 export { type ExitReason, formatReason, isNormalExit } from "./reason.ts";
-export { makeRef };
-export { nextRefId as _nextRefId };

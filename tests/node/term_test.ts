@@ -8,10 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Term } from "../../mod.ts";
-import { testDocExamples } from "../_doc_examples.ts";
 import { beamSkip } from "./_beam.ts";
-
-testDocExamples(import.meta.url, ["../../lib/node/term.ts"]);
 
 const { List, NIL, Float, BitBinary, ErlPid, ErlRef, ErlPort, ErlFun, atom } = Term;
 type Term = Term.Term;

@@ -20,13 +20,9 @@
  * @module
  */
 import { memoryUsage } from "node:process";
-import { Pid, Ref } from "../../process/pid.ts";
-import { type Proc, procOf, runQueueLength, stats, table } from "../../process/_runtime.ts";
-import * as Process from "../../process/process.ts";
-import { call } from "../../gen_server.ts";
-import * as Application from "../../application.ts";
-import * as Ets from "../../ets/ets.ts";
-import type { ChildInfo } from "../../supervisor/supervisor.ts";
+import { Application, Ets, GenServer, Pid, Process, Ref, type Supervisor } from "../../../mod.ts";
+
+type ChildInfo = Supervisor.ChildInfo;
 
 /** Behaviours whose processes answer `which_children`. */
 const SUPERVISOR_KINDS: ReadonlySet<string> = new Set(["Supervisor", "DynamicSupervisor", "Task.Supervisor"]);
@@ -39,6 +35,8 @@ export interface ProcessSummary {
   id: number;
   /** Registered name, or null. */
   name: string | null;
+  /** Its label (`Process.setLabel`) as text, e.g. `bucket "shopping"`, or null. */
+  label: string | null;
   /** `GenServer`, `Agent`, `Supervisor`, `DynamicSupervisor`, `Task`, `EventManager`, `raw`, ... */
   behaviour: string;
   /** `waiting`, `runnable`, `running` or `suspended`. */
@@ -67,6 +65,52 @@ export interface ProcessDetail extends ProcessSummary {
   messages: string[];
   /** Supervisors only: their children, one level deep. */
   children?: TreeNode[];
+  /** What the describer of its label's tag said ({@linkcode describeLabel}), e.g. `{ keys: 3 }`. */
+  details?: Record<string, string | number>;
+}
+
+/** Describes a labelled process for the detail panel: see {@linkcode describeLabel}. */
+export type LabelDescriber = (pid: Pid) => Record<string, string | number> | Promise<Record<string, string | number>>;
+
+const describers = new Map<string, LabelDescriber>();
+
+/**
+ * Registers what the detail panel shows about processes whose label is
+ * `[tag, ...]` (or the string `tag`): `kv serve` registers `"bucket"`, whose
+ * describer answers the bucket's key count. A describer that throws or takes
+ * more than the detail's timeout is left out. `undefined` removes it.
+ *
+ * @example
+ * ```ts
+ * import * as Observer from "./mod.ts";
+ * import { Process } from "../../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * Observer.describeLabel("doc_worker", () => ({ jobs: 3 }));
+ * const pid = Process.spawn(async ({ receive }) => {
+ *   Process.setLabel(["doc_worker", "w1"]);
+ *   await receive();
+ * });
+ * await Promise.resolve();
+ * const d = (await Observer.processInfo(pid))!;
+ * assert.equal(d.label, 'doc_worker "w1"');
+ * assert.deepEqual(d.details, { jobs: 3 });
+ * Process.exit(pid, "kill");
+ * Observer.describeLabel("doc_worker", undefined);
+ * ```
+ *
+ * @param tag The label's tag.
+ * @param describer What to show, or `undefined` to forget the tag.
+ */
+export function describeLabel(tag: string, describer: LabelDescriber | undefined): void {
+  if (describer === undefined) describers.delete(tag);
+  else describers.set(tag, describer);
+}
+
+function tagOf(label: unknown): string | undefined {
+  if (typeof label === "string") return label;
+  if (Array.isArray(label) && typeof label[0] === "string") return label[0];
+  return undefined;
 }
 
 /** Keys {@linkcode processes} can sort by. */
@@ -97,6 +141,8 @@ export interface TreeNode {
   id: string | null;
   /** Registered name, or null. */
   name: string | null;
+  /** Its label as text, or null. */
+  label?: string | null;
   /** The process's behaviour, or null when it is not running. */
   behaviour: string | null;
   /** `worker` or `supervisor` (as the child spec says; the root is `supervisor`). */
@@ -121,8 +167,11 @@ export interface TreeOptions {
 
 /** One running application and its tree. */
 export interface AppTree {
+  /** The application's name. */
   name: string;
+  /** Its `description`. */
   description: string;
+  /** Its `version`. */
   version: string;
   /** The top process. */
   pid: string;
@@ -132,14 +181,19 @@ export interface AppTree {
 
 /** One ETS-like table. */
 export interface EtsSummary {
+  /** The table's unique number. */
   id: number;
+  /** Its name. */
   name: string;
+  /** Whether it is found by name (`named_table`). */
   named: boolean;
   /** Owner pid, or null when plain code owns it. */
   owner: string | null;
   /** The owner's registered name, if any. */
   ownerName: string | null;
+  /** `set`, `ordered_set`, `bag` or `duplicate_bag`. */
   type: string;
+  /** `public`, `protected` or `private`. */
   access: string;
   /** Number of objects. */
   size: number;
@@ -185,13 +239,14 @@ function pidStr(p: Pid | undefined | null): string | null {
   return p == null ? null : p.toString();
 }
 
-function summarize(p: Proc): ProcessSummary | undefined {
-  const i = Process.info(p.pid);
+function summarize(pid: Pid): ProcessSummary | undefined {
+  const i = Process.info(pid);
   if (i === undefined) return undefined;
   return {
     pid: i.pid.toString(),
     id: i.pid.id,
     name: i.registeredName ?? null,
+    label: i.label === undefined ? null : Process.formatLabel(i.label),
     behaviour: i.behaviour,
     status: i.status,
     messageQueueLen: i.messageQueueLen,
@@ -222,8 +277,8 @@ const NUMERIC: ReadonlySet<string> = new Set(["messageQueueLen", "messagesHandle
  */
 export function processes(opts?: ProcessListOptions): ProcessSummary[] {
   const rows: ProcessSummary[] = [];
-  for (const p of table.values()) {
-    const s = summarize(p);
+  for (const pid of Process.list()) {
+    const s = summarize(pid);
     if (s !== undefined) rows.push(s);
   }
   const key = opts?.sortBy ?? "id";
@@ -240,14 +295,18 @@ export function processes(opts?: ProcessListOptions): ProcessSummary[] {
   return rows;
 }
 
+/** The live process with this pid id (a scan, as `table.get` was: introspection only). */
+function byId(id: number): Pid | undefined {
+  return Process.list().find((pid) => pid.id === id);
+}
+
 /** Finds a live process by pid, `"<0.N.0>"`, `"N"`, N, or registered name. */
-function findProc(ref: Pid | string | number): Proc | null {
-  if (ref instanceof Pid) return procOf(ref);
-  if (typeof ref === "number") return Number.isSafeInteger(ref) ? table.get(ref) ?? null : null;
+function findPid(ref: Pid | string | number): Pid | undefined {
+  if (ref instanceof Pid) return Process.isAlive(ref) ? ref : undefined;
+  if (typeof ref === "number") return Number.isSafeInteger(ref) ? byId(ref) : undefined;
   const m = /^(?:<0\.(\d{1,15})\.0>|(\d{1,15}))$/.exec(ref);
-  if (m !== null) return table.get(Number(m[1] ?? m[2])) ?? null;
-  const pid = Process.whereis(ref);
-  return pid === undefined ? null : procOf(pid);
+  if (m !== null) return byId(Number(m[1] ?? m[2]));
+  return Process.whereis(ref);
 }
 
 /**
@@ -266,8 +325,7 @@ function findProc(ref: Pid | string | number): Proc | null {
  * ```
  */
 export function resolvePid(ref: Pid | string | number): Pid | undefined {
-  const p = findProc(ref);
-  return p === null || !p.alive ? undefined : p.pid;
+  return findPid(ref);
 }
 
 /**
@@ -289,15 +347,29 @@ export async function processInfo(
   ref: Pid | string | number,
   opts?: { maxMessages?: number; timeout?: number },
 ): Promise<ProcessDetail | undefined> {
-  const p = findProc(ref);
-  if (p === null) return undefined;
-  const s = summarize(p);
-  if (s === undefined) return undefined;
-  const max = opts?.maxMessages ?? 20;
-  const messages = p.pending().slice(0, max).map((m) => preview(m, 200));
+  const pid = findPid(ref);
+  if (pid === undefined) return undefined;
+  const s = summarize(pid);
+  const queued = Process.messages(pid, opts?.maxMessages ?? 20);
+  if (s === undefined || queued === undefined) return undefined;
+  const messages = queued.map((m) => preview(m, 200));
   const detail: ProcessDetail = { ...s, messages };
+  const tag = tagOf(Process.getLabel(pid));
+  const describer = tag === undefined ? undefined : describers.get(tag);
+  if (describer !== undefined) {
+    try {
+      const timeout = opts?.timeout ?? 1000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), timeout));
+      const details = await Promise.race([Promise.resolve(describer(pid)), late]);
+      clearTimeout(timer);
+      if (details !== undefined) detail.details = details;
+    } catch {
+      // A failing describer only leaves the details out.
+    }
+  }
   if (SUPERVISOR_KINDS.has(s.behaviour)) {
-    const node = await supervisionTree(p.pid, { timeout: opts?.timeout, maxDepth: 1 });
+    const node = await supervisionTree(pid, { timeout: opts?.timeout, maxDepth: 1 });
     detail.children = node.children;
   }
   return detail;
@@ -307,7 +379,11 @@ export async function processInfo(
 
 async function childrenOf(sup: Pid, timeout: number): Promise<ChildInfo[] | undefined> {
   try {
-    const r = await call<readonly ["which_children"], readonly [string, unknown]>(sup, ["which_children"], timeout);
+    const r = await GenServer.call<readonly ["which_children"], readonly [string, unknown]>(
+      sup,
+      ["which_children"],
+      timeout,
+    );
     return r[0] === "ok" ? r[1] as ChildInfo[] : undefined;
   } catch {
     return undefined;
@@ -315,13 +391,14 @@ async function childrenOf(sup: Pid, timeout: number): Promise<ChildInfo[] | unde
 }
 
 function leaf(pid: Pid | undefined, id: string | null, type: string): TreeNode {
-  const p = pid === undefined ? null : procOf(pid);
-  const alive = p !== null && p.alive;
+  const i = pid === undefined ? undefined : Process.info(pid);
+  const alive = i !== undefined;
   return {
-    pid: alive ? p.pid.toString() : null,
+    pid: alive ? i.pid.toString() : null,
     id,
-    name: alive ? p.name ?? null : null,
-    behaviour: alive ? p.behaviour?.kind ?? p.kind : null,
+    name: alive ? i.registeredName ?? null : null,
+    label: alive && i.label !== undefined ? Process.formatLabel(i.label) : null,
+    behaviour: alive ? i.behaviour : null,
     type,
     state: alive ? "running" : "undefined",
   };
@@ -329,11 +406,13 @@ function leaf(pid: Pid | undefined, id: string | null, type: string): TreeNode {
 
 async function grow(node: TreeNode, pid: Pid, depth: number, o: Required<TreeOptions>): Promise<void> {
   if (node.behaviour === null || !SUPERVISOR_KINDS.has(node.behaviour) || depth >= o.maxDepth) return;
-  const kids = await childrenOf(pid, o.timeout);
-  if (kids === undefined) {
+  const listed = await childrenOf(pid, o.timeout);
+  if (listed === undefined) {
     if (Process.isAlive(pid)) node.state = "busy";
     return;
   }
+  // A Supervisor lists its children newest first, as OTP does; the tree shows them in start order.
+  const kids = node.behaviour === "Supervisor" ? listed.slice().reverse() : listed;
   const shown = kids.length > o.maxChildren ? kids.slice(0, o.maxChildren) : kids;
   if (shown.length < kids.length) node.omitted = kids.length - shown.length;
   node.children = [];
@@ -428,7 +507,7 @@ export function etsTables(): EtsSummary[] {
       name: i.name,
       named: i.named,
       owner: pidStr(i.owner),
-      ownerName: i.owner === undefined ? null : procOf(i.owner)?.name ?? null,
+      ownerName: i.owner === undefined ? null : Process.info(i.owner)?.registeredName ?? null,
       type: i.type,
       access: i.access,
       size: i.size,
@@ -465,13 +544,14 @@ function heap(): { heapUsed: number; heapTotal: number; rss: number } {
  * ```
  */
 export function system(): SystemInfo {
+  const totals = Process.statistics();
   return {
     time: Date.now(),
-    processes: table.size,
-    runQueue: runQueueLength(),
-    spawned: stats.spawned,
-    exited: stats.exited,
-    dispatched: stats.dispatched,
+    processes: totals.processes,
+    runQueue: totals.runQueue,
+    spawned: totals.spawned,
+    exited: totals.exited,
+    dispatched: totals.dispatched,
     messagesPerSecond: lastRate,
     eventLoopLag: lastLag,
     ...heap(),
@@ -514,15 +594,16 @@ export function startSampler(opts?: SamplerOptions): Sampler {
   const keep = Math.max(1, opts?.history ?? 120);
   const kept: SystemInfo[] = [system()];
   let lastAt = performance.now();
-  let lastDispatched = stats.dispatched;
+  let lastDispatched = Process.statistics().dispatched;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = () => {
     const now = performance.now();
     const elapsed = now - lastAt;
     lastLag = Math.max(0, elapsed - interval);
-    lastRate = elapsed > 0 ? Math.round((stats.dispatched - lastDispatched) * 1000 / elapsed) : 0;
+    const dispatched = Process.statistics().dispatched;
+    lastRate = elapsed > 0 ? Math.round((dispatched - lastDispatched) * 1000 / elapsed) : 0;
     lastAt = now;
-    lastDispatched = stats.dispatched;
+    lastDispatched = dispatched;
     kept.push(system());
     if (kept.length > keep) kept.splice(0, kept.length - keep);
     timer = setTimeout(tick, interval);

@@ -15,9 +15,11 @@
 export {
   applications,
   type AppTree,
+  describeLabel,
   type EtsSummary,
   etsTables,
   kill,
+  type LabelDescriber,
   preview,
   type ProcessDetail,
   processes,
@@ -36,3 +38,4 @@ export {
   type TreeOptions,
 } from "./introspect.ts";
 export { type ObserverOptions, type ObserverServer, start } from "./server.ts";
+export { type ObserverFlags, observerLine, parseObserverAddress } from "./cli_flags.ts";

@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { type HttpRequest, type HttpResponse, type HttpServer, json, serve } from "../../net/http.ts";
+import { type HttpRequest, type HttpResponse, type HttpServer, json, serve } from "../../net/mod.ts";
 import {
   applications,
   etsTables,

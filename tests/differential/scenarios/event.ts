@@ -1,0 +1,1 @@
+export { eventScenarios } from "./application.ts";
