@@ -45,3 +45,7 @@ export * as Logger from "./lib/logger.ts";
 export * as DiskLog from "./lib/disk_log/disk_log.ts";
 export * as Term from "./lib/node/term.ts";
 export * as Node from "./lib/node/node.ts";
+export { RemotePid } from "./lib/node/remote_pid.ts";
+export { type RemoteNodeInfo, remoteNodes } from "./lib/node/remote_nodes.ts";
+// Distribution: pids and names of other nodes in send, link, monitor, exit and calls.
+import "./lib/node/_remote.ts";

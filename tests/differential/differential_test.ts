@@ -43,9 +43,9 @@ if (missing.length > 0) {
       if (s.deviation) {
         assert.ok(!o.same, `${s.name} now matches the BEAM: drop its deviation mark (and the README row if unused)`);
       } else if (!o.same) {
-        assert.fail(`${s.name} differs from the BEAM at ${o.diff}\nBEAM:\n  ${o.beam?.join("\n  ")}\nTS:\n  ${
-          o.ts.join("\n  ")
-        }`);
+        assert.fail(
+          `${s.name} differs from the BEAM at ${o.diff}\nBEAM:\n  ${o.beam?.join("\n  ")}\nTS:\n  ${o.ts.join("\n  ")}`,
+        );
       }
     });
   }

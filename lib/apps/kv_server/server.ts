@@ -76,6 +76,7 @@ import { ERROR, type KvStore } from "./command.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import { serveConnection, type ServedConnection } from "./serve_connection.ts";
 import { registryStore } from "./kv_store.ts";
+import { currentRoutes, RoutedStore } from "./router.ts";
 import { app as kvApp } from "../kv/mod.ts";
 
 /** The default port: 4040, as in the guide. */
@@ -665,6 +666,15 @@ export async function stop(server: Pid | string = NAME): Promise<void> {
  * await Application.stop("kv");
  * ```
  */
+/**
+ * The store of the `"kv"` application's buckets; with a routing table in its
+ * environment (`kv serve --name ... --routes ...`), routed across nodes.
+ */
+function appStore(): AnyStore {
+  const local = registryStore(Application.getEnv<string>(kvApp.name, "prefix", ""));
+  return currentRoutes().length === 0 ? local : new RoutedStore(local);
+}
+
 export const app: Application.Spec<ServerEnv> = Application.define<ServerEnv>({
   name: "kv_server",
   description: "The KV text protocol over TCP",
@@ -676,6 +686,5 @@ export const app: Application.Spec<ServerEnv> = Application.define<ServerEnv>({
     maxConnections: DEFAULT_MAX_CONNECTIONS,
   },
   // Over the buckets of the running "kv" application (with its name prefix).
-  start: (_type, env) =>
-    startLink({ ...env, name: NAME, store: registryStore(Application.getEnv<string>(kvApp.name, "prefix", "")) }),
+  start: (_type, env) => startLink({ ...env, name: NAME, store: appStore() }),
 });

@@ -20,6 +20,8 @@ export {
   etsTables,
   kill,
   type LabelDescriber,
+  nodes,
+  type NodesInfo,
   preview,
   type ProcessDetail,
   processes,
