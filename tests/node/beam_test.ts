@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Node, Process, Term } from "../../mod.ts";
 import * as Wire from "../../lib/node/_wire.ts";
 import { beamSkip } from "./_beam.ts";
-import { PrivateEpmd, startBeamPeer, startTsPeer, uniqueName } from "./_helpers.ts";
+import { PrivateEpmd, startBeamPeer, startTsPeer, uniqueName, withHandler } from "./_helpers.ts";
 
 const skip = beamSkip("beam_test");
 const COOKIE = "distcodec-beam-cookie";
@@ -88,17 +88,14 @@ test(
       assert.deepEqual(Node.list(), [beam.node]);
       const me = new Term.ErlPid(self, 1, 0, Wire.creation());
       const got: Term.Term[][] = [];
-      const previous = Wire.setControlHandler((from, control, payload) => got.push([from, control, payload!]));
-      try {
+      await withHandler((from, control, payload) => got.push([from, control, payload!]), async () => {
         const big = new Map<Term.Term, Term.Term>([[
           Symbol.for("k"),
           new Term.List([1, new Term.Float(2), 2n ** 80n]),
         ]]);
         Wire.sendControl(beam.node, [6, me, Symbol.for(""), Symbol.for("echo")], [me, big]);
         await until(() => got.length > 0, "the echo");
-      } finally {
-        Wire.setControlHandler(previous);
-      }
+      });
       assert.equal(got[0][0], beam.node);
       assert.ok(Term.equals(got[0][1], [2, Symbol.for(""), me]), Term.format(got[0][1]));
       assert.equal(Term.format(got[0][2]), `{echo,#{k=>[1,2.0,1208925819614629174706176]}}`);

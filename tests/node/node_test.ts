@@ -14,10 +14,7 @@ import { Node, Process, Term } from "../../mod.ts";
 import * as Wire from "../../lib/node/_wire.ts";
 import { portPlease, register } from "../../lib/node/_epmd.ts";
 import { OUR_FLAGS } from "../../lib/node/_dist.ts";
-import { testDocExamples } from "../_doc_examples.ts";
-import { freePort, PrivateEpmd, startTsPeer, uniqueName } from "./_helpers.ts";
-
-testDocExamples(import.meta.url, ["../../lib/node/node.ts", "../../lib/node/_wire.ts"]);
+import { freePort, PrivateEpmd, startTsPeer, uniqueName, withHandler } from "./_helpers.ts";
 
 const COOKIE = "distcodec-test-cookie";
 type Received = [from: string, control: Term.Term, payload: Term.Term | undefined];
@@ -54,16 +51,6 @@ async function until(cond: () => boolean, what: string, timeoutMs = 15000): Prom
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Runs `body` with `handler` receiving this node's control messages, then restores the previous. */
-async function withHandler<T>(handler: Wire.ControlHandler, body: () => Promise<T>): Promise<T> {
-  const previous = Wire.setControlHandler(handler);
-  try {
-    return await body();
-  } finally {
-    Wire.setControlHandler(previous);
   }
 }
 
