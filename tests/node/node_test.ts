@@ -464,3 +464,22 @@ test("Node.monitor and Node.monitorNodes deliver nodeup/nodedown to the process"
     }
   });
 });
+
+test("a peer lacking OTP 25's flags is refused; a silent connection is dropped after the setup time", {
+  timeout: 60_000,
+}, async () => {
+  await withNode("guard", async () => {
+    const port = Wire.localNode()!.port;
+    const old = net.connect({ host: "127.0.0.1", port });
+    const rd = handshakeReader(old);
+    const body = nameBody(78, uniqueName("old") + "@localhost");
+    for (let i = 1; i <= 8; i++) body[i] = 0; // flags 0
+    old.write(frame2(body));
+    assert.equal(new TextDecoder().decode((await rd.packet())!.subarray(1)), "not_allowed");
+    assert.equal(await rd.packet(), undefined);
+    old.destroy();
+    const silent = net.connect({ host: "127.0.0.1", port });
+    assert.equal(await handshakeReader(silent).packet(), undefined, "closed by us");
+    silent.destroy();
+  }, { setupTime: 300 });
+});
