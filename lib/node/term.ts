@@ -76,8 +76,15 @@ export interface TermMap extends Map<Term, Term> {}
  * ```
  */
 export class Float {
-  /** @param value the float's value. */
-  constructor(readonly value: number) {}
+  /** The float's value. */
+  readonly value: number;
+  /**
+   * Wraps a float value.
+   * @param value the float's value.
+   */
+  constructor(value: number) {
+    this.value = value;
+  }
   /** The value, so `+f` and comparisons work. */
   valueOf(): number {
     return this.value;
@@ -101,11 +108,15 @@ const theNil: { list?: List } = {}; // set once NIL exists, so new List(items) c
 export class List {
   /** What follows the items: {@link NIL} for a proper list. */
   readonly tail: Term;
+  /** The elements, in order. */
+  readonly items: Term[];
   /**
+   * A list of `items` followed by `tail`.
    * @param items the elements, in order.
    * @param tail what follows them ({@link NIL} by default).
    */
-  constructor(readonly items: Term[], tail?: Term) {
+  constructor(items: Term[], tail?: Term) {
+    this.items = items;
     this.tail = tail ?? theNil.list ?? this;
   }
   /** True when the tail is the empty list. */
@@ -141,11 +152,18 @@ Object.freeze(NIL);
  * ```
  */
 export class BitBinary {
+  /** The bytes, the last one partly used. */
+  readonly bytes: Uint8Array;
+  /** How many high bits of the last byte belong to the bitstring (1..8). */
+  readonly bits: number;
   /**
+   * A bitstring of `bytes` whose last byte has `bits` bits used.
    * @param bytes the bytes, the last one partly used.
    * @param bits how many high bits of the last byte belong to the bitstring (1..8).
    */
-  constructor(readonly bytes: Uint8Array, readonly bits: number) {
+  constructor(bytes: Uint8Array, bits: number) {
+    this.bytes = bytes;
+    this.bits = bits;
     if (!Number.isInteger(bits) || bits < 1 || bits > 8 || bytes.length === 0) {
       throw new RangeError(
         `BitBinary: bits must be 1..8 and bytes non-empty, got ${bits} bits of ${bytes.length} bytes`,
@@ -172,17 +190,26 @@ function nodeName(node: symbol | string): string {
  */
 export class ErlPid {
   /**
+   * A pid of `node`.
    * @param node the node's name (`"name@host"` or its atom).
    * @param id the 32-bit process number.
    * @param serial the 32-bit serial.
    * @param creation the 32-bit creation of the node's incarnation.
    */
-  constructor(
-    readonly node: symbol | string,
-    readonly id: number,
-    readonly serial: number,
-    readonly creation: number,
-  ) {}
+  constructor(node: symbol | string, id: number, serial: number, creation: number) {
+    this.node = node;
+    this.id = id;
+    this.serial = serial;
+    this.creation = creation;
+  }
+  /** The node's name. */
+  readonly node: symbol | string;
+  /** The process number. */
+  readonly id: number;
+  /** The serial. */
+  readonly serial: number;
+  /** The creation of the node's incarnation. */
+  readonly creation: number;
   /** A string equal for equal pids, usable as a Map key. */
   get key(): string {
     return `${nodeName(this.node)}/${this.id}.${this.serial}.${this.creation}`;
@@ -205,11 +232,22 @@ export class ErlPid {
  */
 export class ErlRef {
   /**
+   * A reference of `node`.
    * @param node the node's name.
    * @param creation the node incarnation's creation.
    * @param ids the 32-bit words (1..5).
    */
-  constructor(readonly node: symbol | string, readonly creation: number, readonly ids: number[]) {}
+  constructor(node: symbol | string, creation: number, ids: number[]) {
+    this.node = node;
+    this.creation = creation;
+    this.ids = ids;
+  }
+  /** The node's name. */
+  readonly node: symbol | string;
+  /** The creation of the node's incarnation. */
+  readonly creation: number;
+  /** The 32-bit words (1..5). */
+  readonly ids: number[];
   /** A string equal for equal refs, usable as a Map key. */
   get key(): string {
     return `${nodeName(this.node)}/${this.creation}/${this.ids.join(".")}`;
@@ -232,11 +270,22 @@ export class ErlRef {
  */
 export class ErlPort {
   /**
+   * A port of `node`.
    * @param node the node's name.
    * @param id the port number (up to 64 bits: a bigint past 2^53).
    * @param creation the node incarnation's creation.
    */
-  constructor(readonly node: symbol | string, readonly id: number | bigint, readonly creation: number) {}
+  constructor(node: symbol | string, id: number | bigint, creation: number) {
+    this.node = node;
+    this.id = id;
+    this.creation = creation;
+  }
+  /** The node's name. */
+  readonly node: symbol | string;
+  /** The port number (a bigint past 2^53). */
+  readonly id: number | bigint;
+  /** The creation of the node's incarnation. */
+  readonly creation: number;
   /** A string equal for equal ports, usable as a Map key. */
   get key(): string {
     return `${nodeName(this.node)}/${this.id}/${this.creation}`;
@@ -261,8 +310,14 @@ export class ErlPort {
  * ```
  */
 export class ErlFun {
-  /** @param bytes the term's bytes from its tag (112 or 113) on. */
-  constructor(readonly bytes: Uint8Array) {
+  /** The term's bytes from its tag on. */
+  readonly bytes: Uint8Array;
+  /**
+   * A fun from its bytes.
+   * @param bytes the term's bytes from its tag (112 or 113) on.
+   */
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
     if (bytes[0] !== 112 && bytes[0] !== 113) throw new RangeError(`ErlFun: bytes must start with tag 112 or 113`);
   }
 }
