@@ -312,8 +312,8 @@ class DistSocket {
     const interval = Math.max(1, Math.floor(tickMs / 4));
     this.tickTimer = setInterval(() => this.tick(), interval);
     (this.tickTimer as { unref?: () => void }).unref?.();
-    // Bytes after the last handshake packet are already framed messages.
-    if (this.packets.buf.length > this.packets.start) this.onData(new Uint8Array(0));
+    // Bytes after the last handshake packet are already framed messages: onData's second loop
+    // reads them once the handshake has finished (after nodeup).
   }
 
   tick(): void {
