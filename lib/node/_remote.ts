@@ -616,8 +616,10 @@ function incomingSend(node: string, p: Proc | null, payload: unknown): void {
       if (c instanceof RemoteCall) {
         outgoing.delete(id);
         c.cancel();
-        io.send(c.node, [DEMONITOR_P, c.fromW, c.targetW, c.tag]);
+        // The reply first: a caller that calls again at once has its next call's
+        // messages go out in the same write as this demonitor.
         c.onReply(fromTerm(payload[1]));
+        io.send(c.node, [DEMONITOR_P, c.fromW, c.targetW, c.tag]);
       }
       return;
     }
