@@ -160,6 +160,8 @@ class DistSocket {
   readSinceTick = false;
   wroteSinceTick = false;
   silentTicks = 0;
+  /** Empty packets (ticks) received: tests watch ticks flow. */
+  ticksReceived = 0;
   tickTimer: ReturnType<typeof setInterval> | undefined;
   /** Why it closed (set by whoever closes it first). */
   closeReason = "";
@@ -226,6 +228,7 @@ class DistSocket {
       const p = this.packets.next(4);
       if (p === undefined) return;
       if (p.length > 0) this.node.onFrame(this, p);
+      else this.ticksReceived++;
     }
   }
 
