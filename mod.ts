@@ -22,15 +22,27 @@ export * as Agent from "./lib/agent.ts";
 export * as Task from "./lib/task.ts";
 export { Pid, Ref } from "./lib/process/pid.ts";
 export { DownMessage, ExitMessage } from "./lib/process/messages.ts";
-export { _, matches } from "./lib/process/pattern.ts";
-export { type ExitReason, isNormalExit } from "./lib/process/reason.ts";
+export { _, matches, type Pattern } from "./lib/process/pattern.ts";
+export { type ExitReason, formatReason, isNormalExit } from "./lib/process/reason.ts";
 export * as Application from "./lib/application.ts";
+// The application types again, flat: the applications' entry points (`./kv`, `./kv-server`)
+// name them in their own exports, and documentation tools link only to flat exports.
+export type {
+  Env as ApplicationEnv,
+  RestartType as ApplicationRestartType,
+  Spec as ApplicationSpec,
+  StartOptions as ApplicationStartOptions,
+  StartType as ApplicationStartType,
+} from "./lib/application.ts";
 export * as EventManager from "./lib/event_manager.ts";
+/** Helpers for tests: `assertReceive`, `testProcess`, `startSupervised`, ... */
 export * as Testing from "./lib/testing/mod.ts";
 export * as Supervisor from "./lib/supervisor/supervisor.ts";
 export * as DynamicSupervisor from "./lib/supervisor/dynamic_supervisor.ts";
 export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
+export * as Logger from "./lib/logger.ts";
+export * as DiskLog from "./lib/disk_log/disk_log.ts";
 export * as Term from "./lib/node/term.ts";
 export * as Node from "./lib/node/node.ts";
 export { RemotePid } from "./lib/node/remote_pid.ts";

@@ -17,6 +17,7 @@ import {
   die,
   linkProcs,
   lookup,
+  never,
   type Proc,
   ProcessExit,
   spawnProc,
@@ -94,6 +95,12 @@ export class GenServerProcess implements Behaviour {
   inflight: From<any> | null = null;
   /** True until `init` has returned: a failure then is reported to the starter. */
   starting = true;
+  /**
+   * The parent, whose exit signal stops a trapping server: the starter of
+   * `startLink`. A server from `start` is its own parent, as in OTP, so an
+   * exit signal from its starter is an ordinary `handleInfo` message.
+   */
+  parent: Proc | null = null;
   constructor(cb: AnyCallbacks, kind: string) {
     this.cb = cb;
     this.kind = kind;
@@ -116,10 +123,10 @@ export class GenServerProcess implements Behaviour {
       if (msg instanceof SystemMessage) {
         if (msg instanceof CallMessage) {
           const from = msg.from;
+          this.inflight = from; // a crash from here on fails this call with the reason
           if (cb.handleCall === undefined) {
             throw new Error(`attempted to call GenServer ${this.proc.pid} but no handleCall callback was provided`);
           }
-          this.inflight = from;
           const r = this.then(this.invoke(cb.handleCall, msg.request, from, this.state), from);
           // Not answered yet (noreply, or async): the caller must hear if the server dies.
           if (from.resolve !== null) from.hold();
@@ -134,7 +141,7 @@ export class GenServerProcess implements Behaviour {
         }
         if (msg instanceof StopMessage) return this.stop(msg.reason);
         msg = "timeout";
-      } else if (msg instanceof ExitMessage && this.proc.parent !== null && msg.from === this.proc.parent.pid) {
+      } else if (msg instanceof ExitMessage && this.parent !== null && msg.from === this.parent.pid) {
         return this.stop(msg.reason);
       }
       if (cb.handleInfo === undefined) return undefined; // unknown messages are dropped, as the guide explains
@@ -225,6 +232,7 @@ export class GenServerProcess implements Behaviour {
   /** Runs `terminate` (if any), then ends the process with `reason`. */
   stop(reason: unknown): unknown {
     const proc = this.proc;
+    if (proc.state === DEAD) return undefined; // killed while a callback was pending
     const t = this.cb.terminate;
     if (t !== undefined) {
       let r: unknown;
@@ -293,8 +301,9 @@ export function startBehaviour(
   opts: StartOptions | undefined,
   link: boolean,
 ): Promise<Pid> {
+  const parent = currentProc();
+  if (parent !== null && parent.state === DEAD) return never();
   return new Promise<Pid>((resolve, reject) => {
-    const parent = currentProc();
     const proc = spawnProc(parent, server.kind, null, server);
     server.proc = proc;
     if (opts?.name !== undefined) {
@@ -309,17 +318,20 @@ export function startBehaviour(
     }
     const linked = link && parent !== null ? parent : null;
     if (linked !== null) linkProcs(linked, proc);
+    server.parent = linked;
     let timer: Timer | null = null;
     let settled = false;
+    // A starter that died meanwhile is told nothing.
+    const starterGone = () => parent !== null && parent.state === DEAD;
     const done = (pid: Pid) => {
       settled = true;
       if (timer !== null) timer.cancel();
-      resolve(pid);
+      if (!starterGone()) resolve(pid);
     };
     const failed = (e: unknown) => {
       settled = true;
       if (timer !== null) timer.cancel();
-      reject(e);
+      if (!starterGone()) reject(e);
     };
     if (opts?.timeout !== undefined && opts.timeout !== Infinity) {
       timer = schedule(opts.timeout, () => {
@@ -327,7 +339,7 @@ export function startBehaviour(
         settled = true;
         if (linked !== null) unlinkProcs(proc, linked);
         die(proc, "killed");
-        reject(new StartError("timeout"));
+        if (!starterGone()) reject(new StartError("timeout"));
       });
     }
     proc.init = () => server.init(arg, done, failed, linked);

@@ -26,7 +26,9 @@
  * `stop` and the application is no longer started. With `type: "permanent"`
  * (any reason) or `"transient"` (a reason other than `normal`, `shutdown` or
  * `["shutdown", _]`), every other started application is then stopped too,
- * newest first: OTP would stop the whole node; a library stops what it owns.
+ * newest first: OTP would stop the whole node; a library stops what it owns,
+ * then calls the handler set with {@linkcode setNodeStopHandler} (a program
+ * that is the node exits there).
  *
  * @example An application with a configurable port
  * ```ts
@@ -44,7 +46,7 @@
  * @module
  */
 import { nextRefId, Pid } from "./process/pid.ts";
-import { addMonitor, lookup } from "./process/_runtime.ts";
+import { addMonitor, callerIsDead, lookup, never } from "./process/_runtime.ts";
 import { spawnBody } from "./process/_spawn.ts";
 import { formatReason, isNormalExit } from "./process/reason.ts";
 import { DownMessage } from "./process/messages.ts";
@@ -109,11 +111,15 @@ export interface StopOptions {
 
 /** One entry of {@linkcode startedApplications}. */
 export interface ApplicationInfo {
+  /** The application's name. */
   name: string;
+  /** Its `description`. */
   description: string;
+  /** Its `version`. */
   version: string;
   /** The top process. */
   pid: Pid;
+  /** How its exit is treated (`temporary`, `transient`, `permanent`). */
   type: RestartType;
 }
 
@@ -130,6 +136,13 @@ export class ApplicationError extends Error {
   readonly reason: readonly [string, unknown];
   /** The application concerned. */
   readonly application: string;
+  /**
+   * Creates the error.
+   *
+   * @param application The application.
+   * @param reason The reason tuple.
+   * @param message The error message.
+   */
   constructor(application: string, reason: readonly [string, unknown], message: string) {
     super(message);
     this.name = "ApplicationError";
@@ -153,6 +166,13 @@ interface Loaded {
   readonly spec: Spec<any>;
   env: Env;
   running: Running | null;
+  /**
+   * Its top process died on its own and no `stop` or `start` came since. OTP's
+   * application controller still counts such an application as running for a
+   * while (until its master has reported), so a `stop` right after the top
+   * process's DOWN returns ok there; here the master reports at once.
+   */
+  exitedAlone?: boolean;
 }
 
 const loaded = new Map<string, Loaded>();
@@ -265,6 +285,7 @@ export function unload(app: Spec<any> | string): boolean {
  * ```
  */
 export function start<E extends Env>(app: Spec<E>, opts?: StartOptions<E>): Promise<Pid> {
+  if (callerIsDead()) return never();
   const name = app.name;
   const current = loaded.get(name);
   if (current?.running != null) {
@@ -291,6 +312,7 @@ export function start<E extends Env>(app: Spec<E>, opts?: StartOptions<E>): Prom
 
 function launch(l: Loaded, type: RestartType): Promise<Pid> {
   const name = l.spec.name;
+  l.exitedAlone = false;
   const env = { ...l.env };
   let settled = false;
   let resolveStart!: (pid: Pid) => void;
@@ -397,12 +419,58 @@ async function masterBody(
   await callback(spec.stop, spec, env);
   const type = l.running!.type;
   finished(l);
+  l.exitedAlone = true;
   if (type === "permanent" || (type === "transient" && !isNormalExit(msg.reason))) {
     for (const other of [...order].reverse()) {
       const o = loaded.get(other);
       if (o !== undefined) await stop(o.spec).catch(() => {});
     }
+    const handler = nodeStopHandler;
+    if (handler !== undefined) {
+      try {
+        handler(name, msg.reason);
+      } catch {
+        // The hook's failure must not keep the master from finishing.
+      }
+    }
   }
+}
+
+/** What a permanent application's exit does to the "node" (see {@linkcode setNodeStopHandler}). */
+export type NodeStopHandler = (application: string, reason: unknown) => void;
+
+let nodeStopHandler: NodeStopHandler | undefined;
+
+/**
+ * Sets what happens to the whole program when a `"permanent"` application
+ * stops on its own (or a `"transient"` one, abnormally), after every other
+ * application was stopped. In OTP that stops the node; a library must not
+ * exit its host, so by default nothing more happens. A program that is the
+ * node (a server run by systemd or a container runtime, which restarts it)
+ * sets a handler that says so in one line and exits non-zero — as `kv serve`
+ * does. `undefined` removes it.
+ *
+ * @example
+ * ```ts
+ * import { Application, Process } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const stopped = Promise.withResolvers<[string, unknown]>();
+ * const previous = Application.setNodeStopHandler((app, reason) => stopped.resolve([app, reason]));
+ * const app = { name: "doc_node_stop", start: () => Process.spawn(async () => { await Process.receive(); }) };
+ * const top = await Application.start(app, { type: "permanent" });
+ * Process.exit(top, "kill");
+ * assert.deepEqual(await stopped.promise, ["doc_node_stop", "killed"]);
+ * Application.setNodeStopHandler(previous);
+ * ```
+ *
+ * @param handler Gets the application's name and its top process's exit reason.
+ * @returns The previous handler.
+ */
+export function setNodeStopHandler(handler: NodeStopHandler | undefined): NodeStopHandler | undefined {
+  const previous = nodeStopHandler;
+  nodeStopHandler = handler;
+  return previous;
 }
 
 async function callback(fn: ((env: any) => unknown) | undefined, spec: Spec<any>, env: Env): Promise<void> {
@@ -426,7 +494,8 @@ function finished(l: Loaded): void {
  * `stop`. Resolves once all that is done; a concurrent second `stop` gets
  * the same promise. Dependencies and dependents are left running. Rejects
  * with {@linkcode ApplicationError} `["not_started", name]` if it is not
- * running.
+ * running; once after its top process died on its own, it resolves instead,
+ * as OTP's does right after that death.
  *
  * @example
  * ```ts
@@ -438,12 +507,17 @@ function finished(l: Loaded): void {
  * ```
  */
 export async function stop(app: Spec<any> | string, opts?: StopOptions): Promise<void> {
+  if (callerIsDead()) return never();
   const name = nameOf(app);
   const l = loaded.get(name);
   let r = l?.running ?? null;
   if (r !== null && r.starting !== null) {
     await r.starting;
     r = l!.running;
+  }
+  if (r === null && l?.exitedAlone) {
+    l.exitedAlone = false;
+    return; // ok, as OTP answers a stop that follows the top process's death
   }
   if (r === null || r.top === null) {
     throw new ApplicationError(name, ["not_started", name], `Application ${q(name)} is not started`);
@@ -482,7 +556,8 @@ function watch(pid: Pid, done: () => void): boolean {
  * order, skipping those already running. Resolves with the names of the
  * applications it started, in start order. If one fails, those it started are
  * stopped again (newest first) and it rejects with that failure's
- * {@linkcode ApplicationError}. `opts` applies to `app` only.
+ * {@linkcode ApplicationError}. `opts.env` applies to `app` only; `opts.type`
+ * to every application it starts (as OTP's `ensure_all_started/2`).
  *
  * @example
  * ```ts
@@ -503,7 +578,7 @@ export async function ensureAllStarted<E extends Env>(app: Spec<E>, opts?: Start
   try {
     for (const spec of plan) {
       if (isRunning(spec.name)) continue;
-      await start(spec, spec === app ? opts : undefined);
+      await start(spec, spec === app ? opts : opts?.type === undefined ? undefined : { type: opts.type });
       started.push(spec.name);
     }
   } catch (e) {
@@ -563,7 +638,8 @@ export function isStarted(app: Spec<any> | string): boolean {
 }
 
 /**
- * The running applications, oldest first (Erlang's `which_applications`).
+ * The running applications, the most recently started first (Erlang's
+ * `which_applications`, Elixir's `started_applications`).
  *
  * @example
  * ```ts
@@ -573,7 +649,8 @@ export function isStarted(app: Spec<any> | string): boolean {
  */
 export function startedApplications(): ApplicationInfo[] {
   const out: ApplicationInfo[] = [];
-  for (const name of order) {
+  for (let i = order.length - 1; i >= 0; i--) {
+    const name = order[i];
     const l = loaded.get(name)!;
     const r = l.running;
     if (r === null || r.top === null) continue;
@@ -625,6 +702,7 @@ export function getSupervisor(app: Spec<any> | string): Pid | undefined {
  * ```
  */
 export function getEnv<E extends Env, K extends keyof E & string>(app: Spec<E>, key: K): E[K];
+/** `key` of an application given by spec or name, or `fallback` when unset. */
 export function getEnv<T = unknown>(app: Spec<any> | string, key: string, fallback?: T): T;
 export function getEnv(app: Spec<any> | string, key: string, fallback?: unknown): unknown {
   const env = loaded.get(nameOf(app))?.env;
@@ -664,6 +742,7 @@ export function getAllEnv<E extends Env>(app: Spec<E> | string): Partial<E> {
  * ```
  */
 export function putEnv<E extends Env, K extends keyof E & string>(app: Spec<E>, key: K, value: E[K]): void;
+/** Sets `key` of an application given by name. */
 export function putEnv(app: string, key: string, value: unknown): void;
 export function putEnv(app: Spec<any> | string, key: string, value: unknown): void {
   if (typeof app !== "string") load(app);

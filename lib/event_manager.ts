@@ -1,8 +1,8 @@
 /**
  * EventManager: a process that dispatches events to handlers, as Erlang's
  * `gen_event` (Elixir's former `GenEvent`) does. Handlers are plain objects
- * whose state lives in the manager; they run one after another, in the order
- * they were added, inside the manager's process.
+ * whose state lives in the manager; they run one after another inside the
+ * manager's process, the most recently added first, as in `gen_event`.
  *
  * A handler:
  *
@@ -93,6 +93,7 @@ export type HandlerId = unknown;
 export type ManagerRef<E = unknown> = Pid<EventManagerMessage<E>>;
 /** Phantom message type of an event manager (for typing only). */
 export interface EventManagerMessage<E> {
+  /** The event type (never set). */
   readonly __event?: E;
 }
 
@@ -116,7 +117,7 @@ export class HandlerExitMessage {
   readonly handler: HandlerId;
   /** Why it was removed. */
   readonly reason: unknown;
-  /** @internal */
+  /** @ignore */
   constructor(manager: Pid, handler: HandlerId, reason: unknown) {
     this.manager = manager;
     this.handler = handler;
@@ -136,6 +137,13 @@ export class EventManagerError extends Error {
   readonly reason: unknown;
   /** The handler's id. */
   readonly handler: HandlerId;
+  /**
+   * Creates the error.
+   *
+   * @param reason Why.
+   * @param handler The handler.
+   * @param manager The manager.
+   */
   constructor(reason: unknown, handler: HandlerId, manager: Pid | string) {
     const what = reason === "already_present"
       ? "is already installed"
@@ -318,7 +326,8 @@ function addEntry(st: ManagerState, req: AddRequest): MaybePromise<Outcome> {
   const install = (state: unknown): Outcome => {
     if (find(st, req.id) !== undefined) return ["error", "already_present"];
     const monRef = req.adder !== null ? monitorFrom(st.proc, req.adder) : null;
-    st.entries.push({ id: req.id, handler: h, state, monRef, adder: req.adder, removed: false });
+    // Newest first, as gen_event runs, lists and terminates them.
+    st.entries.unshift({ id: req.id, handler: h, state, monRef, adder: req.adder, removed: false });
     return ["ok", undefined];
   };
   if (h.init === undefined) return install(req.arg);
@@ -626,7 +635,7 @@ export function call<Rep = any>(
 }
 
 /**
- * The ids of the installed handlers, in the order they were added.
+ * The ids of the installed handlers, the most recently added first (as `gen_event:which_handlers`).
  *
  * @example
  * ```ts

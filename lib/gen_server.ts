@@ -46,6 +46,7 @@ import type { Pid } from "./process/pid.ts";
 import { schedule, start as startTimer, Timer } from "./process/_timers.ts";
 import {
   addMonitor,
+  callerIsDead,
   currentProc,
   DEAD,
   deliver,
@@ -53,6 +54,7 @@ import {
   type DownTarget,
   dropMonitor,
   lookup,
+  never,
   outsideProcess,
   type Proc,
   remote,
@@ -62,6 +64,7 @@ import { formatReason } from "./process/reason.ts";
 
 /** `{ continue: value }`: run `handleContinue(value, state)` next. */
 export interface Continue {
+  /** The value handed to `handleContinue`. */
   continue: unknown;
 }
 /** A timeout in ms, or a continue instruction. */
@@ -108,14 +111,22 @@ export interface Callbacks<S, A = undefined, Call = any, Reply = any, Cast = any
   terminate?(reason: unknown, state: S): unknown;
 }
 
-/** A GenServer's pid, carrying its call, reply and cast types for `call`/`cast`. */
-export type ServerRef<Call = any, Reply = any, Cast = any> = Pid & {
+/**
+ * A GenServer's pid, carrying its call, reply, cast and info types, so that
+ * `call`, `cast` and `Process.send` refuse a message outside them at compile
+ * time. A server named by a string is not typed (a name says nothing of its
+ * server's type).
+ */
+export type ServerRef<Call = any, Reply = any, Cast = any, Info = any> = Pid<Info> & {
   readonly __server?: GenServerMessage<Call, Reply, Cast>;
 };
 /** Phantom message type of a GenServer (for typing only). */
 export interface GenServerMessage<Call, Reply, Cast> {
+  /** The call request type (never set). */
   readonly __call?: Call;
+  /** The reply type (never set). */
   readonly __reply?: Reply;
+  /** The cast request type (never set). */
   readonly __cast?: Cast;
 }
 
@@ -141,6 +152,14 @@ export class CallError extends Error {
   readonly request: unknown;
   /** The call's timeout in ms. */
   readonly timeout: number;
+  /**
+   * Creates the error.
+   *
+   * @param reason Why.
+   * @param server The server called.
+   * @param request The request.
+   * @param timeout The timeout in ms.
+   */
   constructor(reason: unknown, server: Dest, request: unknown, timeout: number) {
     const what = reason === "noproc"
       ? "no process"
@@ -165,18 +184,20 @@ export class CallError extends Error {
  * `handleCall`) a monitor on the server, so a call costs few allocations.
  */
 export class From<R = unknown> extends Timer implements DownTarget {
-  /** @internal */ resolve: ((v: R) => void) | null;
-  /** @internal */ reject: (e: unknown) => void;
-  /** @internal */ server: Proc;
-  /** @internal */ refId = 0;
-  /** @internal */ dest: Dest;
-  /** @internal */ request: unknown;
-  /** @internal */ timeout: number;
+  /** @ignore */ resolve: ((v: R) => void) | null;
+  /** @ignore */ reject: (e: unknown) => void;
+  /** @ignore */ server: Proc;
+  /** @ignore */ refId = 0;
+  /** @ignore */ dest: Dest;
+  /** @ignore */ request: unknown;
+  /** @ignore */ timeout: number;
   /** The calling process (undefined: plain code). */
   readonly caller: Pid | undefined;
-  /** @internal Callbacks (not a promise's): run them outside the server's dispatch. */
+  /** @ignore The calling process: once it is dead, the call's outcome is dropped. */
+  callerProc: Proc | null;
+  /** @ignore Callbacks (not a promise's): run them outside the server's dispatch. */
   direct = false;
-  /** @internal */
+  /** @ignore */
   constructor(
     resolve: (v: R) => void,
     reject: (e: unknown) => void,
@@ -184,7 +205,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
     dest: Dest,
     request: unknown,
     timeout: number,
-    caller: Pid | undefined,
+    caller: Proc | null,
   ) {
     super();
     this.resolve = resolve;
@@ -193,21 +214,24 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.dest = dest;
     this.request = request;
     this.timeout = timeout;
-    this.caller = caller;
+    this.callerProc = caller;
+    this.caller = caller === null ? undefined : caller.pid;
   }
-  /** @internal The server keeps this call past `handleCall`: watch the server. */
+  /** @ignore The server keeps this call past `handleCall`: watch the server. */
   hold(): void {
     if (this.resolve !== null && this.refId === 0) {
       this.refId = nextRefId();
       addMonitor(this.server, this.refId, this);
     }
   }
-  /** @internal */
+  /** @ignore */
   fail(reason: unknown): void {
     if (this.resolve === null) return;
     this.resolve = null;
     if (this.refId !== 0) dropMonitor(this.server, this.refId);
     this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return; // nobody left to tell
     const error = new CallError(reason, this.dest, this.request, this.timeout);
     if (this.direct) outsideProcess(this.reject, error);
     else this.reject(error);
@@ -219,14 +243,16 @@ export class From<R = unknown> extends Timer implements DownTarget {
     this.resolve = null;
     if (this.refId !== 0) dropMonitor(this.server, this.refId);
     this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return; // nobody left to tell
     if (this.direct) outsideProcess(resolve, value);
     else resolve(value);
   }
-  /** @internal Timeout. */
+  /** @ignore Timeout. */
   override fire(): void {
     this.fail("timeout");
   }
-  /** @internal The server died. */
+  /** @ignore The server died. */
   down(_target: Proc, reason: unknown): void {
     this.fail(reason);
   }
@@ -253,11 +279,11 @@ import {
  * await GenServer.stop("doc_gs");
  * ```
  */
-export function start<S, A, Call, Reply, Cast>(
-  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+export function start<S, A, Call, Reply, Cast, Info>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast, Info>,
   arg: A,
   opts?: StartOptions,
-): Promise<ServerRef<Call, Reply, Cast>> {
+): Promise<ServerRef<Call, Reply, Cast, Info>> {
   return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, false);
 }
 
@@ -276,11 +302,11 @@ export function start<S, A, Call, Reply, Cast>(
  * });
  * ```
  */
-export function startLink<S, A, Call, Reply, Cast>(
-  callbacks: Callbacks<S, A, Call, Reply, Cast>,
+export function startLink<S, A, Call, Reply, Cast, Info>(
+  callbacks: Callbacks<S, A, Call, Reply, Cast, Info>,
   arg: A,
   opts?: StartOptions,
-): Promise<ServerRef<Call, Reply, Cast>> {
+): Promise<ServerRef<Call, Reply, Cast, Info>> {
   return startBehaviour(new GenServerProcess(callbacks as AnyCallbacks, "GenServer"), arg, opts, true);
 }
 
@@ -301,9 +327,12 @@ export function startLink<S, A, Call, Reply, Cast>(
  */
 export function call<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string | readonly [string, string],
-  request: Call,
+  // NoInfer: the request is checked against the server's type, never widens it.
+  request: NoInfer<Call>,
   timeout: number = 5000,
 ): Promise<Reply> {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
   if (p === null && remote !== null && remote.isRemote(server)) {
     return new Promise<Reply>((resolve, reject) =>
@@ -317,11 +346,12 @@ export function call<Call = any, Reply = any>(
     );
   }
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, request, timeout));
-  const caller = currentProc();
   if (caller === p) return Promise.reject(new CallError("calling_self", server, request, timeout));
   return new Promise<Reply>((resolve, reject) => {
-    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller?.pid);
+    const from = new From<Reply>(resolve, reject, p, server, request, timeout, caller);
     if (timeout !== Infinity) startTimer(from, timeout);
+    // A GenServer fails the calls it holds or has queued when it dies; any other process is watched.
+    if (!(p.behaviour instanceof GenServerProcess)) from.hold();
     deliver(p, new CallMessage(from, request));
   });
 }
@@ -347,11 +377,14 @@ export function call<Call = any, Reply = any>(
  */
 export function callWith<Call = any, Reply = any>(
   server: ServerRef<Call, Reply, any> | string | readonly [string, string],
-  request: Call,
+  // NoInfer: the request is checked against the server's type, never widens it.
+  request: NoInfer<Call>,
   onReply: (reply: Reply) => void,
   onError: (error: CallError) => void,
   timeout: number = 5000,
 ): void {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return;
   const p = lookup(server);
   if (p === null && remote !== null && remote.isRemote(server)) {
     remote.call(
@@ -363,15 +396,15 @@ export function callWith<Call = any, Reply = any>(
     );
     return;
   }
-  const caller = currentProc();
   if (p === null || p.state === DEAD || caller === p) {
     const reason = p === null || p.state === DEAD ? "noproc" : "calling_self";
     queueMicrotask(() => onError(new CallError(reason, server, request, timeout)));
     return;
   }
-  const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller?.pid);
+  const from = new From<Reply>(onReply, onError as (e: unknown) => void, p, server, request, timeout, caller);
   from.direct = true;
   if (timeout !== Infinity) startTimer(from, timeout);
+  if (!(p.behaviour instanceof GenServerProcess)) from.hold();
   deliver(p, new CallMessage(from, request));
 }
 
@@ -386,8 +419,9 @@ export function callWith<Call = any, Reply = any>(
  */
 export function cast<Cast = any>(
   server: ServerRef<any, any, Cast> | string | readonly [string, string],
-  request: Cast,
+  request: NoInfer<Cast>,
 ): void {
+  if (callerIsDead()) return;
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));
   else if (remote !== null && remote.isRemote(server)) remote.cast(server, request);
@@ -408,6 +442,7 @@ export function cast<Cast = any>(
  * ```
  */
 export function reply<R>(from: From<R>, value: R): void {
+  if (callerIsDead()) return; // a dead process's leftover code
   from.answer(value);
 }
 
@@ -426,15 +461,18 @@ export function reply<R>(from: From<R>, value: R): void {
  * ```
  */
 export function stop(server: Pid | string, reason: unknown = "normal", timeout: number = Infinity): Promise<void> {
+  const caller = currentProc();
+  if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, "stop", timeout));
-  if (currentProc() === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
+  if (caller === p) return Promise.reject(new CallError("calling_self", server, "stop", timeout));
   return new Promise<void>((resolve, reject) => {
     let timer: Timer | null = null;
     const refId = nextRefId();
     addMonitor(p, refId, {
       down(_t: Proc, exitReason: unknown) {
         if (timer !== null) timer.cancel();
+        if (caller !== null && caller.state === DEAD) return;
         if (exitReason === reason) resolve();
         else if (exitReason === "noproc") reject(new CallError("noproc", server, "stop", timeout));
         else reject(new CallError(exitReason, server, "stop", timeout));
@@ -443,6 +481,7 @@ export function stop(server: Pid | string, reason: unknown = "normal", timeout: 
     if (timeout !== Infinity) {
       timer = schedule(timeout, () => {
         dropMonitor(p, refId);
+        if (caller !== null && caller.state === DEAD) return;
         reject(new CallError("timeout", server, "stop", timeout));
       });
     }

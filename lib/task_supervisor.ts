@@ -23,7 +23,7 @@ import type { Pid } from "./process/pid.ts";
 import { currentProc, linkProcs, type Proc } from "./process/_runtime.ts";
 import { spawnBody } from "./process/_spawn.ts";
 import { stop as genStop } from "./gen_server.ts";
-import { startLink as taskStartLink, Task } from "./task.ts";
+import { spawnTask, startLink as taskStartLink, Task } from "./task.ts";
 import { adoptChild, type DynamicSupervisorOptions, request, startDynamic } from "./supervisor/_dynamic.ts";
 import { type ChildSpec, childSpec as toSpec, type RestartType, type Shutdown } from "./supervisor/child_spec.ts";
 
@@ -107,6 +107,8 @@ function supervisedTask<T>(
   opts: AsyncOptions | undefined,
 ): Task<Awaited<T>> {
   const owner = currentProc();
+  // A dead process's leftover code gets a task that is born dead, and the supervisor is not involved.
+  if (owner !== null && !owner.alive) return spawnTask(fn, false);
   let task!: Task<Awaited<T>>;
   const spec = toSpec({
     id: "Task",

@@ -38,7 +38,7 @@ export function sourceFiles(dir: string): string[] {
 function stripComments(source: string): string {
   return source.replace(
     /("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g,
-    (m, str) => str ?? " ",
+    (_match, str) => str ?? " ",
   );
 }
 

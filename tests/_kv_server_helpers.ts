@@ -11,6 +11,7 @@ import * as net from "node:net";
 import { Buffer } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync } from "node:fs";
 import * as Supervisor from "../lib/supervisor/supervisor.ts";
 import * as KVSupervisor from "../lib/apps/kv/kv_supervisor.ts";
 import * as Server from "../lib/apps/kv_server/server.ts";
@@ -304,4 +305,96 @@ export async function waitFor(condition: () => boolean, what: string, turns = 20
     if (i >= turns) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
+}
+
+/** The command line that runs `kv` (`lib/apps/kv_server/cli.ts`) on the runtime running the tests. */
+export function kvCommand(args: string[]): [string, string[]] {
+  const cli = `${ROOT}lib/apps/kv_server/cli.ts`;
+  return [process.execPath, isDeno() ? ["run", "-A", cli, ...args] : [cli, ...args]];
+}
+
+function isDeno(): boolean {
+  return "Deno" in globalThis;
+}
+
+/** A `kv serve` child whose output can be waited on, line by line. */
+export interface WatchedServe {
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout matches `re` (rejects if the process exits first). */
+  waitStdout(re: RegExp): Promise<RegExpExecArray>;
+  /** Resolves once stderr matches `re` (rejects if the process exits first). */
+  waitStderr(re: RegExp): Promise<RegExpExecArray>;
+  /** Sends a signal (if it still runs). */
+  signal(signal: Signal): void;
+}
+
+/** Spawns `kv args` on this runtime; `waitStdout(/^listening on/m)` waits for it to serve. */
+export function watchServe(args: string[], env: Record<string, string> = {}): WatchedServe {
+  const [command, argv] = kvCommand(args);
+  const child = spawn(command, argv, {
+    cwd: ROOT,
+    env: { ...process.env, DENO_NO_PACKAGE_JSON: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  let done = false;
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  child.stdout!.on("data", (t: string) => (out += t, wake()));
+  child.stderr!.on("data", (t: string) => (err += t, wake()));
+  // `close` comes after the pipes delivered all output.
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("close", (code, signal) => {
+      done = true;
+      wake();
+      resolve(code ?? signal ?? "unknown");
+    })
+  );
+  const wait = (text: () => string, re: RegExp, what: string) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(text());
+        if (m !== null) {
+          waiters.delete(check);
+          resolve(m);
+        } else if (done) {
+          waiters.delete(check);
+          reject(
+            new Error(
+              `exited before ${what} matched ${re}; stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)}`,
+            ),
+          );
+        }
+      };
+      waiters.add(check);
+      check();
+    });
+  return {
+    child,
+    exited,
+    stdout: () => out,
+    stderr: () => err,
+    waitStdout: (re) => wait(() => out, re, "stdout"),
+    waitStderr: (re) => wait(() => err, re, "stderr"),
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
+    },
+  };
+}
+
+/** The resident set size of process `pid` in bytes (Linux `/proc`), or `undefined` elsewhere. */
+export function rssOf(pid: number): number | undefined {
+  const path = `/proc/${pid}/status`;
+  if (!existsSync(path)) return undefined;
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(path, "utf8"));
+  return match ? Number(match[1]) * 1024 : undefined;
 }

@@ -49,7 +49,8 @@ test("Task: async and await return the result", async () => {
     return "done";
   });
   assert.equal(await Task.await(t), "done");
-  assert.equal(await Task.await(t), "done"); // the outcome is kept
+  // The outcome is handed out once: as in Elixir, a second await waits out its timeout.
+  assert.equal((await Task.await(t, 5).catch((e) => e)).reason, "timeout");
 });
 
 test("Task: await rejects with the crash reason", async () => {
@@ -121,15 +122,17 @@ test("Task: shutdown sends shutdown, then kill after the timeout", async () => {
     });
     await receive("trapping");
     const ref = Process.monitor(stubborn.pid);
-    assert.equal(await Task.shutdown(stubborn, 5), null);
+    assert.deepEqual(await Task.shutdown(stubborn, 5), ["exit", "killed"]); // had to be killed
     assert.equal(await reasonOf(stubborn.pid, ref), "killed");
     const polite = Task.async(() => new Promise(() => {}));
     const ref2 = Process.monitor(polite.pid);
     assert.equal(await Task.shutdown(polite), null);
     assert.equal(await reasonOf(polite.pid, ref2), "shutdown");
     const finished = Task.async(() => 7);
-    await Task.yield(finished);
+    const ref3 = Process.monitor(finished.pid);
+    await receive({ ref: ref3 });
     assert.deepEqual(await Task.shutdown(finished), ["ok", 7]);
+    assert.deepEqual(await Task.shutdown(finished), ["exit", "noproc"]); // already handed out
   });
 });
 

@@ -118,7 +118,7 @@ test("ensureAllStarted starts dependencies first, in order, and returns which it
     await Application.start(c);
     assert.deepEqual(await Application.ensureAllStarted(top), ["ens_a", "ens_b", "ens_top"]);
     const order = Application.startedApplications().map((x) => x.name).filter((n) => n.startsWith("ens_"));
-    assert.deepEqual(order, ["ens_c", "ens_a", "ens_b", "ens_top"]);
+    assert.deepEqual(order, ["ens_top", "ens_b", "ens_a", "ens_c"]); // newest first, as which_applications
     await assertReceive(["ens_c", "child_started", 1], 0);
     const starts: string[] = [];
     for (let i = 0; i < 3; i++) starts.push((await assertReceive<[string]>([_, "child_started", 1], 0))[0]);
@@ -292,4 +292,21 @@ test("stop kills a top process that ignores shutdown after the timeout", async (
     await assertReceive({ ref, reason: "killed" }, 0);
     await assertReceive("stopped", 0);
   });
+});
+
+test("stop right after the top process died on its own resolves, as in OTP; a second stop is not_started", async () => {
+  const app = Application.define({
+    name: "died_alone",
+    start: () => GenServer.start({ init: () => ["ok", null] }, undefined),
+  });
+  const top = await Application.start(app);
+  await Process.run(async ({ receive }) => {
+    const ref = Process.monitor(top);
+    Process.exit(top, "boom");
+    await receive({ ref });
+  });
+  await Process.run(() => {}); // the application master has had its turn
+  await Application.stop(app);
+  const again = await Application.stop(app).catch((e) => e);
+  assert.deepEqual(again.reason, ["not_started", "died_alone"]);
 });

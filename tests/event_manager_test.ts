@@ -27,21 +27,21 @@ function forwarding(to: Process.Pid, tag: string): EventManager.Handler<unknown,
   };
 }
 
-test("handlers are added, get events in order, answer calls, and are removed", async () => {
+test("handlers are added, get events newest first (as gen_event), answer calls, and are removed", async () => {
   await testProcess(async ({ self }) => {
     const manager = await EventManager.startLink<string>();
     const a = forwarding(self, "a");
     const b = forwarding(self, "b");
     await EventManager.addHandler(manager, a, 0);
     await EventManager.addHandler(manager, b, 10, { id: "b" });
-    assert.deepEqual(await EventManager.whichHandlers(manager), [a, "b"]);
+    assert.deepEqual(await EventManager.whichHandlers(manager), ["b", a]);
 
     EventManager.notify(manager, "one");
     await EventManager.syncNotify(manager, "two");
-    assert.deepEqual(await assertReceive(_, 0), ["a", "one"]);
     assert.deepEqual(await assertReceive(_, 0), ["b", "one"]);
-    assert.deepEqual(await assertReceive(_, 0), ["a", "two"]);
+    assert.deepEqual(await assertReceive(_, 0), ["a", "one"]);
     assert.deepEqual(await assertReceive(_, 0), ["b", "two"]);
+    assert.deepEqual(await assertReceive(_, 0), ["a", "two"]);
 
     assert.equal(await EventManager.call(manager, a, "count"), 2);
     assert.equal(await EventManager.call(manager, "b", "count"), 12);
@@ -61,6 +61,10 @@ test("syncNotify returns only after every handler, async ones included, has hand
   await testProcess(async ({ self }) => {
     const manager = await EventManager.startLink<number>();
     const gates: Array<() => void> = [];
+    // Added last, the slow handler runs first.
+    await EventManager.addHandler(manager, {
+      handleEvent: (n: number) => Process.send(self, ["fast", n]),
+    }, undefined);
     await EventManager.addHandler(manager, {
       handleEvent: async (n: number, _s: undefined) => {
         const gate = new Promise<void>((resolve) => gates.push(resolve));
@@ -68,9 +72,6 @@ test("syncNotify returns only after every handler, async ones included, has hand
         await gate;
         Process.send(self, ["slow", n, Process.self()]);
       },
-    }, undefined);
-    await EventManager.addHandler(manager, {
-      handleEvent: (n: number) => Process.send(self, ["fast", n]),
     }, undefined);
     let returned = false;
     const sync = EventManager.syncNotify(manager, 1).then(() => {
@@ -93,9 +94,9 @@ test("a handler that throws is removed; the manager and the other handlers carry
     await EventManager.addHandler(manager, forwarding(self, "a"), 0, { id: "a" });
     await EventManager.addHandler(manager, forwarding(self, "b"), 0, { id: "b" });
     await EventManager.syncNotify(manager, "crash:a");
+    await assertReceive(["b", "crash:a"], 0); // b, the newest, runs first
     const [, , reason] = await assertReceive<[string, string, [string, Error]]>(["a", "terminate", ["error", _]], 0);
     assert.equal(reason[1].message, "a crashed");
-    await assertReceive(["b", "crash:a"], 0);
     assert.deepEqual(await EventManager.whichHandlers(manager), ["b"]);
     await refuteReceive({ ref }, 0);
 
@@ -159,7 +160,7 @@ test("add, remove and call report typed errors", async () => {
       { id: "bad" },
     ).catch((e) => e);
     assert.equal((failing.reason as [string, Error])[1].message, "bad init");
-    assert.deepEqual(await EventManager.whichHandlers(manager), [h, "second"]);
+    assert.deepEqual(await EventManager.whichHandlers(manager), ["second", h]);
   });
 });
 

@@ -302,3 +302,42 @@ test("callWith answers through callbacks, outside the server's stack", async () 
   );
   assert.equal(noproc.reason, "noproc");
 });
+
+// ---- checked against Erlang/OTP 25 (issue 12, items 2 and 5)
+
+test("GenServer.start: the server is its own parent, so its starter's exit signal is a handleInfo message", async () => {
+  await Process.run(async ({ self, receive }) => {
+    const server = await GenServer.start({
+      init: () => {
+        Process.trapExit(true);
+        return ["ok", null];
+      },
+      handleInfo: (msg: unknown, s: null) => {
+        Process.send(self, ["info", msg]);
+        return ["noreply", s];
+      },
+      terminate: (reason: unknown) => Process.send(self, ["terminate", reason]),
+    }, undefined);
+    Process.exit(server, "shutdown");
+    const [tag, msg] = await receive<[string, unknown]>();
+    assert.equal(tag, "info");
+    assert.ok(msg instanceof Process.ExitMessage && msg.from === self && msg.reason === "shutdown");
+    assert.ok(Process.isAlive(server));
+    await GenServer.stop(server);
+  });
+});
+
+test("a call to a process that dies without replying fails at once with its exit reason", async () => {
+  const raw = Process.spawn(async ({ receive }) => {
+    await receive();
+    Process.exit("boom");
+  });
+  const err = await GenServer.call(raw, "hello", 2000).catch((e) => e);
+  assert.ok(err instanceof GenServer.CallError);
+  assert.equal(err.reason, "boom");
+  const noHandleCall = await GenServer.start({ init: () => ["ok", null] }, undefined);
+  const err2 = await GenServer.call(noHandleCall, "hello", 2000).catch((e) => e) as GenServer.CallError;
+  const reason = err2.reason as [string, Error];
+  assert.equal(reason[0], "error");
+  assert.match(reason[1].message, /no handleCall/);
+});

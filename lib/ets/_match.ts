@@ -14,7 +14,7 @@ import { EtsError } from "./error.ts";
 export class MatchVar {
   /** Its number. */
   readonly n: number;
-  /** @internal */
+  /** @ignore */
   constructor(n: number) {
     this.n = n;
   }

@@ -40,22 +40,22 @@ export class Table<O extends readonly unknown[] = readonly unknown[]> {
   declare readonly __object?: O;
   /** A number unique to this table for the life of the runtime. */
   readonly id: number;
-  /** @internal */ name: string;
-  /** @internal */ readonly named: boolean;
-  /** @internal */ readonly type: TableType;
-  /** @internal 0-based index of the key in each object. */
+  /** @ignore */ name: string;
+  /** @ignore */ readonly named: boolean;
+  /** @ignore */ readonly type: TableType;
+  /** @ignore 0-based index of the key in each object. */
   readonly keyIdx: number;
-  /** @internal */ readonly access: number;
-  /** @internal null: the outside. */
+  /** @ignore */ readonly access: number;
+  /** @ignore null: the outside. */
   owner: Proc | null;
-  /** @internal */ heir: Pid | null = null;
-  /** @internal */ heirData: unknown = undefined;
-  /** @internal */ readonly store: Store;
-  /** @internal */ deleted = false;
-  /** @internal */ readonly readConcurrency: boolean;
-  /** @internal */ readonly writeConcurrency: boolean;
+  /** @ignore */ heir: Pid | null = null;
+  /** @ignore */ heirData: unknown = undefined;
+  /** @ignore */ readonly store: Store;
+  /** @ignore */ deleted = false;
+  /** @ignore */ readonly readConcurrency: boolean;
+  /** @ignore */ readonly writeConcurrency: boolean;
 
-  /** @internal */
+  /** @ignore */
   constructor(
     name: string,
     named: boolean,
@@ -145,9 +145,12 @@ export function readable(t: Table | string): Table {
 /** Resolves for writing: only a public table takes writes from non-owners. */
 export function writable(t: Table | string): Table {
   const x = resolve(t);
+  const caller = currentProc();
   if (x.access !== PUBLIC) {
-    const caller = currentProc();
     if (caller !== x.owner) throw denied(x, "write to", caller);
+  } else if (caller !== null && !caller.alive) {
+    // Code a dead process left running (see Process's module doc) changes nothing.
+    throw new EtsError("access", `Cannot write to table ${show(x.name)} from process ${caller.pid}: it is not alive`);
   }
   return x;
 }

@@ -113,6 +113,7 @@ import {
 } from "./_table.ts";
 import { checkKey, copyTerm, copyTuple, isKey, show } from "./_term.ts";
 import { EtsError, type EtsErrorCode } from "./error.ts";
+import { readTable, writeTable } from "./_file.ts";
 
 export { $, $$, $_, _, END_OF_TABLE, EtsError, MatchVar, Table };
 export type { Access, EtsErrorCode, MatchClause, MatchSpec, TableType, TransferMessage };
@@ -153,11 +154,15 @@ export interface Heir {
 export interface TableInfo {
   /** The table's unique number. */
   id: number;
+  /** The table's name. */
   name: string;
+  /** Whether it is found by name (`named_table`). */
   named: boolean;
+  /** `set`, `ordered_set`, `bag` or `duplicate_bag`. */
   type: TableType;
   /** 1-based key position. */
   keyPos: number;
+  /** Who may read and write it. */
   access: Access;
   /** The owner's pid; undefined when plain code owns the table. */
   owner: Pid | undefined;
@@ -167,7 +172,9 @@ export interface TableInfo {
   size: number;
   /** Estimated bytes held (structure plus objects, from a sample). */
   memory: number;
+  /** Accepted for compatibility; no effect (one thread). */
   readConcurrency: boolean;
+  /** Accepted for compatibility; no effect (one thread). */
   writeConcurrency: boolean;
 }
 
@@ -446,6 +453,7 @@ export function member(tab: TableRef, key: unknown): boolean {
  * ```
  */
 function del(tab: TableRef): true;
+/** Deletes the objects with `key`. */
 function del(tab: TableRef, key: unknown): true;
 function del(tab: TableRef, key?: unknown): true {
   const t = writable(tab);
@@ -504,7 +512,9 @@ export type CounterOp = number | readonly [number, number] | readonly [number, n
  * returns the new value, or the new values for a list of operations. If the
  * key is absent, `fallback` (when given) is inserted first, with its key
  * replaced by `key`; otherwise it throws `badarg`, as it does for a position
- * that is the key, out of range, or not a number.
+ * that is the key, out of range, or not an integer: counters, increments,
+ * thresholds and set values are integers, as in Erlang. An empty list of
+ * operations returns `[]`.
  *
  * @example
  * ```ts
@@ -518,6 +528,7 @@ export type CounterOp = number | readonly [number, number] | readonly [number, n
  * ```
  */
 export function updateCounter(tab: TableRef, key: unknown, op: CounterOp, fallback?: Tuple): number;
+/** Applies several counter operations to one object; returns each new value. */
 export function updateCounter(tab: TableRef, key: unknown, ops: readonly CounterOp[], fallback?: Tuple): number[];
 export function updateCounter(
   tab: TableRef,
@@ -536,7 +547,8 @@ export function updateCounter(
     d[ki] = copyTerm(key);
     obj = d;
   }
-  const many = Array.isArray(op) && op.length > 0 && Array.isArray(op[0]);
+  // A list of operations, possibly empty (OTP returns `[]` for `[]`).
+  const many = Array.isArray(op) && (op.length === 0 || Array.isArray(op[0]));
   const ops = (many ? op : [op]) as CounterOp[];
   const next = obj.slice();
   const results: number[] = [];
@@ -554,10 +566,16 @@ export function updateCounter(
       throw badarg(`Cannot update position ${show(pos)} of ${show(obj)} (the key is at ${ki + 1})`);
     }
     const cur = next[pos - 1];
-    if (typeof cur !== "number" || typeof incr !== "number") {
-      throw badarg(`Element ${pos} of ${show(obj)} is not a number, so it is not a counter`);
+    if (!Number.isInteger(cur)) {
+      throw badarg(`Element ${pos} of ${show(obj)} is not an integer, so it is not a counter`);
     }
-    let v = cur + incr;
+    if (
+      !Number.isInteger(incr) ||
+      (threshold !== undefined && (!Number.isInteger(threshold) || !Number.isInteger(setValue)))
+    ) {
+      throw badarg(`A counter's increment, threshold and set value must be integers, got ${show(one)}`);
+    }
+    let v = (cur as number) + incr;
     if (threshold !== undefined && (incr >= 0 ? v > threshold : v < threshold)) v = setValue;
     next[pos - 1] = v;
     results.push(v);
@@ -593,7 +611,8 @@ export function updateElement(
   const t = writable(tab);
   setOnly(t, "updateElement");
   const obj = t.store.lookupOne(key);
-  const many = Array.isArray(change) && change.length > 0 && Array.isArray(change[0]);
+  // A list of changes, possibly empty (OTP returns true for `[]` when the key is there).
+  const many = Array.isArray(change) && (change.length === 0 || Array.isArray(change[0]));
   const changes = (many ? change : [change]) as Array<readonly [number, unknown]>;
   for (const c of changes) {
     if (!Array.isArray(c) || c.length !== 2) throw badarg(`An element change is [pos, value], got ${show(c)}`);
@@ -1050,7 +1069,8 @@ export function setopts(tab: TableRef, opts: SetOptions): true {
 /**
  * Renames a table (a write). For a named table the new name must be free
  * (`name_taken` otherwise), and the old name no longer finds it. Returns the
- * new name.
+ * new name for a named table and the table itself for an unnamed one, as
+ * OTP returns the table id.
  *
  * @example
  * ```ts
@@ -1060,10 +1080,116 @@ export function setopts(tab: TableRef, opts: SetOptions): true {
  * console.assert(Ets.whereis("doc_rename_new") === t && Ets.whereis("doc_rename_old") === undefined);
  * ```
  */
-export function rename(tab: TableRef, name: string): string {
+export function rename<O extends Tuple>(tab: TableRef<O>, name: string): TableRef<O> {
   if (typeof name !== "string") throw badarg(`A table name must be a string, got ${show(name)}`);
-  renameTable(writable(tab), name);
-  return name;
+  const t = writable(tab);
+  renameTable(t, name);
+  return t.named ? name : t as Table<O>;
 }
 
 export { del as delete, newTable as new };
+
+/** Options of {@linkcode tab2file}. */
+export interface Tab2FileOptions {
+  /** fsync the file before it replaces the old one (OTP's `{sync, true}`). Default false. */
+  sync?: boolean;
+}
+
+/**
+ * Writes the table's objects and options to `file` (OTP's `ets:tab2file`),
+ * for {@linkcode file2tab} to read back, with a count and a CRC-32 for
+ * `verify`. Written to `file.tmp`, then renamed over `file`: a crash leaves
+ * the old file or the new one. A value that cannot survive a restart (a pid,
+ * a reference, a function, a symbol, a class instance) throws
+ * {@linkcode EtsError} (`badarg`, naming the object and where in it) and
+ * writes nothing. Numbers (`NaN`, `-0`, `±Infinity` included), strings,
+ * booleans, `null`, `undefined`, bigints, arrays, plain objects (`__proto__`
+ * as an ordinary key), `Map`, `Set`, `Uint8Array` and `Date` round-trip.
+ *
+ * @example
+ * ```ts
+ * import { Ets } from "../../mod.ts";
+ * import * as os from "node:os";
+ * const file = `${os.tmpdir()}/doc_tab2file_${process.pid}.ets`;
+ * const t = Ets.new("doc_tab2file", { type: "ordered_set" });
+ * Ets.insert(t, ["milk", 3, { __proto__: "a key, not a prototype" }]);
+ * Ets.tab2file(t, file);
+ * const back = Ets.file2tab(file, { verify: true });
+ * console.assert(Ets.info(back)!.type === "ordered_set" && Ets.lookupOne(back, "milk")![1] === 3);
+ * try {
+ *   Ets.insert(t, ["pid", Ets.info(t)!.owner ?? new Map([["f", () => 1]])]);
+ *   Ets.tab2file(t, file);
+ * } catch (e) {
+ *   console.assert(e instanceof Ets.EtsError && e.code === "badarg");
+ * }
+ * ```
+ */
+export function tab2file(tab: TableRef, file: string, opts: Tab2FileOptions = {}): true {
+  const t = readable(tab);
+  if (typeof file !== "string" || file === "") throw badarg(`tab2file needs a file name, got ${show(file)}`);
+  const objects = tab2list(t);
+  writeTable(
+    file,
+    {
+      format: "otp-ts-ets",
+      version: 1,
+      name: t.name,
+      named: t.named,
+      type: t.type,
+      keyPos: t.keyIdx + 1,
+      access: accessName(t),
+      readConcurrency: t.readConcurrency,
+      writeConcurrency: t.writeConcurrency,
+      size: objects.length,
+    },
+    objects,
+    opts.sync === true,
+  );
+  return true;
+}
+
+/** Options of {@linkcode file2tab}. */
+export interface File2TabOptions {
+  /** Check the object count, the checksum and the end marker (OTP's `{verify, true}`). Default false: a torn end is dropped. */
+  verify?: boolean;
+}
+
+/**
+ * Makes a table, owned by the caller, from a file written by
+ * {@linkcode tab2file} (OTP's `ets:file2tab`): same name, type, key
+ * position, access and objects. Throws {@linkcode EtsError}: `badarg` for a
+ * missing, foreign or (with `verify`) damaged or truncated file,
+ * `name_taken` when the table was named and the name is in use.
+ *
+ * @example
+ * ```ts
+ * import { Ets } from "../../mod.ts";
+ * import * as fs from "node:fs";
+ * import * as os from "node:os";
+ * const file = `${os.tmpdir()}/doc_file2tab_${process.pid}.ets`;
+ * fs.writeFileSync(file, "not a table\n");
+ * try {
+ *   Ets.file2tab(file, { verify: true });
+ * } catch (e) {
+ *   console.assert(e instanceof Ets.EtsError && e.code === "badarg");
+ * }
+ * ```
+ */
+export function file2tab<O extends Tuple = unknown[]>(file: string, opts: File2TabOptions = {}): Table<O> {
+  const { header, objects } = readTable(file, opts.verify === true);
+  const t = newTable<O>(header.name, {
+    type: header.type as TableType,
+    named: header.named,
+    keyPos: header.keyPos,
+    access: header.access as Access,
+    readConcurrency: header.readConcurrency,
+    writeConcurrency: header.writeConcurrency,
+  });
+  try {
+    insertMany(t, objects as unknown as O[]);
+  } catch (e) {
+    del(t);
+    throw e;
+  }
+  return t;
+}

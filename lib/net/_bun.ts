@@ -2,8 +2,9 @@
  * The TCP adapter for Bun, on `Bun.listen` / `Bun.connect`.
  *
  * Bun's `socket.write` sends what the kernel takes and returns the count; it
- * buffers nothing. So this adapter keeps the rest in its own queue (copied,
- * since callers may reuse their buffer) and sends it on `drain`.
+ * buffers nothing. So this adapter keeps the rest in its own queue and sends
+ * it on `drain`: a copy for `write` (callers may reuse their buffer), the
+ * caller's own bytes for `writeOwned` (no second copy of large replies).
  *
  * `Bun` is reached through `globalThis` so that `deno check` (which has no
  * Bun types) accepts this file.
@@ -26,6 +27,7 @@ interface BunSocket {
   data: BunConnection | undefined;
   write(bytes: Uint8Array, byteOffset?: number, byteLength?: number): number;
   end(): void;
+  shutdown(halfClose?: boolean): void;
   terminate(): void;
   pause(): void;
   resume(): void;
@@ -44,16 +46,21 @@ class BunConnection implements TcpConnection {
   closed = false;
   #socket: BunSocket;
   #highWaterMark: number;
+  #lowWaterMark: number;
   #onError: (error: unknown) => void;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #needDrain = false;
   #closing = false;
+  /** `closeWrite` was called: no more writes; the FIN goes once the queue is sent. */
+  #halfClosing = false;
+  #finSent = false;
   #remotePort: number;
 
-  constructor(socket: BunSocket, highWaterMark: number, onError: (error: unknown) => void, remotePort: number) {
+  constructor(socket: BunSocket, marks: WaterMarks, onError: (error: unknown) => void, remotePort: number) {
     this.#socket = socket;
-    this.#highWaterMark = highWaterMark;
+    this.#highWaterMark = marks.highWaterMark;
+    this.#lowWaterMark = marks.lowWaterMark ?? 0;
     this.#onError = onError;
     this.#remotePort = socket.remotePort ?? remotePort;
   }
@@ -71,15 +78,28 @@ class BunConnection implements TcpConnection {
   }
 
   write(bytes: Uint8Array, length: number = bytes.length): boolean {
-    if (this.closed || this.#closing || length === 0) return true;
+    return this.#write(bytes, length, true);
+  }
+
+  writeOwned(bytes: Uint8Array, length: number = bytes.length): boolean {
+    return this.#write(bytes, length, false);
+  }
+
+  #write(bytes: Uint8Array, length: number, copy: boolean): boolean {
+    if (this.closed || this.#closing || this.#halfClosing || length === 0) return true;
+    let from = 0;
     if (this.#pendingBytes === 0) {
       // Fast path: the kernel usually takes everything at once.
       const n = this.#socket.write(bytes, 0, length);
       if (n === length) return true;
-      this.#enqueue(bytes.slice(n > 0 ? n : 0, length));
-    } else {
-      this.#enqueue(bytes.slice(0, length));
+      if (n < 0) {
+        // The socket is gone (a paused socket may not have told us yet): close it now.
+        this.abort();
+        return true;
+      }
+      from = n;
     }
+    this.#enqueue(copy ? bytes.slice(from, length) : bytes.subarray(from, length));
     if (this.#pendingBytes >= this.#highWaterMark) {
       this.#needDrain = true;
       return false;
@@ -87,9 +107,9 @@ class BunConnection implements TcpConnection {
     return true;
   }
 
-  #enqueue(copy: Uint8Array): void {
-    this.#pending.push(copy);
-    this.#pendingBytes += copy.length;
+  #enqueue(chunk: Uint8Array): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
   }
 
   /** Sends queued output; true when the queue is empty. */
@@ -109,12 +129,17 @@ class BunConnection implements TcpConnection {
   }
 
   onDrain(): void {
-    if (this.closed || !this.flush()) return;
-    if (this.#closing) {
+    if (this.closed) return;
+    const empty = this.flush();
+    if (empty && this.#closing) {
       this.#socket.end();
       return;
     }
-    if (this.#needDrain) {
+    if (empty && this.#halfClosing && !this.#finSent) {
+      this.#finSent = true;
+      this.#socket.shutdown();
+    }
+    if (this.#needDrain && this.#pendingBytes <= this.#lowWaterMark) {
       this.#needDrain = false;
       this.call("drain");
     }
@@ -124,6 +149,16 @@ class BunConnection implements TcpConnection {
     if (this.closed || this.#closing) return;
     this.#closing = true;
     if (this.#pendingBytes === 0) this.#socket.end();
+  }
+
+  closeWrite(): void {
+    if (this.closed || this.#closing || this.#halfClosing) return;
+    this.#halfClosing = true;
+    if (this.#pendingBytes === 0) {
+      this.#finSent = true;
+      // Bun's `shutdown()` sends a FIN; the close callback comes once the peer closes.
+      this.#socket.shutdown();
+    }
   }
 
   abort(): void {
@@ -178,9 +213,14 @@ class BunConnection implements TcpConnection {
   }
 }
 
+interface WaterMarks {
+  highWaterMark: number;
+  lowWaterMark: number;
+}
+
 function socketHandlers(
   accept: TcpAcceptor,
-  highWaterMark: number,
+  marks: WaterMarks,
   onError: (error: unknown) => void,
   connections: Set<BunConnection> | undefined,
   remotePort: number,
@@ -188,7 +228,7 @@ function socketHandlers(
   return {
     open(socket: BunSocket) {
       socket.setNoDelay?.(true);
-      const conn = new BunConnection(socket, highWaterMark, onError, remotePort);
+      const conn = new BunConnection(socket, marks, onError, remotePort);
       socket.data = conn;
       connections?.add(conn);
       try {
@@ -228,7 +268,7 @@ export const adapter: TcpAdapter = {
       hostname: options.hostname,
       port: options.port,
       allowHalfOpen: true,
-      socket: socketHandlers(accept, options.highWaterMark, options.onError, connections, 0),
+      socket: socketHandlers(accept, options, options.onError, connections, 0),
     });
     let closing: Promise<void> | undefined;
     let unbinding: Promise<void> | undefined;
@@ -260,7 +300,7 @@ export const adapter: TcpAdapter = {
       hostname: options.hostname,
       port: options.port,
       allowHalfOpen: true,
-      socket: socketHandlers(accept, options.highWaterMark, options.onError, undefined, options.port),
+      socket: socketHandlers(accept, options, options.onError, undefined, options.port),
     });
     return socket.data as BunConnection;
   },

@@ -3,8 +3,11 @@
  *
  * Deno's connections are promise based, so each one runs a read loop (one
  * reused read buffer, paused by awaiting a resume signal) and a write loop
- * that drains a queue of copied chunks, coalesced into one write when several
- * piled up while the previous write was in flight.
+ * that drains a queue of chunks (copies for `write`, the caller's own bytes
+ * for `writeOwned`). Small chunks that piled up while the previous write was
+ * in flight are coalesced into one write (a copy of at most
+ * {@linkcode COALESCE_LIMIT} bytes); large ones are written as they are, so
+ * the bytes of large replies exist once.
  *
  * @module
  */
@@ -22,6 +25,9 @@ import type {
 /** Size of each connection's reused read buffer. */
 const READ_BUFFER_SIZE = 64 * 1024;
 
+/** Chunks are merged into one write up to this many bytes; larger ones go alone. */
+export const COALESCE_LIMIT = 64 * 1024;
+
 const NOOP_HANDLER: TcpConnectionHandler = { data() {} };
 
 class DenoConnection implements TcpConnection {
@@ -31,24 +37,29 @@ class DenoConnection implements TcpConnection {
   readonly remotePort: number;
   #conn: Deno.TcpConn;
   #highWaterMark: number;
+  #lowWaterMark: number;
   #onError: (error: unknown) => void;
   #onClosed: (conn: DenoConnection) => void;
   #pending: Uint8Array[] = [];
+  #pendingHead = 0;
   #pendingBytes = 0;
   #writing = false;
   #needDrain = false;
   #closing = false;
+  /** `closeWrite` was called: send the FIN once the queue is written. */
+  #halfClosing = false;
   #paused = false;
   #resume: (() => void) | undefined;
 
   constructor(
     conn: Deno.TcpConn,
-    highWaterMark: number,
+    marks: { highWaterMark: number; lowWaterMark: number },
     onError: (error: unknown) => void,
     onClosed: (conn: DenoConnection) => void,
   ) {
     this.#conn = conn;
-    this.#highWaterMark = highWaterMark;
+    this.#highWaterMark = marks.highWaterMark;
+    this.#lowWaterMark = marks.lowWaterMark ?? 0;
     this.#onError = onError;
     this.#onClosed = onClosed;
     const addr = conn.remoteAddr as Deno.NetAddr;
@@ -113,9 +124,17 @@ class DenoConnection implements TcpConnection {
   }
 
   write(bytes: Uint8Array, length: number = bytes.length): boolean {
-    if (this.closed || this.#closing || length === 0) return true;
-    this.#pending.push(bytes.slice(0, length));
-    this.#pendingBytes += length;
+    return this.#enqueue(bytes.slice(0, length));
+  }
+
+  writeOwned(bytes: Uint8Array, length: number = bytes.length): boolean {
+    return this.#enqueue(length === bytes.length ? bytes : bytes.subarray(0, length));
+  }
+
+  #enqueue(chunk: Uint8Array): boolean {
+    if (this.closed || this.#closing || this.#halfClosing || chunk.length === 0) return true;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
     if (!this.#writing) void this.#writeLoop();
     if (this.#pendingBytes >= this.#highWaterMark) {
       this.#needDrain = true;
@@ -124,18 +143,55 @@ class DenoConnection implements TcpConnection {
     return true;
   }
 
+  /** The next write: the oldest chunk, merged with the small ones after it. */
+  #nextChunk(): Uint8Array {
+    const pending = this.#pending;
+    const first = pending[this.#pendingHead++];
+    let end = this.#pendingHead;
+    let length = first.length;
+    while (end < pending.length && length + pending[end].length <= COALESCE_LIMIT) length += pending[end++].length;
+    let chunk = first;
+    if (end > this.#pendingHead) {
+      chunk = new Uint8Array(length);
+      chunk.set(first);
+      let offset = first.length;
+      for (let i = this.#pendingHead; i < end; i++) {
+        chunk.set(pending[i], offset);
+        offset += pending[i].length;
+      }
+      this.#pendingHead = end;
+    }
+    if (this.#pendingHead === pending.length) {
+      pending.length = 0;
+      this.#pendingHead = 0;
+    } else if (this.#pendingHead > 1024) {
+      pending.splice(0, this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+    return chunk;
+  }
+
   async #writeLoop(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#pending.length > 0 && !this.closed) {
-        const chunk = this.#pending.length === 1 ? this.#pending[0] : concat(this.#pending);
-        this.#pending = [];
+      while (this.#pending.length > this.#pendingHead && !this.closed) {
+        const chunk = this.#nextChunk();
         let offset = 0;
         while (offset < chunk.length) {
-          offset += await this.#conn.write(chunk.subarray(offset));
+          const n = await this.#conn.write(chunk.subarray(offset));
+          offset += n;
+          this.#pendingBytes -= n;
           if (this.closed) return;
         }
-        this.#pendingBytes -= chunk.length;
+        if (this.#needDrain && this.#pendingBytes <= this.#lowWaterMark) {
+          this.#needDrain = false;
+          try {
+            this.handler.drain?.();
+          } catch (error) {
+            this.fail(error);
+            return;
+          }
+        }
       }
     } catch (error) {
       this.#teardown(this.closed ? undefined : error);
@@ -144,24 +200,27 @@ class DenoConnection implements TcpConnection {
       this.#writing = false;
     }
     if (this.closed) return;
-    if (this.#closing) {
-      this.#teardown(undefined);
-      return;
-    }
-    if (this.#needDrain) {
-      this.#needDrain = false;
-      try {
-        this.handler.drain?.();
-      } catch (error) {
-        this.fail(error);
-      }
-    }
+    if (this.#closing) this.#teardown(undefined);
+    else if (this.#halfClosing) this.#shutWrite();
   }
 
   close(): void {
     if (this.closed || this.#closing) return;
     this.#closing = true;
     if (!this.#writing) this.#teardown(undefined);
+  }
+
+  closeWrite(): void {
+    if (this.closed || this.#closing || this.#halfClosing) return;
+    this.#halfClosing = true;
+    if (!this.#writing) this.#shutWrite();
+  }
+
+  /** Sends the FIN; the read loop goes on until the peer's. */
+  #shutWrite(): void {
+    this.#conn.closeWrite().catch(() => {
+      // The peer is gone: the read loop finds out.
+    });
   }
 
   abort(): void {
@@ -188,6 +247,7 @@ class DenoConnection implements TcpConnection {
     if (this.closed) return;
     this.closed = true;
     this.#pending = [];
+    this.#pendingHead = 0;
     this.#pendingBytes = 0;
     try {
       this.#conn.close();
@@ -203,18 +263,6 @@ class DenoConnection implements TcpConnection {
       this.#onError(e);
     }
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /** The Deno adapter. */
@@ -236,7 +284,7 @@ export const adapter: TcpAdapter = {
           await new Promise((resolve) => setTimeout(resolve, 10));
           continue;
         }
-        const connection = new DenoConnection(conn, options.highWaterMark, options.onError, forget);
+        const connection = new DenoConnection(conn, options, options.onError, forget);
         connections.add(connection);
         connection.start(accept);
       }
@@ -273,7 +321,7 @@ export const adapter: TcpAdapter = {
 
   async connect(options: Required<ConnectOptions>, accept: TcpAcceptor): Promise<TcpConnection> {
     const conn = await Deno.connect({ hostname: options.hostname, port: options.port, transport: "tcp" });
-    const connection = new DenoConnection(conn, options.highWaterMark, options.onError, () => {});
+    const connection = new DenoConnection(conn, options, options.onError, () => {});
     connection.start(accept);
     return connection;
   },

@@ -2,7 +2,9 @@
  * The TCP adapter on `node:net`: used on Node, and a fallback elsewhere.
  *
  * `net.Socket` already queues output and emits `drain`; it keeps a reference
- * to written buffers, so `write` copies (callers may reuse their buffer).
+ * to written buffers, so `write` copies (callers may reuse their buffer) and
+ * `writeOwned` does not. Its `drain` comes once the queue is empty, whatever
+ * the low-water mark.
  *
  * @module
  */
@@ -88,7 +90,17 @@ class NodeConnection implements TcpConnection {
     return this.#socket.write(bytes.slice(0, length));
   }
 
+  writeOwned(bytes: Uint8Array, length: number = bytes.length): boolean {
+    if (this.closed || this.#socket.writableEnded || length === 0) return true;
+    return this.#socket.write(length === bytes.length ? bytes : bytes.subarray(0, length));
+  }
+
   close(): void {
+    if (!this.closed) this.#socket.end();
+  }
+
+  closeWrite(): void {
+    // `allowHalfOpen`: `end` only sends the FIN; reading goes on.
     if (!this.closed) this.#socket.end();
   }
 

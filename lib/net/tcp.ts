@@ -32,6 +32,7 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { runtime } from "./runtime.ts";
 
 /** One open TCP connection, either accepted by a listener or opened by {@linkcode connect}. */
@@ -48,8 +49,43 @@ export interface TcpConnection {
    * `drain` is called. The bytes were queued anyway.
    */
   write(bytes: Uint8Array, length?: number): boolean;
+  /**
+   * As {@linkcode TcpConnection.write}, but without a copy: the connection
+   * takes `bytes` and may keep a reference to it until it is sent, so the
+   * caller must not change `bytes[0, length)` afterwards — unless
+   * {@linkcode TcpConnection.bufferedAmount} is `0` right after the call (all
+   * of it went to the operating system, no reference was kept). For a
+   * producer that hands over large buffers (replies), so that the bytes
+   * waiting for a slow reader exist once.
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "./tcp.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const received = Promise.withResolvers<string>();
+   * const server = await listen({ port: 0 }, () => ({ data(bytes) { received.resolve(new TextDecoder().decode(bytes)); } }));
+   * const client = await connect({ port: server.port }, () => ({ data() {} }));
+   * let buffer = new TextEncoder().encode("hello!");
+   * client.writeOwned(buffer, 5);
+   * // Reuse the buffer only if nothing of it is queued; else take a new one.
+   * if (client.bufferedAmount > 0) buffer = new Uint8Array(buffer.length);
+   * assert.equal(await received.promise, "hello");
+   * client.close();
+   * await server.close();
+   * ```
+   */
+  writeOwned(bytes: Uint8Array, length?: number): boolean;
   /** Sends what is queued, then closes the connection. Idempotent. */
   close(): void;
+  /**
+   * Sends what is queued, then half-closes: the peer reads the end of the
+   * data (a FIN) while this side goes on reading until the peer closes too
+   * (its `end` callback, then {@linkcode TcpConnection.close}). A graceful
+   * close for a peer that may still be sending: closing outright with its
+   * bytes unread would reset the connection. Idempotent.
+   */
+  closeWrite(): void;
   /** Closes the connection at once, dropping queued output. Idempotent. */
   abort(): void;
   /** Stops reading from the peer: no `data` until {@linkcode TcpConnection.resume}. */
@@ -77,7 +113,10 @@ export interface TcpConnectionHandler {
    * their read buffers): copy what must outlive it.
    */
   data(bytes: Uint8Array): void;
-  /** The output queue emptied after a `write` returned `false`. */
+  /**
+   * After a `write` returned `false`, the output queue went down to the
+   * low-water mark ({@linkcode ListenOptions.lowWaterMark}, default: empty).
+   */
   drain?(): void;
   /**
    * The peer half-closed: it sends nothing more but may still read. Without
@@ -103,6 +142,12 @@ export interface ListenOptions {
    */
   highWaterMark?: number;
   /**
+   * Queued output, in bytes, at or below which `drain` is called after a
+   * `write` returned `false`. Defaults to `0` (the queue emptied). The
+   * `node:net` adapter always waits for an empty queue.
+   */
+  lowWaterMark?: number;
+  /**
    * Called with anything a handler throws (the connection is then aborted).
    * Defaults to `console.error`.
    */
@@ -117,6 +162,8 @@ export interface ConnectOptions {
   port: number;
   /** As {@linkcode ListenOptions.highWaterMark}. */
   highWaterMark?: number;
+  /** As {@linkcode ListenOptions.lowWaterMark}. */
+  lowWaterMark?: number;
   /** As {@linkcode ListenOptions.onError}. */
   onError?: (error: unknown) => void;
 }
@@ -151,16 +198,40 @@ export interface TcpAdapter {
   connect(options: Required<ConnectOptions>, accept: TcpAcceptor): Promise<TcpConnection>;
 }
 
+/**
+ * Runs a function in the async context this module was loaded in, outside
+ * any process. Socket callbacks belong to no process: one that kept the
+ * context of the process that called `listen` would act as that process,
+ * and once it died every effect (a send, a call, a spawn) would be dropped.
+ */
+const outsideAnyProcess = AsyncLocalStorage.snapshot();
+
 let adapter: Promise<TcpAdapter> | undefined;
 
 /** Loads the adapter for this runtime once; only that adapter's module is imported. */
 function loadAdapter(): Promise<TcpAdapter> {
-  adapter ??= runtime === "bun"
-    ? import("./_bun.ts").then((m) => m.adapter)
-    : runtime === "deno"
-    ? import("./_deno.ts").then((m) => m.adapter)
-    : import("./_node.ts").then((m) => m.adapter);
+  // Deno's module loader keeps the async context of the first `import()`: never a process's.
+  adapter ??= outsideAnyProcess(() =>
+    runtime === "bun"
+      ? import("./_bun.ts").then((m) => m.adapter)
+      : runtime === "deno"
+      ? import("./_deno.ts").then((m) => m.adapter)
+      : import("./_node.ts").then((m) => m.adapter)
+  );
   return adapter;
+}
+
+/** The water marks of `options`, checked: `0 <= low < high`. */
+function waterMarks(options: ListenOptions | ConnectOptions): { highWaterMark: number; lowWaterMark: number } {
+  const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const lowWaterMark = options.lowWaterMark ?? 0;
+  if (!(Number.isInteger(highWaterMark) && highWaterMark >= 1)) {
+    throw new RangeError(`highWaterMark must be an integer >= 1, got "${highWaterMark}"`);
+  }
+  if (!(Number.isInteger(lowWaterMark) && lowWaterMark >= 0 && lowWaterMark < highWaterMark)) {
+    throw new RangeError(`lowWaterMark must be an integer in 0..${highWaterMark - 1}, got "${lowWaterMark}"`);
+  }
+  return { highWaterMark, lowWaterMark };
 }
 
 function reportError(error: unknown): void {
@@ -193,12 +264,57 @@ export async function listen(
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Cannot listen: port must be an integer in 0..65535, got "${port}"`);
   }
-  return (await loadAdapter()).listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port,
-    highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
-    onError: options.onError ?? reportError,
-  }, accept);
+  const marks = waterMarks(options);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const adapter = await loadAdapter();
+  let listener: Awaited<ReturnType<typeof adapter.listen>>;
+  try {
+    listener = await outsideAnyProcess(() =>
+      adapter.listen({ hostname, port, ...marks, onError: options.onError ?? reportError }, accept)
+    );
+  } catch (error) {
+    // Each runtime words it differently (Bun: "Failed to listen at 127.0.0.1"); say it one way.
+    if ((error as { code?: unknown } | null)?.code === "EADDRINUSE") throw new AddressInUseError(hostname, port, error);
+    throw error;
+  }
+  // Closing from a process must not lend its context to the runtime's own promises either (Deno).
+  return {
+    hostname: listener.hostname,
+    port: listener.port,
+    close: () => outsideAnyProcess(() => listener.close()),
+    stopAccepting: () => outsideAnyProcess(() => listener.stopAccepting()),
+  };
+}
+
+/**
+ * {@linkcode listen} failed because the address is taken: the message reads
+ * `address 127.0.0.1:4040 is already in use` on every runtime.
+ *
+ * @example
+ * ```ts
+ * import { AddressInUseError, listen } from "./tcp.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const first = await listen({ port: 0 }, () => ({ data() {} }));
+ * await assert.rejects(
+ *   listen({ port: first.port }, () => ({ data() {} })),
+ *   (e) => e instanceof AddressInUseError && e.message === `address 127.0.0.1:${first.port} is already in use`,
+ * );
+ * await first.close();
+ * ```
+ */
+export class AddressInUseError extends Error {
+  /** Always `"EADDRINUSE"`, as Node names it. */
+  readonly code = "EADDRINUSE";
+  /**
+   * @param hostname The address asked for.
+   * @param port The port asked for.
+   * @param cause The runtime's own error.
+   */
+  constructor(readonly hostname: string, readonly port: number, cause?: unknown) {
+    super(`address ${hostname.includes(":") ? `[${hostname}]` : hostname}:${port} is already in use`, { cause });
+    this.name = "AddressInUseError";
+  }
 }
 
 /**
@@ -231,10 +347,13 @@ export async function connect(
   options: ConnectOptions,
   accept: TcpAcceptor,
 ): Promise<TcpConnection> {
-  return (await loadAdapter()).connect({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port,
-    highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
-    onError: options.onError ?? reportError,
-  }, accept);
+  const adapter = await loadAdapter();
+  return outsideAnyProcess(() =>
+    adapter.connect({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port,
+      ...waterMarks(options),
+      onError: options.onError ?? reportError,
+    }, accept)
+  );
 }

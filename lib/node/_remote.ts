@@ -523,9 +523,6 @@ setRemoteHooks({
 
 wire.setControlHandler(onControl as wire.ControlHandler);
 wire.onNodeDown(onNodeDown);
-// This layer is the runtime's handler: if something set another one (a doc
-// example sets `null`), a new connection puts it back.
-wire.onNodeUp(() => wire.setControlHandler(onControl as wire.ControlHandler));
 
 /**
  * @internal For tests: replaces the wire with `fake`; returns how to play the

@@ -155,6 +155,25 @@ export function currentProc(): Proc | null {
   return p === undefined ? null : p;
 }
 
+/**
+ * True when the calling code belongs to a process that is already dead: the
+ * rest of a synchronous turn after its death, or the continuation of a
+ * promise the runtime does not own (a socket, `fetch`). What such code does
+ * through the runtime (send, reply, spawn, link, monitor, register, timers,
+ * ETS writes, starts) is dropped, and the runtime's promises it awaits never
+ * settle, so a dead process has no effect, as on the BEAM.
+ */
+export function callerIsDead(): boolean {
+  const p = current !== null ? current : als.getStore();
+  return p !== undefined && p.state === DEAD;
+}
+
+/** A promise that never settles: what a dead process's awaits get. */
+export function never<T>(): Promise<T> {
+  return new Promise<T>(noop);
+}
+function noop(): void {}
+
 /** Callbacks waiting for the current dispatch to end (see {@linkcode outsideProcess}). */
 const deferredFns: Array<(arg: any) => void> = [];
 const deferredArgs: unknown[] = [];
@@ -327,7 +346,19 @@ export function runAfter<A, T>(fn: (arg: A) => T, arg: A): T {
   }
 }
 
+/**
+ * Runs the run queue outside any process's async context: a drain scheduled
+ * from a process's continuation (say, a body dying in its promise handler)
+ * would otherwise lend that process's context to every behaviour it
+ * dispatches, whose async callbacks would then resume as that (dead) process.
+ */
 function drain(): void {
+  // `als.run(undefined, ...)`, not `als.exit`: Deno's `exit` keeps the store.
+  if (als.getStore() === undefined) drainQueue();
+  else als.run(undefined as unknown as Proc, drainQueue);
+}
+
+function drainQueue(): void {
   if (draining) return;
   draining = true;
   let budget = TICK_BUDGET;
@@ -467,6 +498,14 @@ export function spawnProc(
   behaviour: Behaviour | null,
 ): Proc {
   const p = new Proc(parent, kind);
+  if (parent !== null && parent.state === DEAD) {
+    // Spawned by a dead process's leftover code: born dead, it never runs.
+    table.remove(p);
+    stats.spawned--;
+    p.state = DEAD;
+    p.pid._proc = null;
+    return p;
+  }
   p.init = init;
   p.behaviour = behaviour;
   if (init !== null) enqueue(p);
@@ -603,13 +642,16 @@ export function monitorsOf(p: Proc): DownTarget[] {
 export class ProcMonitor implements DownTarget {
   readonly ref: Ref;
   readonly watcher: Proc;
-  constructor(ref: Ref, watcher: Proc) {
+  /** The registered name it was made with, if any. */
+  readonly name: string | undefined;
+  constructor(ref: Ref, watcher: Proc, name?: string) {
     this.ref = ref;
     this.watcher = watcher;
+    this.name = name;
   }
   down(target: Proc, reason: unknown): void {
     this.watcher.monitoring?.delete(this.ref.id);
-    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason));
+    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason, this.name));
   }
 }
 
@@ -689,6 +731,22 @@ export function die(p: Proc, reason: unknown): void {
     for (const [refId, target] of monitoring) dropMonitor(target, refId);
     p.monitoring = null;
   }
+  // Exit signals go out before DOWNs, as on the BEAM: a process both linked and
+  // monitoring gets the EXIT message first. Deaths they cause come after every DOWN.
+  let signals = false;
+  if (p.links !== null) {
+    const links = linksOf(p);
+    p.links = null;
+    for (const l of links) {
+      removeLink(l, p);
+      if (l.trapExit) {
+        deliver(l, new ExitMessage(p.pid, reason));
+      } else if (reason !== "normal") {
+        signalQueue.push([l, p, reason]);
+        signals = true;
+      }
+    }
+  }
   if (p.monitors !== null) {
     const monitors = monitorsOf(p);
     p.monitors = null;
@@ -707,13 +765,7 @@ export function die(p: Proc, reason: unknown): void {
       }
     }
   }
-  if (p.links !== null) {
-    const links = linksOf(p);
-    p.links = null;
-    for (const l of links) {
-      removeLink(l, p);
-      signalQueue.push([l, p, reason]);
-    }
+  if (signals) {
     if (!processingSignals) {
       processingSignals = true;
       try {

@@ -72,10 +72,11 @@ class Context implements ProcessContext {
   }
 }
 
-/** Creates the process; the body starts later, from the scheduler. @internal */
+/** Creates the process; the body starts later, from the scheduler. @ignore */
 export function spawnBody(body: ProcessBody, opts: SpawnOptions | undefined, kind: string): Proc {
   const parent = currentProc();
   const p = spawnProc(parent, kind, null, null);
+  if (p.state === DEAD) return p; // spawned by a dead process: born dead
   if (opts !== undefined) {
     if (opts.name !== undefined) registerProc(opts.name, p);
     if (opts.trapExit) p.trapExit = true;
@@ -131,7 +132,7 @@ export function receiveIn(p: Proc, pattern: unknown, after: number | undefined):
   });
 }
 
-/** Registers `p` under `name`. @internal */
+/** Registers `p` under `name`. @ignore */
 export function registerProc(name: string, p: Proc): void {
   if (typeof name !== "string" || name === "") throw new TypeError("A process name must be a non-empty string");
   const holder = names.get(name);

@@ -18,7 +18,7 @@ import { setImmediate } from "node:timers";
 export class Timer {
   /** When it is due, in `performance.now()` milliseconds. */
   deadline = 0;
-  /** @internal The lane it waits in; null once fired or cancelled. */
+  /** @ignore The lane it waits in; null once fired or cancelled. */
   lane: Lane | null = null;
   /** Runs when due. */
   fire(): void {}
@@ -46,7 +46,7 @@ class CallbackTimer extends Timer {
 
 const lanes = new Map<number, Lane>();
 
-/** @internal One FIFO of timers sharing a duration. */
+/** @ignore One FIFO of timers sharing a duration. */
 export class Lane {
   readonly ms: number;
   entries: Timer[] = [];

@@ -14,7 +14,7 @@ export class ExitMessage {
   readonly from: Pid;
   /** The exit reason carried by the signal. */
   readonly reason: unknown;
-  /** @internal */
+  /** @ignore */
   constructor(from: Pid, reason: unknown) {
     this.from = from;
     this.reason = reason;
@@ -25,15 +25,24 @@ export class ExitMessage {
 export class DownMessage {
   /** The ref returned by `monitor`. */
   readonly ref: Ref;
-  /** The process that died. */
+  /**
+   * The process that died (the dead pid itself when it was monitored dead).
+   * A monitor made with a name nobody held has no pid: `<0.0.0>`, see `name`.
+   */
   readonly pid: Pid;
   /** Why it died; `"noproc"` when it was already dead when monitored. */
   readonly reason: unknown;
-  /** @internal */
-  constructor(ref: Ref, pid: Pid, reason: unknown) {
+  /**
+   * The registered name the monitor was made with, if it was: OTP reports
+   * `{Name, Node}` in place of the pid then.
+   */
+  readonly name: string | undefined;
+  /** @ignore */
+  constructor(ref: Ref, pid: Pid, reason: unknown, name?: string) {
     this.ref = ref;
     this.pid = pid;
     this.reason = reason;
+    this.name = name;
   }
 }
 

@@ -26,11 +26,16 @@ export class Pid<M = any> {
   /** A number unique to this process for the life of the runtime. */
   readonly id: number;
   /**
-   * @internal The live process behind this pid; null once it is dead, so a
+   * @ignore The live process behind this pid; null once it is dead, so a
    * kept pid does not keep the process's state alive.
    */
   _proc: unknown;
-  /** @internal */
+  /**
+   * @ignore What `Process.setLabel` set. Kept on the pid, not the process,
+   * so that a supervisor's report of the process's death can still name it.
+   */
+  _label: unknown = undefined;
+  /** @ignore */
   constructor(id: number, proc: unknown = null) {
     this.id = id;
     this._proc = proc;
@@ -58,7 +63,7 @@ let nextRef = 1;
 export class Ref {
   /** A number unique to this reference. */
   readonly id: number;
-  /** @internal */
+  /** @ignore */
   constructor(id: number) {
     this.id = id;
   }
@@ -90,7 +95,7 @@ export function makeRef(): Ref {
   return new Ref(nextRef++);
 }
 
-/** Returns a fresh ref id without allocating a {@linkcode Ref}. @internal */
+/** Returns a fresh ref id without allocating a {@linkcode Ref}. @ignore */
 export function nextRefId(): number {
   return nextRef++;
 }

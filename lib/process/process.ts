@@ -6,6 +6,18 @@
  * argument (or {@linkcode self}) and waits for messages with
  * {@linkcode receive}. Messages that do not match stay queued, in order.
  *
+ * **A dead process has no effect.** JavaScript cannot stop running code, so a
+ * process killed while its body (or an `async` callback) waits in an `await`
+ * is stopped another way: every promise of the runtime it awaits
+ * (`receive`, `sleep`, `GenServer.call`, `Task.await`, a start, ...) never
+ * settles, and whatever its leftover code does through the runtime is
+ * dropped: sends, replies, casts, exit signals, spawns (the new process is
+ * born dead), links, monitors, registrations, timers and starts; an ETS
+ * write throws. The one thing that cannot match the BEAM: synchronous code
+ * already running when its process dies (after `exit(self(), "kill")`, say)
+ * finishes its turn, without effect. The process context follows `async`
+ * functions; a callback that returns a promise should be one.
+ *
  * @example Ping-pong
  * ```ts
  * import { Process } from "../../mod.ts";
@@ -22,11 +34,12 @@
  *
  * @module
  */
-import { makeRef, Pid, type Ref } from "./pid.ts";
+import { makeRef, Pid, Ref } from "./pid.ts";
 import type { Pattern } from "./pattern.ts";
-import { schedule, type Timer } from "./_timers.ts";
+import { schedule, Timer } from "./_timers.ts";
 import {
   addMonitor,
+  callerIsDead,
   crashLogger,
   currentProc,
   DEAD,
@@ -40,6 +53,7 @@ import {
   lookup,
   monitorsOf,
   names,
+  never,
   type Proc,
   ProcessExit,
   ProcMonitor,
@@ -56,7 +70,7 @@ import {
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
-export { type Dest, Pid, type Ref };
+export { type Dest, Pid, Ref };
 
 export { type ProcessBody, type ProcessContext, type SpawnOptions, TIMEOUT } from "./_spawn.ts";
 import {
@@ -127,7 +141,7 @@ export function spawnLink(body: ProcessBody, opts?: Omit<SpawnOptions, "link">):
 export function spawnMonitor(body: ProcessBody, opts?: SpawnOptions): [Pid, Ref] {
   const caller = callerOrThrow("Process.spawnMonitor");
   const p = spawnBody(body, opts, "raw");
-  return [p.pid, monitorFrom(caller, p)];
+  return [p.pid, monitorFrom(caller, p, p.pid)];
 }
 
 /**
@@ -173,7 +187,8 @@ export function current(): Pid | undefined {
  * Process.send(pid, "stop");
  * ```
  */
-export function send<M>(dest: Pid<M> | string | readonly [string, string], msg: M): void {
+export function send<M>(dest: Pid<M> | string | readonly [string, string], msg: NoInfer<M>): void {
+  if (callerIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
@@ -217,14 +232,48 @@ function sendElsewhere(dest: unknown, msg: unknown): void {
  * ```
  */
 export function receive<T = any>(pattern?: Pattern): Promise<T>;
+/** Same, resolving to {@linkcode TIMEOUT} if nothing matches within `after` ms. */
 export function receive<T = any>(pattern: Pattern, after: number): Promise<T | typeof TIMEOUT>;
 export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
   return receiveIn(callerOrThrow("Process.receive"), pattern, after);
 }
 
 /**
- * Links the caller and `pid`. Linking to a dead process sends the caller an
- * exit signal with reason `noproc`, as in Erlang.
+ * `link` found no process: Erlang's `noproc` error, raised in a caller that
+ * does not trap exits (one that does gets an `ExitMessage` with `noproc`).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const err = await Process.run(async () => {
+ *   const pid = Process.spawn(() => {});
+ *   await Process.run(() => {}); // it has run and ended
+ *   try {
+ *     Process.link(pid);
+ *   } catch (e) {
+ *     return e;
+ *   }
+ * });
+ * console.assert(err instanceof Process.NoProcessError && err.reason === "noproc");
+ * ```
+ */
+export class NoProcessError extends Error {
+  /** Always `"noproc"`, as in Erlang. */
+  readonly reason = "noproc";
+  /** The process that was not there. */
+  readonly pid: Pid;
+  constructor(pid: Pid, what: string) {
+    super(`${what}(${pid}): no such process`);
+    this.name = "NoProcessError";
+    this.pid = pid;
+  }
+}
+
+/**
+ * Links the caller and `pid`. Linking to a dead process throws
+ * {@linkcode NoProcessError} (`noproc`) in a caller that does not trap exits,
+ * and sends a trapping caller an `ExitMessage` with reason `noproc`, as in
+ * Erlang. A name nobody holds throws (Erlang's `badarg`).
  *
  * @example
  * ```ts
@@ -239,13 +288,16 @@ export function receive(pattern?: Pattern, after?: number): Promise<unknown> {
  */
 export function link(pid: Pid | string): void {
   const caller = callerOrThrow("Process.link");
+  if (caller.state === DEAD) return;
   const p = lookup(pid);
   if (p === null && remote !== null && remote.isRemote(pid)) {
     remote.link(caller, pid);
     return;
   }
   if (p === null || p.state === DEAD) {
-    exitSignal(caller, null, typeof pid === "string" ? ROOT : pid, "noproc", true);
+    if (typeof pid === "string") throw new Error(`No process is registered as ${JSON.stringify(pid)}`);
+    if (!caller.trapExit) throw new NoProcessError(pid, "Process.link");
+    deliver(caller, new ExitMessage(pid, "noproc"));
     return;
   }
   linkProcs(caller, p);
@@ -267,13 +319,23 @@ export function unlink(pid: Pid): void {
   else if (remote !== null && remote.isRemote(pid)) remote.unlink(caller, pid);
 }
 
-function monitorFrom(caller: Proc, target: Proc | null): Ref {
+function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref {
   const ref = makeRef();
-  const m = new ProcMonitor(ref, caller);
-  if (target !== null && target.state !== DEAD) (caller.monitoring ??= new Map()).set(ref.id, target);
-  addMonitor(target, ref.id, m);
+  // Monitoring oneself creates no monitor, as in Erlang.
+  if (caller.state === DEAD || target === caller) return ref;
+  const m = new ProcMonitor(ref, caller, typeof dest === "string" ? dest : undefined);
+  if (target !== null && target.state !== DEAD) {
+    (caller.monitoring ??= new Map()).set(ref.id, target);
+    addMonitor(target, ref.id, m);
+  } else {
+    // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
+    m.down(typeof dest === "string" ? nobody : { pid: dest } as Proc, "noproc");
+  }
   return ref;
 }
+
+/** The process behind a name nobody holds, for its DOWN. */
+const nobody = { pid: ROOT } as Proc;
 
 /**
  * Monitors `pid`: when it dies the caller gets one {@linkcode DownMessage}.
@@ -293,8 +355,10 @@ function monitorFrom(caller: Proc, target: Proc | null): Ref {
 export function monitor(pid: Dest): Ref {
   const caller = callerOrThrow("Process.monitor");
   const p = lookup(pid);
-  if (p === null && remote !== null && remote.isRemote(pid)) return remote.monitor(caller, pid);
-  return monitorFrom(caller, p);
+  if (p === null && remote !== null && remote.isRemote(pid) && caller.state !== DEAD) {
+    return remote.monitor(caller, pid);
+  }
+  return monitorFrom(caller, p, pid as Pid | string);
 }
 
 /**
@@ -345,6 +409,7 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
  * ```
  */
 export function exit(pid: Dest, reason: unknown): void;
+/** Ends the calling process with `reason` (throws; do not catch it). */
 export function exit(reason: unknown): never;
 export function exit(a: unknown, b?: unknown): void {
   if (arguments.length < 2) throw new ProcessExit(a);
@@ -358,6 +423,7 @@ export function exit(a: unknown, b?: unknown): void {
     return;
   }
   const from = currentProc();
+  if (from !== null && from.state === DEAD) return;
   exitSignal(target, from, from?.pid ?? ROOT, b, false);
 }
 
@@ -411,6 +477,7 @@ export function isAlive(pid: Pid): boolean {
  * ```
  */
 export function register(name: string, pid: Pid): void {
+  if (callerIsDead()) return;
   const p = procOf(pid);
   if (p === null) throw new Error(`Cannot register ${JSON.stringify(name)}: process ${pid} is not alive`);
   registerProc(name, p);
@@ -428,6 +495,7 @@ export function register(name: string, pid: Pid): void {
  * ```
  */
 export function unregister(name: string): void {
+  if (callerIsDead()) return;
   const p = names.get(name);
   if (p === undefined) throw new Error(`Name ${JSON.stringify(name)} is not registered`);
   names.delete(name);
@@ -462,26 +530,32 @@ export function registered(): string[] {
 
 /** What {@linkcode info} reports about a live process. */
 export interface ProcessInfo {
+  /** The process. */
   pid: Pid;
   /** `waiting` (idle), `runnable` (queued), `running`, or `suspended` (in async code). */
   status: "waiting" | "runnable" | "running" | "suspended";
   /** What the process is: `raw`, `Task`, `GenServer`, `Agent`, `Supervisor`, ... */
   behaviour: string;
+  /** Its registered name, if any. */
   registeredName: string | undefined;
+  /** Messages waiting in its mailbox. */
   messageQueueLen: number;
   /** Messages taken from the mailbox so far. */
   messagesHandled: number;
-  /** Linked processes, of this node (`Pid`) and of others (`RemotePid`). */
+  /** Processes linked to it, of this node (`Pid`) and of others (`RemotePid`). */
   links: Pid[];
   /** Processes this one monitors (a monitor of a name on another node shows as `[name, node]`). */
   monitors: Pid[];
   /** Processes monitoring this one, here or on other nodes. */
   monitoredBy: Pid[];
+  /** Whether it traps exits. */
   trapExit: boolean;
   /** The process that spawned it (undefined: plain code). */
   parent: Pid | undefined;
   /** A rough estimate of the bytes this process holds. */
   memory: number;
+  /** What the process set with {@linkcode setLabel}, or `undefined`. */
+  label: unknown;
 }
 
 /**
@@ -519,7 +593,90 @@ export function info(pid: Pid): ProcessInfo | undefined {
     parent: p.parent?.pid,
     memory: 160 + qlen * 48 + linksOf(p).length * 48 + monitorsOf(p).length * 64 +
       (p.monitoring?.size ?? 0) * 48,
+    label: p.pid._label,
   };
+}
+
+/**
+ * Labels the calling process, as Elixir's `Process.set_label/1`: any value
+ * that tells an operator what the process is (a bucket labels itself
+ * `["bucket", name]`). Only introspection reads it ({@linkcode info},
+ * {@linkcode getLabel}, the Observer, supervisor reports); it is not a name
+ * and need not be unique.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const pid = Process.spawn(async ({ receive }) => {
+ *   Process.setLabel(["worker", 7]);
+ *   await receive();
+ * });
+ * await Promise.resolve();
+ * assert.deepEqual(Process.getLabel(pid), ["worker", 7]);
+ * assert.deepEqual(Process.info(pid)!.label, ["worker", 7]);
+ * Process.exit(pid, "kill");
+ * ```
+ *
+ * @param label The label.
+ * @throws {Error} Outside a process.
+ */
+export function setLabel(label: unknown): void {
+  callerOrThrow("Process.setLabel").pid._label = label;
+}
+
+/**
+ * A label as one short text: `["bucket", "shopping"]` reads
+ * `bucket "shopping"` (a leading string tag, then the other elements as
+ * JSON), a string reads as itself, anything else as JSON.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(Process.formatLabel(["bucket", "shopping"]), 'bucket "shopping"');
+ * assert.equal(Process.formatLabel("acceptor"), "acceptor");
+ * assert.equal(Process.formatLabel({ n: 1 }), '{"n":1}');
+ * ```
+ *
+ * @param label A label.
+ * @returns Its text.
+ */
+export function formatLabel(label: unknown): string {
+  if (typeof label === "string") return label;
+  if (Array.isArray(label) && label.length > 0 && typeof label[0] === "string") {
+    return [label[0], ...label.slice(1).map(json)].join(" ");
+  }
+  return json(label);
+}
+
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * The label of a live process ({@linkcode setLabel}), or `undefined` (none,
+ * or not alive).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * const pid = Process.spawn(async ({ receive }) => { await receive(); });
+ * console.assert(Process.getLabel(pid) === undefined);
+ * Process.exit(pid, "kill");
+ * ```
+ *
+ * @param pid The process.
+ * @returns Its label.
+ */
+export function getLabel(pid: Pid): unknown {
+  const p = procOf(pid);
+  return p === null || p.state === DEAD ? undefined : p.pid._label;
 }
 
 /**
@@ -604,6 +761,7 @@ export type TimerRef = Timer;
  * ```
  */
 export function sendAfter<M>(dest: Pid<M> | string, msg: M, ms: number): TimerRef {
+  if (callerIsDead()) return new Timer(); // never started: cancelTimer says false
   return schedule(ms, () => {
     const p = lookup(dest);
     if (p !== null) deliver(p, msg);
@@ -634,7 +792,14 @@ export function cancelTimer(timer: TimerRef): boolean {
  * ```
  */
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => schedule(ms, resolve));
+  const sleeper = currentProc();
+  if (sleeper === null) return new Promise((resolve) => schedule(ms, resolve));
+  if (sleeper.state === DEAD) return never();
+  return new Promise((resolve) =>
+    schedule(ms, () => {
+      if (sleeper.state !== DEAD) resolve();
+    })
+  );
 }
 
 /**
@@ -666,6 +831,12 @@ export class ProcessExitError extends Error {
   readonly reason: unknown;
   /** The process that exited. */
   readonly pid: Pid;
+  /**
+   * Creates the error.
+   *
+   * @param pid The process.
+   * @param reason Its exit reason.
+   */
   constructor(pid: Pid, reason: unknown) {
     super(`Process ${pid} exited: ${formatReason(reason)}`);
     this.name = "ProcessExitError";
@@ -688,25 +859,27 @@ export class ProcessExitError extends Error {
  * ```
  */
 export function run<T>(body: (ctx: ProcessContext) => T | Promise<T>, opts?: SpawnOptions): Promise<Awaited<T>> {
+  const owner = currentProc();
+  if (owner !== null && owner.state === DEAD) return never();
   return new Promise((resolve, reject) => {
     let done = false;
     const p = spawnBody(
       async (ctx) => {
         const v = await body(ctx);
         done = true;
-        resolve(v as Awaited<T>);
+        if (owner === null || owner.state !== DEAD) resolve(v as Awaited<T>);
       },
       opts,
       "raw",
     );
     (p.exitHooks ??= []).push((reason) => {
-      if (!done) reject(new ProcessExitError(p.pid, reason));
+      if (!done && (owner === null || owner.state !== DEAD)) reject(new ProcessExitError(p.pid, reason));
     });
   });
 }
 
 export { runAfter } from "./_runtime.ts";
 export { DownMessage, ExitMessage, isDownMessage, isExitMessage } from "./messages.ts";
-import { DownMessage } from "./messages.ts";
+import { DownMessage, ExitMessage } from "./messages.ts";
 export { _, matches, type Pattern } from "./pattern.ts";
 export { type ExitReason, formatReason, isNormalExit } from "./reason.ts";

@@ -73,7 +73,7 @@ export function shutdownChild(self: Proc, pid: Pid, shutdown: Shutdown): Promise
     addMonitor(p, nextRefId(), {
       down(_target: Proc, reason: unknown) {
         if (timer !== null) timer.cancel();
-        resolve(reason);
+        if (self.alive) resolve(reason); // a dead supervisor's code must not resume
       },
     });
     if (shutdown === "brutal_kill") {
@@ -83,7 +83,7 @@ export function shutdownChild(self: Proc, pid: Pid, shutdown: Shutdown): Promise
       if (shutdown !== Infinity && p.alive) {
         timer = schedule(shutdown, () => {
           timer = null;
-          exitSignal(p, self, self.pid, "kill", false);
+          if (self.alive) exitSignal(p, self, self.pid, "kill", false);
         });
       }
     }

@@ -12,7 +12,8 @@ import { isNormalExit } from "../process/reason.ts";
 import { call, type Callbacks, CallError, StartError } from "../gen_server.ts";
 import { GenServerProcess, startBehaviour } from "../_gen_server.ts";
 import type { FullChildSpec } from "./child_spec.ts";
-import { checkIntensity, RestartIntensity } from "./_restart_intensity.ts";
+import { checkIntensity, RestartIntensity, shutdownAction } from "./_restart_intensity.ts";
+import { reportChildExit } from "./_report.ts";
 import { shutdownChild, startChildProc } from "./_child_ops.ts";
 import { SupervisorError } from "./supervisor_error.ts";
 import type { ChildCounts, ChildInfo } from "./supervisor.ts";
@@ -36,7 +37,7 @@ interface DynChild {
   pid: Pid | "restarting";
 }
 
-/** The process state. @internal */
+/** The process state. @ignore */
 export class DynState {
   readonly self: Proc;
   readonly intensity: RestartIntensity;
@@ -144,9 +145,23 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
         state.byPid.delete(msg.from.id);
         const restartType = rec.spec.restart;
         if (restartType === "temporary" || (restartType === "transient" && isNormalExit(msg.reason))) {
+          reportChildExit(state.self, undefined, msg.from, msg.reason, () => "not restarted (temporary)");
           return ["noreply", state];
         }
-        return await restart(state, rec);
+        const result = await restart(state, rec);
+        reportChildExit(
+          state.self,
+          undefined,
+          msg.from,
+          msg.reason,
+          () =>
+            result[0] === "stop"
+              ? shutdownAction(state.intensity)
+              : rec.pid === "restarting"
+              ? "restart failed, will retry"
+              : `restarted as ${rec.pid}`,
+        );
+        return result;
       }
       // Started from plain code, it has no parent: plain code's exit signals stand in for one.
       if (state.self.parent === null && msg.from.id === 0) return ["stop", msg.reason, state];
@@ -170,7 +185,7 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
   },
 };
 
-/** Starts a DynamicSupervisor process; `kind` names it for introspection. @internal */
+/** Starts a DynamicSupervisor process; `kind` names it for introspection. @ignore */
 export function startDynamic(opts: DynamicSupervisorOptions | undefined, kind: string): Promise<Pid> {
   const o = opts ?? {};
   try {
@@ -188,7 +203,7 @@ export function startDynamic(opts: DynamicSupervisorOptions | undefined, kind: s
   return startBehaviour(new GenServerProcess(callbacks, kind), o, { name: o.name }, true);
 }
 
-/** Sends a request and turns the reply into a value or an error. @internal */
+/** Sends a request and turns the reply into a value or an error. @ignore */
 export async function request<T>(sup: Pid | string, req: Request, op: string): Promise<T> {
   const r = await call<Request, Reply>(sup, req, Infinity);
   if (r[0] === "ok") return r[1] as T;
@@ -201,7 +216,7 @@ export async function request<T>(sup: Pid | string, req: Request, op: string): P
  * caller: `spawn(supProc)` must create the child linked to `supProc`; the
  * supervisor then knows it before it can run. Throws `CallError` `noproc`
  * if `sup` is not running, `StartError` `"max_children"` when it is full, and
- * a `TypeError` if `sup` is not a DynamicSupervisor. @internal
+ * a `TypeError` if `sup` is not a DynamicSupervisor. @ignore
  */
 export function adoptChild(sup: Pid | string, spec: FullChildSpec, spawn: (supProc: Proc) => Pid): Pid {
   const p = lookup(sup);

@@ -46,7 +46,7 @@ export class RestartIntensity {
   }
 }
 
-/** Validates intensity options; throws a `TypeError` naming the bad one. @internal */
+/** Validates intensity options; throws a `TypeError` naming the bad one. @ignore */
 export function checkIntensity(maxRestarts: unknown, maxSeconds: unknown): void {
   if (typeof maxRestarts !== "number" || !(maxRestarts >= 0)) {
     throw new TypeError(`"maxRestarts" must be a non-negative number, got ${String(maxRestarts)}`);
@@ -54,4 +54,9 @@ export function checkIntensity(maxRestarts: unknown, maxSeconds: unknown): void 
   if (typeof maxSeconds !== "number" || !(maxSeconds > 0)) {
     throw new TypeError(`"maxSeconds" must be a positive number, got ${String(maxSeconds)}`);
   }
+}
+
+/** The report's words for a supervisor that gives up. @internal */
+export function shutdownAction(intensity: RestartIntensity): string {
+  return `more than ${intensity.maxRestarts} restarts in ${intensity.periodMs / 1000} s: shutting down`;
 }

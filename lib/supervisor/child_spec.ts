@@ -105,7 +105,7 @@ function show(v: unknown): string {
   }
 }
 
-/** Renders a child id for error messages. @internal */
+/** Renders a child id for error messages. @ignore */
 export function showId(id: ChildId): string {
   return show(id);
 }
@@ -214,7 +214,7 @@ export function childModule<A = undefined>(
   };
 }
 
-/** True if `v` is a pid (used to check what `start` returned). @internal */
+/** True if `v` is a pid (used to check what `start` returned). @ignore */
 export function isPid(v: unknown): v is Pid {
   return v instanceof Pid;
 }

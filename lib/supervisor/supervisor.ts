@@ -51,7 +51,8 @@ import {
   type FullChildSpec,
   showId,
 } from "./child_spec.ts";
-import { checkIntensity, RestartIntensity } from "./_restart_intensity.ts";
+import { checkIntensity, RestartIntensity, shutdownAction } from "./_restart_intensity.ts";
+import { reportChildExit } from "./_report.ts";
 import { shutdownChild, startChildProc } from "./_child_ops.ts";
 import { SupervisorError } from "./supervisor_error.ts";
 
@@ -285,6 +286,14 @@ function childExited(state: State, rec: ChildRecord, reason: unknown): Promise<I
   return restart(state, rec);
 }
 
+/** What the supervisor did about a child's exit, for its report. */
+function actionTaken(state: State, rec: ChildRecord, result: InfoResult): string {
+  if (result[0] === "stop") return shutdownAction(state.intensity);
+  if (rec.spec.restart === "temporary") return "not restarted (temporary)";
+  if (rec.pid === "restarting") return "restart failed, will retry";
+  return rec.pid === undefined ? "not restarted" : `restarted as ${rec.pid}`;
+}
+
 function info(rec: ChildRecord): ChildInfo {
   return { id: rec.spec.id, pid: rec.pid, type: rec.spec.type, modules: rec.spec.modules };
 }
@@ -325,7 +334,8 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
   async handleCall(req, _from, state) {
     switch (req[0]) {
       case "which_children":
-        return ["reply", ["ok", state.children.map(info)], state];
+        // Newest first, as OTP's which_children.
+        return ["reply", ["ok", state.children.map(info).reverse()], state];
       case "count_children":
         return ["reply", ["ok", counts(state.children)], state];
       case "start_child": {
@@ -377,7 +387,9 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
       const rec = state.byPid.get(msg.from.id);
       if (rec !== undefined) {
         state.byPid.delete(msg.from.id);
-        return await childExited(state, rec, msg.reason);
+        const result = await childExited(state, rec, msg.reason);
+        reportChildExit(state.self, rec.spec.id, msg.from, msg.reason, () => actionTaken(state, rec, result));
+        return result;
       }
       // Started from plain code, the supervisor has no parent: plain code's exit signals stand in for one.
       if (state.self.parent === null && msg.from.id === 0) return ["stop", msg.reason, state];
@@ -394,7 +406,7 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
   },
 };
 
-/** Spawns a supervisor process. @internal */
+/** Spawns a supervisor process. @ignore */
 function spawnSupervisor(arg: InitArg, name: string | undefined): Promise<Pid> {
   return startBehaviour(new GenServerProcess(callbacks, "Supervisor"), arg, { name }, true);
 }
@@ -428,6 +440,7 @@ function spawnSupervisor(arg: InitArg, name: string | undefined): Promise<Pid> {
  * ```
  */
 export function startLink(children: readonly Child[], opts: SupervisorOptions): Promise<Pid>;
+/** Starts a module-based supervisor: `module.init(arg)` returns its flags and children. */
 export function startLink<A>(module: SupervisorModule<A>, arg: A, opts?: { name?: string }): Promise<Pid>;
 export function startLink(a: unknown, b: unknown, c?: { name?: string }): Promise<Pid> {
   try {
@@ -557,7 +570,8 @@ export function deleteChild(sup: Pid | string, id: ChildId): Promise<void> {
 }
 
 /**
- * The supervisor's children in start order. `type: "supervisor"` children
+ * The supervisor's children, the last started first (as OTP's
+ * `which_children`: the reverse of the start order). `type: "supervisor"` children
  * with a pid can be asked in turn, to walk the whole tree.
  *
  * @example

@@ -45,6 +45,14 @@ export class ReceiveAssertionError extends AssertionError {
   readonly pattern: unknown;
   /** The caller's mailbox at the time of the failure, oldest first. */
   readonly mailbox: readonly unknown[];
+  /**
+   * Creates the error.
+   *
+   * @param message The message.
+   * @param pattern The pattern.
+   * @param mailbox The mailbox.
+   * @param operator The assertion.
+   */
   constructor(message: string, pattern: unknown, mailbox: readonly unknown[], operator: string) {
     super({ message, operator, actual: mailbox, expected: pattern });
     this.name = "AssertionError";

@@ -33,6 +33,7 @@ export const DEVIATIONS: Record<string, string> = {
   names: "Names accepted by `exit`, `link` and `monitor`",
   start_link_exit: "A failed `startLink` sends no exit signal",
   duplicate_handler: "An event handler id is unique",
+  ets_string_order: "ETS orders strings as binaries",
 };
 
 /** Every TypeScript scenario, in the BEAM's order (Erlang ones, then Elixir ones). */

@@ -93,13 +93,14 @@ export function idle(opts?: Process.SpawnOptions): Pid {
 }
 
 /**
- * The reason of a failure, as the BEAM side prints it: `reason`, an ETS
- * error's code, or `badarg` for any other error the library throws (its
- * "bad input gets a clear error" is Erlang's `badarg`).
+ * The reason of a failure, as the BEAM side prints it: `reason`, or `badarg`
+ * for any other error the library throws (its "bad input gets a clear error"
+ * is Erlang's `badarg`; an ETS error's finer code, `no_table`, `access`,
+ * `name_taken`, is what OTP's extended error info says of the same `badarg`).
  */
 export function reasonOf(e: unknown): unknown {
   if (e !== null && typeof e === "object") {
-    if ("code" in e && (e as { name?: string }).name === "EtsError") return (e as { code: unknown }).code;
+    if ((e as { name?: string }).name === "EtsError") return "badarg";
     if ("reason" in e) return (e as { reason: unknown }).reason;
   }
   return e instanceof Error ? "badarg" : e;

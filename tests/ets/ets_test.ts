@@ -355,7 +355,7 @@ test("updateCounter: increments, positions, thresholds, lists, defaults", () => 
   throwsEts(() => Ets.updateCounter(t, "c", [1, 1]), "badarg", /position 1/);
   throwsEts(() => Ets.updateCounter(t, "c", [4, 1]), "badarg");
   Ets.insert(t, ["s", "text"]);
-  throwsEts(() => Ets.updateCounter(t, "s", 1), "badarg", /not a number/);
+  throwsEts(() => Ets.updateCounter(t, "s", 1), "badarg", /not an integer/);
   // A failing op in a list changes nothing.
   throwsEts(() => Ets.updateCounter(t, "c", [[2, 1], [9, 1]]), "badarg");
   assert.deepEqual(Ets.lookup(t, "c"), [["c", 52, 100]]);

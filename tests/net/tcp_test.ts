@@ -47,8 +47,16 @@ class SpyConnection implements TcpConnection {
     this.maxBuffered = Math.max(this.maxBuffered, this.inner.bufferedAmount);
     return ok;
   }
+  writeOwned(bytes: Uint8Array, length?: number): boolean {
+    const ok = this.inner.writeOwned(bytes, length);
+    this.maxBuffered = Math.max(this.maxBuffered, this.inner.bufferedAmount);
+    return ok;
+  }
   close(): void {
     this.inner.close();
+  }
+  closeWrite(): void {
+    this.inner.closeWrite();
   }
   abort(): void {
     this.inner.abort();
@@ -100,6 +108,7 @@ async function startServer(
     hostname: "127.0.0.1",
     port: 0,
     highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    lowWaterMark: 0,
     onError: (e) => errors.push(e),
   }, accept);
   return { listener, port: listener.port, errors, conns, close: () => listener.close() };
@@ -361,6 +370,7 @@ adapterTest("raw adapter: echo, pause and resume, half-close, close", async (ada
     hostname: "127.0.0.1",
     port: 0,
     highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    lowWaterMark: 0,
     onError: (e) => events.push(`error ${e}`),
   }, (conn) => {
     serverConn = conn;
@@ -399,6 +409,7 @@ adapterTest(
       hostname: "127.0.0.1",
       port: 0,
       highWaterMark: DEFAULT_HIGH_WATER_MARK,
+      lowWaterMark: 0,
       onError: () => {},
     }, (conn) => ({
       data: (bytes) => {
@@ -424,6 +435,7 @@ adapterTest("raw adapter: a throwing handler aborts its connection only", async 
     hostname: "127.0.0.1",
     port: 0,
     highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    lowWaterMark: 0,
     onError: (e) => errors.push(e),
   }, (conn) => ({
     data(bytes) {
@@ -447,6 +459,7 @@ adapterTest("raw adapter: listener close aborts open connections and frees the p
     hostname: "127.0.0.1",
     port: 0,
     highWaterMark: DEFAULT_HIGH_WATER_MARK,
+    lowWaterMark: 0,
     onError: () => {},
   }, (conn) => ({ data: (bytes) => conn.write(bytes), close: (e) => closes.push(e) }));
   const c = await Client.open(listener.port);

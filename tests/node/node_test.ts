@@ -14,10 +14,7 @@ import { Node, Process, Term } from "../../mod.ts";
 import * as Wire from "../../lib/node/_wire.ts";
 import { portPlease, register } from "../../lib/node/_epmd.ts";
 import { OUR_FLAGS } from "../../lib/node/_dist.ts";
-import { testDocExamples } from "../_doc_examples.ts";
 import { freePort, PrivateEpmd, startTsPeer, uniqueName } from "./_helpers.ts";
-
-testDocExamples(import.meta.url, ["../../lib/node/node.ts", "../../lib/node/_wire.ts"]);
 
 const COOKIE = "distcodec-test-cookie";
 type Received = [from: string, control: Term.Term, payload: Term.Term | undefined];

@@ -84,7 +84,7 @@ test("exit(reason) inside a body ends the process with that reason", async () =>
   });
 });
 
-test("register, whereis, send by name; a taken name is an error; a dead process's name is freed", async () => {
+test("register, whereis, send by name; a taken name is an error; a dead process's name is freed", () => {
   const a = idle(), b = idle();
   Process.register("proc_test_name", a);
   assert.equal(Process.whereis("proc_test_name"), a);
@@ -193,7 +193,7 @@ test("a busy process cannot starve others: timers and other processes still run"
   });
 });
 
-test("plain code can spawn, send, call and exit, but not receive", async () => {
+test("plain code can spawn, send, call and exit, but not receive", () => {
   assert.equal(Process.current(), undefined);
   assert.throws(() => Process.self(), /must be called from a process/);
   assert.throws(() => Process.receive(), /must be called from a process/);

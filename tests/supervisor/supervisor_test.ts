@@ -49,7 +49,8 @@ function crash(pid: Pid, reason: unknown = "kill"): Promise<unknown> {
 
 async function pids(sup: Pid | string): Promise<Record<string, Pid | "restarting" | undefined>> {
   const out: Record<string, Pid | "restarting" | undefined> = {};
-  for (const c of await Supervisor.whichChildren(sup)) out[String(c.id)] = c.pid;
+  // whichChildren lists newest first; keys here go in start order.
+  for (const c of (await Supervisor.whichChildren(sup)).reverse()) out[String(c.id)] = c.pid;
   return out;
 }
 
@@ -82,7 +83,8 @@ test("children start in order and are listed, counted, and linked to the named s
   assert.deepEqual(order, ["a", "b", "c"]);
   assert.equal(Process.whereis("sup_test_named"), sup);
   const children = await Supervisor.whichChildren("sup_test_named");
-  assert.deepEqual(children.map((c) => [c.id, c.type]), [["a", "worker"], ["b", "worker"], ["c", "worker"]]);
+  // Listed newest first, as OTP's which_children.
+  assert.deepEqual(children.map((c) => [c.id, c.type]), [["c", "worker"], ["b", "worker"], ["a", "worker"]]);
   for (const c of children) {
     const info = Process.info(c.pid as Pid)!;
     assert.ok(info.links.includes(sup), "child linked to its supervisor");
@@ -556,7 +558,7 @@ test("a supervisor is a child like any other: a tree can be walked with whichChi
     }
     return out;
   }
-  assert.deepEqual(await walk("sup_tree"), ["w", ["left", ["l1", "l2"]], ["right", []]]);
+  assert.deepEqual(await walk("sup_tree"), [["right", []], ["left", ["l2", "l1"]], "w"]);
 
   const left = await pidOf(top, "left");
   const l1 = await pidOf(left, "l1");

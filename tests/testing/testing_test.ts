@@ -107,7 +107,7 @@ test("testProcess stops every process still linked to it, newest first, and wait
 
 test("testProcess kills a linked process that ignores shutdown after the grace period", async () => {
   let pid: Process.Pid | undefined;
-  await testProcess(async () => {
+  await testProcess(() => {
     pid = Process.spawnLink(async () => {
       for (;;) await Process.receive();
     }, { trapExit: true });

@@ -33,11 +33,12 @@
  *
  * @module
  */
-import { Agent, type Pid, type Supervisor } from "../../../mod.ts";
+import { Agent, DiskLog, type Pid, Process, type Supervisor } from "../../../mod.ts";
+import * as KVLog from "./kv_log.ts";
 
 /** One key and its value: a bucket's state while it holds exactly one key. */
 export class Single {
-  /** @internal */
+  /** @ignore */
   constructor(readonly key: string, readonly value: string) {}
 }
 
@@ -116,7 +117,8 @@ export function get(bucket: Pid | string, key: string): Promise<string | undefin
 
 /**
  * Stores `value` under `key` (replacing any previous value); resolves once
- * stored.
+ * stored (and, in a durable tree, once its record is durable: see
+ * `kv_log.ts`).
  *
  * @example
  * ```ts
@@ -127,7 +129,32 @@ export function get(bucket: Pid | string, key: string): Promise<string | undefin
  * ```
  */
 export function put(bucket: Pid | string, key: string, value: string): Promise<void> {
-  return Agent.update(bucket, (s: State) => write(s, key, value));
+  return Agent.getAndUpdate(bucket, (s: State): [Durable, State] => {
+    const d = KVLog.durableOf(Process.self());
+    if (d === undefined) return [undefined, write(s, key, value)];
+    // Refused, not crashed: a full disk must not kill the bucket.
+    if (!DiskLog.isWritable(d.log)) return [d.log, s];
+    return [[d.log, KVLog._logPut(d, key, value)], write(s, key, value)];
+  }).then((d) => whenDurable<void>(d));
+}
+
+/**
+ * A durable bucket's change: its log and the record's end; `undefined` when
+ * not durable; the log alone when it refused the change (full or failed).
+ */
+type Durable = readonly [DiskLog.Log, number] | DiskLog.Log | undefined;
+
+function whenDurable<T>(d: Durable, value?: T): Promise<T> | T {
+  if (d === undefined) return value as T;
+  if (d instanceof DiskLog.Log) {
+    throw new DiskLog.DiskLogError(
+      d.full ? "full" : "failed",
+      `disk log ${d.name} refused the change (disk full or failed)`,
+    );
+  }
+  return new Promise((resolve, reject) =>
+    DiskLog.onDurable(d[0], d[1], (e) => e === undefined ? resolve(value as T) : reject(e))
+  );
 }
 
 /**
@@ -144,12 +171,18 @@ export function put(bucket: Pid | string, key: string, value: string): Promise<v
  * ```
  */
 export function del(bucket: Pid | string, key: string): Promise<string | undefined> {
-  return Agent.getAndUpdate(bucket, (s: State) => remove(s, key));
+  return Agent.getAndUpdate(bucket, (s: State): [[Durable, string | undefined], State] => {
+    const [old, next] = remove(s, key);
+    const d = old === undefined ? undefined : KVLog.durableOf(Process.self());
+    if (d === undefined) return [[undefined, old], next];
+    if (!DiskLog.isWritable(d.log)) return [[d.log, old], s];
+    return [[[d.log, KVLog._logDelete(d, key)], old], next];
+  }).then(([d, old]) => whenDurable(d, old));
 }
 export { del as delete };
 
 /**
- * How many keys the bucket holds.
+ * How many keys the bucket holds (waiting at most `timeout` ms, default 5000).
  *
  * @example
  * ```ts
@@ -160,8 +193,8 @@ export { del as delete };
  * console.assert(await Bucket.size(b) === 2);
  * ```
  */
-export function size(bucket: Pid | string): Promise<number> {
-  return Agent.get(bucket, (s: State) => s === null ? 0 : s instanceof Single ? 1 : s.size);
+export function size(bucket: Pid | string, timeout = 5000): Promise<number> {
+  return Agent.get(bucket, (s: State) => s === null ? 0 : s instanceof Single ? 1 : s.size, timeout);
 }
 
 /**
@@ -177,4 +210,32 @@ export function size(bucket: Pid | string): Promise<number> {
  */
 export function childSpec(opts?: BucketOptions): Supervisor.ChildSpec {
   return { id: ID, start: () => startLink(opts), restart: "temporary" };
+}
+
+/**
+ * Labels a bucket `["bucket", name]` (`Process.setLabel`, run by the bucket
+ * itself: a cast, so it costs the caller no wait). The registry labels every
+ * bucket it creates, so the Observer and supervisor reports show
+ * `bucket "shopping"` instead of an anonymous Agent.
+ *
+ * @example
+ * ```ts
+ * import * as Bucket from "./bucket.ts";
+ * import { Process } from "../../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const bucket = await Bucket.startLink();
+ * Bucket.setLabel(bucket, "shopping");
+ * await Bucket.size(bucket); // the cast came first
+ * assert.deepEqual(Process.getLabel(bucket), ["bucket", "shopping"]);
+ * Process.exit(bucket, "kill");
+ * ```
+ *
+ * @param bucket The bucket.
+ * @param name Its name.
+ */
+export function setLabel(bucket: Pid | string, name: string): void {
+  Agent.cast(bucket, (s: State) => {
+    Process.setLabel(["bucket", name]);
+    return s;
+  });
 }

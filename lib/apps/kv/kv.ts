@@ -47,6 +47,13 @@ export const EVENT_MANAGER: string = DEFAULT.events;
 export interface KVEnv {
   /** Prefixed to every name of the tree. */
   prefix: string;
+  /** A directory makes the tree durable (an append-only log there, see `kv_log.ts`). Default: none, in memory. */
+  dir?: string;
+  /** When the log reaches the disk: `"always"`, `"everysec"` (default) or `"no"`. */
+  appendfsync?: "always" | "everysec" | "no";
+  /** `true` (default) cuts a torn last record; `"truncate"` also cuts at damage (dropping what follows). */
+  repair?: boolean | "truncate";
+  /** Other keys, as any application environment may have. */
   [key: string]: unknown;
 }
 
@@ -68,7 +75,13 @@ export const app: Application.Spec<KVEnv> = {
   description: "Buckets of key/value pairs, named by a registry",
   version: "0.1.0",
   env: { prefix: "" },
-  start: (_type, env) => KVSupervisor.startLink({ prefix: env.prefix }),
+  start: (_type, env) =>
+    KVSupervisor.startLink({
+      prefix: env.prefix,
+      ...(env.dir === undefined || env.dir === ""
+        ? {}
+        : { log: { dir: env.dir, sync: env.appendfsync ?? "everysec", repair: env.repair ?? true } }),
+    }),
 };
 
 /**

@@ -22,5 +22,7 @@ export * as Bucket from "./bucket.ts";
 export * as BucketSupervisor from "./bucket_supervisor.ts";
 export * as Registry from "./registry.ts";
 export * as KVSupervisor from "./kv_supervisor.ts";
+export * as KVLog from "./kv_log.ts";
+export * as Replay from "./replay.ts";
 export { app, BUCKET_SUPERVISOR, EVENT_MANAGER, type KVEnv, REGISTRY, start, stop, SUPERVISOR, TABLE } from "./kv.ts";
 export { checkRoutes, parseRoutes, type Route, routeOf, ROUTING_TABLE, type RoutingTable } from "./routing.ts";

@@ -48,6 +48,8 @@
  * @module
  */
 import {
+  Agent,
+  DiskLog,
   DownMessage,
   DynamicSupervisor,
   Ets,
@@ -58,6 +60,9 @@ import {
   type Supervisor,
 } from "../../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
+import * as Bucket from "./bucket.ts";
+import * as KVLog from "./kv_log.ts";
+import { replay } from "./replay.ts";
 
 /** What the registry tells the event manager, each after the table has changed. */
 export type Event = readonly ["create", string, Pid] | readonly ["exit", string, Pid];
@@ -78,6 +83,12 @@ export interface RegistryOptions {
   buckets: Pid | string;
   /** The event manager to notify (pid or registered name); no events without it. */
   events?: Pid | string;
+  /**
+   * The name of an open `DiskLog` (see `kv_log.ts`): the registry then logs
+   * every creation and removal, and restores every bucket from the log when it
+   * starts over a fresh bucket supervisor.
+   */
+  log?: string;
 }
 
 type Request = readonly ["create", string];
@@ -96,6 +107,7 @@ class State {
     readonly table: Ets.Table<Entry>,
     readonly buckets: Pid | string,
     readonly events: Pid | string | undefined,
+    readonly log: DiskLog.Log | undefined,
   ) {}
   notify(event: Event): void {
     if (this.events !== undefined) EventManager.notify<Event>(this.events, event);
@@ -103,7 +115,12 @@ class State {
   /** Removes `name` if it still names `pid`, then tells the event manager. */
   forget(name: string, pid: Pid): void {
     const entry = Ets.lookupOne(this.table, name);
-    if (entry !== undefined && entry[1] === pid) Ets.delete(this.table, name);
+    if (this.log !== undefined) KVLog._unregister(pid);
+    if (entry !== undefined && entry[1] === pid) {
+      Ets.delete(this.table, name);
+      // A killed bucket stays dead across a restart: its name and data are gone.
+      if (this.log !== undefined) logQuietly(() => KVLog._logDrop(this.log!, name));
+    }
     this.notify(["exit", name, pid]);
   }
 }
@@ -113,6 +130,40 @@ function resolveTable(table: string | Ets.Table): Ets.Table<Entry> {
   const t = Ets.whereis<Entry>(table);
   if (t === undefined) throw new Error(`No name table ${JSON.stringify(table)}: the registry needs an existing table`);
   return t;
+}
+
+/** Appends a record the registry cannot refuse (a drop); a failed or full log is reported, not thrown. */
+function logQuietly(append: () => number): void {
+  try {
+    append();
+  } catch (error) {
+    console.error("KV.Registry: could not log a bucket's removal:", error instanceof Error ? error.message : error);
+  }
+}
+
+/** Which log a registry restored from, over which bucket supervisor: a restart over the same two re-monitors instead. */
+const restoredFrom = new Map<string, { log: DiskLog.Log; buckets: Pid | undefined }>();
+
+/**
+ * Starts every bucket of the log with its state, all at once: the table's
+ * old entries (their buckets died with their supervisor) are replaced.
+ */
+async function restore(state: State, log: DiskLog.Log): Promise<void> {
+  Ets.foldl(state.table, (entry, acc: null) => {
+    KVLog._unregister(entry[1]);
+    return acc;
+  }, null);
+  Ets.deleteAllObjects(state.table);
+  await dropOrphans(state);
+  const buckets = await replay(log);
+  const names = [...buckets.keys()];
+  const pids = Agent.startChildren(state.buckets, [...buckets.values()]);
+  for (let i = 0; i < pids.length; i++) {
+    const pid = pids[i], name = names[i];
+    KVLog._register(pid, log, name);
+    state.refs.set(Process.monitor(pid), name);
+    Ets.insert(state.table, [name, pid]);
+  }
 }
 
 /** Stops the buckets no name points at (see the module doc). */
@@ -137,8 +188,23 @@ async function dropOrphans(state: State): Promise<void> {
 }
 
 const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
-  init(opts) {
-    const state = new State(resolveTable(opts.table), opts.buckets, opts.events);
+  async init(opts) {
+    let log: DiskLog.Log | undefined;
+    if (opts.log !== undefined) {
+      log = DiskLog.whereis(opts.log);
+      if (log === undefined) throw new Error(`No disk log ${JSON.stringify(opts.log)}: the registry needs it open`);
+    }
+    const state = new State(resolveTable(opts.table), opts.buckets, opts.events, log);
+    if (log !== undefined) {
+      const buckets = typeof opts.buckets === "string" ? Process.whereis(opts.buckets) : opts.buckets;
+      const before = restoredFrom.get(log.name);
+      if (before === undefined || before.log !== log || before.buckets !== buckets) {
+        // First start, or the buckets died with their supervisor (or the log restarted): rebuild from the file.
+        await restore(state, log);
+        restoredFrom.set(log.name, { log, buckets });
+        return ["ok", state] as const;
+      }
+    }
     // A restarted registry finds the names its predecessor made: watch the
     // live buckets again, and drop those that died while nobody watched.
     const dead: Entry[] = [];
@@ -149,7 +215,8 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
       return acc;
     }, null);
     for (const [name, pid] of dead) state.forget(name, pid);
-    return dropOrphans(state).then(() => ["ok", state] as const);
+    await dropOrphans(state);
+    return ["ok", state] as const;
   },
 
   async handleCall(req, _from, state) {
@@ -158,14 +225,31 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
     // A dead bucket whose DOWN is still queued does not count: make a new one
     // (the queued DOWN then only reports the old bucket's exit).
     if (found !== undefined && Process.isAlive(found[1])) return ["reply", found[1], state];
+    const log = state.log;
+    if (log !== undefined && !DiskLog.isWritable(log)) {
+      return [
+        "reply",
+        new CreateFailed(new DiskLog.DiskLogError("full", `disk log ${log.name} takes no writes`)),
+        state,
+      ];
+    }
     let pid: Pid;
     try {
       pid = await BucketSupervisor.startBucket(state.buckets);
     } catch (e) {
       return ["reply", new CreateFailed(e), state];
     }
+    // The bucket labels itself (Observer, supervisor reports: `bucket "shopping"`).
+    Bucket.setLabel(pid, name);
     // Monitor before publishing: a bucket in the table is always watched.
     state.refs.set(Process.monitor(pid), name);
+    if (log !== undefined) {
+      if (found !== undefined) KVLog._unregister(found[1]);
+      // The dead bucket's DOWN is still queued: its removal goes before the new creation.
+      if (found !== undefined) logQuietly(() => KVLog._logDrop(log, name));
+      KVLog._register(pid, log, name);
+      logQuietly(() => KVLog._logCreate(log, name));
+    }
     Ets.insert(state.table, [name, pid]);
     state.notify(["create", name, pid]);
     return ["reply", pid, state];

@@ -16,11 +16,13 @@
  * @module
  */
 
-import { Agent, type Pid, Process } from "../../../mod.ts";
-import { Bucket } from "../kv/mod.ts";
+import { Agent, DiskLog, type Pid, Process } from "../../../mod.ts";
+import { Bucket, KVLog } from "../kv/mod.ts";
 import { type Command, EMPTY_OK, ERROR, OK, type Reply } from "./command.ts";
 
 const { Single } = Bucket;
+const { _logDelete, _logPut, durableOf } = KVLog;
+const { isWritable } = DiskLog;
 type State = Bucket.State;
 
 /** Who runs a {@linkcode BucketBatch} and hears how it went. */
@@ -60,8 +62,8 @@ export class BucketBatch {
   }
 
   /** Applies the commands to a bucket's state and writes the replies; runs inside the bucket's process. */
-  apply(s: State): State {
-    return applyCommands(s, this.commands, this.indexes, this.replies);
+  apply(bucket: Pid, s: State): State {
+    return applyCommands(bucket, s, this.commands, this.indexes, this.replies);
   }
 
   /**
@@ -74,7 +76,7 @@ export class BucketBatch {
    */
   run(bucket: Pid, to: BatchOwner): void {
     // No timeout: `apply` is pure and quick, and the call fails at once if the bucket dies.
-    Agent.updateWith(bucket, (s: State) => this.apply(s), (error) => {
+    Agent.updateWith(bucket, (s: State) => this.apply(bucket, s), (error) => {
       if (error === undefined) to.ran();
       else to.failed(this, error);
     }, Infinity);
@@ -85,13 +87,23 @@ export class BucketBatch {
  * Applies `commands` to a bucket's state, writing reply `i` to
  * `replies[indexes[i]]` (or `replies[i]` when `indexes` is null); runs
  * inside the bucket's process. A state of unknown shape is left untouched
- * and every command answers `ERROR`.
+ * and every command answers `ERROR`. In a durable tree each change is
+ * appended to the log as it is applied (so the log's order is the order of
+ * the changes); while the log cannot take writes (disk full), a change
+ * answers `ERROR` and is not applied.
  */
-function applyCommands(s: State, commands: readonly Command[], indexes: number[] | null, replies: Reply[]): State {
+function applyCommands(
+  bucket: Pid,
+  s: State,
+  commands: readonly Command[],
+  indexes: number[] | null,
+  replies: Reply[],
+): State {
   if (!(s === null || s instanceof Single || s instanceof Map)) {
     for (let i = 0; i < commands.length; i++) replies[indexes === null ? i : indexes[i]] = ERROR;
     return s;
   }
+  const durable = durableOf(bucket);
   for (let i = 0; i < commands.length; i++) {
     const command = commands[i] as BucketCommand;
     const key = command.key;
@@ -99,6 +111,14 @@ function applyCommands(s: State, commands: readonly Command[], indexes: number[]
       const value = s === null ? undefined : s instanceof Single ? (s.key === key ? s.value : undefined) : s.get(key);
       replies[indexes === null ? i : indexes[i]] = value === undefined ? EMPTY_OK : value;
       continue;
+    }
+    if (durable !== undefined) {
+      if (!isWritable(durable.log)) {
+        replies[indexes === null ? i : indexes[i]] = ERROR;
+        continue;
+      }
+      if (command.kind === "put") _logPut(durable, key, command.value);
+      else if (s !== null && (s instanceof Single ? s.key === key : s.has(key))) _logDelete(durable, key);
     }
     if (command.kind === "put") {
       const value = command.value;
@@ -144,7 +164,7 @@ export class OneBucketRun {
   #deferred = false;
   /** The Agent update request, built once: the call sends it as is. */
   readonly #request: Agent.PreparedUpdate<State> = Agent.prepareUpdate(
-    (s: State): State => applyCommands(s, this.#commands, null, this.#replies),
+    (s: State): State => applyCommands(this.#bucket!, s, this.#commands, null, this.#replies),
   );
   readonly #settled = (error?: unknown): void => this.#finish(error);
 
@@ -183,7 +203,7 @@ export class OneBucketRun {
     return replies;
   }
 
-  /** @internal Sends the call (from `runAfter`). */
+  /** @ignore Sends the call (from `runAfter`). */
   send(): void {
     // The prepared request goes as is. No timeout: the update is pure and
     // quick, and the call fails at once if the bucket dies.

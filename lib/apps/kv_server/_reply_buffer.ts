@@ -51,6 +51,15 @@ export class ReplyBuffer {
     if (this.bytes.length > KEEP_LIMIT) this.bytes = new Uint8Array(INITIAL_SIZE);
   }
 
+  /**
+   * Forgets the queued bytes and lets go of the storage (a connection kept
+   * it: `TcpConnection.writeOwned`); the next reply starts a new one.
+   */
+  release(): void {
+    this.length = 0;
+    this.bytes = new Uint8Array(INITIAL_SIZE);
+  }
+
   /** Makes room for `n` more bytes; returns where they go. */
   #reserve(n: number): number {
     const at = this.length;

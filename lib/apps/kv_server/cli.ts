@@ -3,14 +3,23 @@
  *
  * ```sh
  * kv serve [--host H] [--port P] [--max-line BYTES] [--max-connections N]
+ *          [--high-water BYTES] [--low-water BYTES] [--output-limit BYTES]
+ *          [--idle-timeout SECONDS] [--drain-timeout SECONDS] [--log-level LEVEL]
+ *          [--dir DIR [--appendfsync always|everysec|no] [--repair truncate]]
  *          [--name NAME@HOST --cookie COOKIE --routes 'a-m=foo@host,n-z=bar@host']
  * kv --help
  * kv --version
  * ```
  *
- * `kv serve` starts the `"kv"` and `"kv_server"` applications, prints
- * exactly one line `listening on HOST:PORT` to stdout once it accepts
- * connections, and on SIGINT or SIGTERM stops them in order and exits 0.
+ * `kv serve` starts the `"kv"` and `"kv_server"` applications (permanent:
+ * if either stops on its own, the process says so in one line and exits 1,
+ * so that systemd or a container runtime restarts it), binds every listener
+ * (the server's, the Observer's), then prints exactly one line
+ * `listening on HOST:PORT` to stdout. Its signal handlers are installed
+ * before it starts anything: on SIGINT or SIGTERM it stops accepting,
+ * answers the requests already received (at most `--drain-timeout` seconds),
+ * closes each connection with a FIN, stops the applications in order and
+ * exits 0; a second signal exits 1 at once.
  * The port comes from `--port`, else the `PORT` environment variable, else
  * 4040; `0` picks a free port (the line tells which).
  *
@@ -28,11 +37,11 @@
  */
 
 import process from "node:process";
-import { Application, Node } from "../../../mod.ts";
+import { Application, formatReason, Logger, Node } from "../../../mod.ts";
 import * as Server from "./server.ts";
-import { app as kvApp, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
-import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
+import { app as kvApp, Bucket, type KVEnv, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
 import { routerApp } from "./router.ts";
+import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
 import * as Observer from "../observer/mod.ts";
@@ -55,6 +64,15 @@ Options of serve:
   --port PORT             port to bind (default: $PORT, else ${Server.DEFAULT_PORT}; 0 picks a free one)
   --max-line BYTES        longest request line (default ${DEFAULT_MAX_LINE_LENGTH})
   --max-connections N     most connections served at once (default ${Server.DEFAULT_MAX_CONNECTIONS})
+  --high-water BYTES      unsent reply bytes at which a connection stops reading and executing (default ${Server.DEFAULT_HIGH_WATER_MARK})
+  --low-water BYTES       unsent reply bytes at which it resumes (default ${Server.DEFAULT_LOW_WATER_MARK})
+  --output-limit BYTES    unsent reply bytes past which a client is disconnected (default ${Server.DEFAULT_OUTPUT_LIMIT})
+  --idle-timeout SECONDS  close a connection after SECONDS without a request (default 0: never)
+  --drain-timeout SECONDS on SIGINT/SIGTERM, how long connections get to be answered (default ${Server.DEFAULT_DRAIN_TIMEOUT})
+  --log-level LEVEL       error, warning, notice, info, debug or none (default ${Logger.DEFAULT_LEVEL})
+  --dir DIR               keep the data in an append-only log in DIR (default: in memory only)
+  --appendfsync POLICY    with --dir: always, everysec (default) or no
+  --repair truncate       with --dir: start even on a damaged log, cutting it at the damage
   --observer [HOST:]PORT  serve the Observer web page (default host 127.0.0.1; off by default)
   --observer-read-only    the Observer shows but cannot kill
   --name NAME@HOST        run as a distributed node (Erlang distribution, hidden node, loopback)
@@ -73,6 +91,11 @@ export type Invocation =
     readonly command: "serve";
     readonly options: Server.ServerEnv;
     readonly observer?: ObserverFlags;
+    /** Present when `--log-level` or `--drain-timeout` is given. */
+    readonly process?: ProcessFlags;
+    /** The `"kv"` application's durability settings (with `--dir`). */
+    readonly kv?: Partial<KVEnv>;
+    /** `--name` (and `--cookie`, `--routes`): a node of a KV cluster. */
     readonly distribution?: Distribution;
   };
 
@@ -86,9 +109,21 @@ export interface Distribution {
   readonly routes: RoutingTable;
 }
 
+/** What `kv serve` does as a program (not the server's settings). */
+export interface ProcessFlags {
+  /** `--log-level`. */
+  readonly logLevel?: Logger.Level | "none";
+  /** `--drain-timeout`, in seconds. */
+  readonly drainTimeout?: number;
+}
+
 /** A command line that cannot be run; the message says why. */
 export class UsageError extends Error {
-  /** @param message What is wrong with the command line. */
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong with the command line.
+   */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
@@ -135,11 +170,15 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   let port: string | undefined;
   let maxLine: string | undefined;
   let maxConnections: string | undefined;
+  const extra = new Map<string, string>();
   let observer: string | undefined; // observer
   let observerReadOnly = false; // observer
   let nodeName: string | undefined;
   let cookie: string | undefined;
   let routes: string | undefined;
+  let dir: string | undefined;
+  let appendfsync: string | undefined;
+  let repair: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === "--help" || arg === "-h") return { command: "help" };
@@ -165,6 +204,28 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
         break;
       case "--max-connections":
         maxConnections = takeValue();
+        break;
+      case "--high-water":
+      case "--low-water":
+      case "--output-limit":
+      case "--idle-timeout":
+      case "--drain-timeout":
+      case "--log-level":
+        extra.set(name, takeValue());
+        break;
+      case "--dir":
+        dir = takeValue();
+        if (dir === "") throw new UsageError("--dir must not be empty");
+        break;
+      case "--appendfsync":
+        appendfsync = takeValue();
+        if (!["always", "everysec", "no"].includes(appendfsync)) {
+          throw new UsageError(`--appendfsync must be always, everysec or no, got "${appendfsync}"`);
+        }
+        break;
+      case "--repair":
+        repair = takeValue();
+        if (repair !== "truncate") throw new UsageError(`--repair takes only "truncate", got "${repair}"`);
         break;
       case "--observer": // observer
         observer = takeValue();
@@ -198,13 +259,58 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
     throw new UsageError("--observer-read-only needs --observer");
   }
   // --- end observer
+  if (dir === undefined && (appendfsync !== undefined || repair !== undefined)) {
+    throw new UsageError(`${appendfsync !== undefined ? "--appendfsync" : "--repair"} needs --dir`);
+  }
   const distribution = parseDistribution(nodeName, cookie ?? env.KV_COOKIE, routes ?? env.KV_ROUTES, routes);
   const portText = port ?? env.PORT;
+  const bytes = (flag: string): number | undefined =>
+    extra.has(flag) ? integer(flag, extra.get(flag), 1, 2 ** 40) : undefined;
+  const highWater = bytes("--high-water");
+  const lowWater = extra.has("--low-water") ? integer("--low-water", extra.get("--low-water"), 0, 2 ** 40) : undefined;
+  if ((lowWater ?? Server.DEFAULT_LOW_WATER_MARK) >= (highWater ?? Server.DEFAULT_HIGH_WATER_MARK)) {
+    throw new UsageError(
+      `--low-water (${lowWater ?? Server.DEFAULT_LOW_WATER_MARK}) must be below --high-water (${
+        highWater ?? Server.DEFAULT_HIGH_WATER_MARK
+      })`,
+    );
+  }
+  const logLevel = extra.get("--log-level");
+  if (logLevel !== undefined && !(Logger.LEVELS as readonly string[]).includes(logLevel) && logLevel !== "none") {
+    throw new UsageError(`--log-level must be one of ${Logger.LEVELS.join(", ")}, none; got "${logLevel}"`);
+  }
+  const seconds = (flag: string) => {
+    const text = extra.get(flag);
+    if (text === undefined) return undefined;
+    const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+    if (!(value >= 0 && value <= 2 ** 31 / 1000)) {
+      throw new UsageError(`${flag} must be a number of seconds, got "${text}"`);
+    }
+    return value;
+  };
+  const idleTimeout = seconds("--idle-timeout");
+  const drainTimeout = seconds("--drain-timeout");
+  const processFlags: ProcessFlags = {
+    ...(logLevel === undefined ? {} : { logLevel: logLevel as Logger.Level | "none" }),
+    ...(drainTimeout === undefined ? {} : { drainTimeout }),
+  };
   return {
     command: "serve",
-    ...(observerFlags === undefined ? {} : { observer: observerFlags }),
     ...(distribution === undefined ? {} : { distribution }),
+    ...(observerFlags === undefined ? {} : { observer: observerFlags }),
+    ...(Object.keys(processFlags).length === 0 ? {} : { process: processFlags }),
+    ...(dir === undefined ? {} : {
+      kv: {
+        dir,
+        appendfsync: (appendfsync ?? "everysec") as KVEnv["appendfsync"],
+        repair: repair === "truncate" ? "truncate" as const : true,
+      },
+    }),
     options: {
+      ...(highWater === undefined ? {} : { highWaterMark: highWater }),
+      ...(lowWater === undefined ? {} : { lowWaterMark: lowWater }),
+      ...(extra.has("--output-limit") ? { outputLimit: bytes("--output-limit") } : {}),
+      ...(idleTimeout === undefined ? {} : { idleTimeout }),
       hostname: host ?? Server.DEFAULT_HOSTNAME,
       port: portText === undefined || (port === undefined && portText === "")
         ? Server.DEFAULT_PORT
@@ -245,58 +351,90 @@ function showAddress(hostname: string, port: number): string {
 }
 
 /**
- * Runs `kv serve`: starts `"kv"` then `"kv_server"`, prints the listening
- * line, and stops both (newest first) on SIGINT/SIGTERM, then exits 0.
+ * Runs `kv serve`: installs the signal handlers, starts `"kv"` then
+ * `"kv_server"` (permanent), binds the Observer if asked, prints the
+ * listening line; on the first SIGINT/SIGTERM drains and stops in order, then
+ * exits 0; on a second one exits 1 at once.
  *
  * @param options The server's settings.
+ * @param observer The Observer's flags, if it is to be served.
+ * @param flags Log level and drain timeout.
+ * @param kv The `"kv"` application's settings (with `--dir`).
+ * @param distribution `--name`, `--cookie`, `--routes`: start the node and the router first.
  * @returns Once the server listens.
  */
 export async function serve(
   options: Server.ServerEnv,
   observer?: ObserverFlags,
+  flags: ProcessFlags = {},
+  kv?: Partial<KVEnv>,
   distribution?: Distribution,
 ): Promise<void> {
-  if (distribution !== undefined) {
-    // The node first, so the router and the server route with its name.
-    await Node.start(distribution.name, distribution.cookie === undefined ? {} : { cookie: distribution.cookie });
-    Application.putEnv(kvApp, ROUTING_TABLE, distribution.routes);
-    await Application.ensureAllStarted(routerApp);
-  }
-  await Application.ensureAllStarted(Server.app, { env: options });
-  const address = Server.address()!;
-  console.log(`listening on ${showAddress(address.hostname, address.port)}`);
-  // --- observer
-  let obs: Observer.ObserverServer | undefined;
-  if (observer !== undefined) {
-    try {
-      obs = await Observer.start(observer);
-    } catch (e) {
-      throw new Error(
-        `observer on ${showAddress(observer.hostname, observer.port)}: ${e instanceof Error ? e.message : e}`,
-      );
-    }
-  }
-  if (obs !== undefined) console.log(observerLine(obs.hostname, obs.port));
-  // --- end observer
-  let stopping = false;
+  if (kv !== undefined) Application.load(kvApp, kv);
+  if (flags.logLevel !== undefined) Logger.setLevel(flags.logLevel);
+  const drainMs = (flags.drainTimeout ?? Server.DEFAULT_DRAIN_TIMEOUT) * 1000;
+  // Installed first: a signal during start-up (or right after the line) must stop the server, not kill it.
+  let started = false;
+  let signalled: string | undefined;
+  let obs: Observer.ObserverServer | undefined; // observer
   const stop = async () => {
-    if (stopping) return;
-    stopping = true;
     let code = 0;
     try {
       await obs?.close(); // observer
-      await Application.stop(Server.app);
-      if (distribution !== undefined) await Application.stop(routerApp);
-      await Application.stop(kvApp);
-      if (distribution !== undefined) await Node.stop();
+      if (Server.address() !== undefined) await Server.drain(Server.NAME, drainMs);
+      if (Application.isStarted(Server.app)) await Application.stop(Server.app);
+      if (Application.isStarted(routerApp)) await Application.stop(routerApp);
+      if (Application.isStarted(kvApp)) await Application.stop(kvApp);
+      await Node.stop();
     } catch (error) {
-      console.error("kv: failed to stop cleanly:", error);
+      console.error(`kv: failed to stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
       code = 1;
     }
     process.exit(code);
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  const onSignal = (signal: string) => {
+    if (signalled !== undefined) {
+      console.error(`kv: ${signal} again: exiting at once`);
+      process.exit(1);
+    }
+    signalled = signal;
+    Logger.info(`kv: ${signal}: stopping (draining connections for at most ${drainMs / 1000} s)`);
+    if (started) void stop();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // As a permanent application stops an Erlang node: a tree that gave up ends the process.
+  Application.setNodeStopHandler((app, reason) => {
+    if (signalled !== undefined) return;
+    console.error(`kv: application "${app}" stopped (${formatReason(reason)}); exiting`);
+    process.exit(1);
+  });
+  if (distribution !== undefined) {
+    // The node first, so the router and the server route with its name.
+    await Node.start(distribution.name, distribution.cookie === undefined ? {} : { cookie: distribution.cookie });
+    Application.putEnv(kvApp, ROUTING_TABLE, distribution.routes);
+    await Application.ensureAllStarted(routerApp, { type: "permanent" });
+  }
+  await Application.ensureAllStarted(Server.app, { env: options, type: "permanent" });
+  // --- observer
+  if (observer !== undefined) {
+    // The detail panel shows a bucket's key count.
+    Observer.describeLabel("bucket", async (pid) => ({ keys: await Bucket.size(pid, 1000) }));
+    try {
+      obs = await Observer.start(observer);
+    } catch (e) {
+      signalled = "start-up failure";
+      await Application.stop(Server.app).catch(() => {});
+      await Application.stop(kvApp).catch(() => {});
+      throw new Error(`observer on ${showAddress(observer.hostname, observer.port)}: ${describe(e)}`);
+    }
+  }
+  // --- end observer
+  const address = Server.address()!;
+  console.log(`listening on ${showAddress(address.hostname, address.port)}`);
+  if (obs !== undefined) console.log(observerLine(obs.hostname, obs.port)); // observer
+  started = true;
+  if (signalled !== undefined) void stop();
 }
 
 /**
@@ -323,10 +461,20 @@ export async function main(args: readonly string[]): Promise<number | undefined>
       return 0;
     case "serve":
       try {
-        await serve(invocation.options, invocation.observer, invocation.distribution);
+        await serve(
+          invocation.options,
+          invocation.observer,
+          invocation.process,
+          invocation.kv,
+          invocation.distribution,
+        );
       } catch (error) {
         const { hostname, port } = invocation.options;
-        console.error(`kv: cannot serve on ${showAddress(hostname, port)}: ${describe(error)}`);
+        const why = describe(error);
+        // "address 127.0.0.1:4040 is already in use" says it all; other failures get the address.
+        console.error(
+          / is already in use$/.test(why) ? `kv: ${why}` : `kv: cannot serve on ${showAddress(hostname, port)}: ${why}`,
+        );
         return 1;
       }
       return undefined;
@@ -362,3 +510,6 @@ if (import.meta.main) {
   const code = await main(process.argv.slice(2));
   if (code !== undefined) process.exit(code);
 }
+
+// Named by `serve` and `Invocation`.
+export type { ServerEnv } from "./server.ts";

@@ -37,15 +37,17 @@
  * @module
  */
 
-import { Ets, Pid, Process } from "../../../mod.ts";
+import { DiskLog, Ets, Pid, Process } from "../../../mod.ts";
 import { Bucket, KVSupervisor, Registry } from "../kv/mod.ts";
 import { type Command, ERROR, type KvStore, NOT_FOUND, OK, type Reply, UNKNOWN_COMMAND } from "./command.ts";
 import { BucketBatch, OneBucketRun } from "./_bucket_ops.ts";
 
 type Table = Ets.Table;
+type Log = DiskLog.Log;
 const { whereis } = Ets;
 const { runAfter } = Process;
 const { names } = KVSupervisor;
+const { onDurable, whereis: logWhereis } = DiskLog;
 
 /** The registry's name, and its name table's, in the `"kv"` application. */
 export const REGISTRY: string = names().registry;
@@ -56,6 +58,10 @@ export class RegistryStore implements KvStore<Pid> {
   readonly #table: string | Table;
   /** The name table, once found by name. */
   #resolved: Table | undefined;
+  /** The durable tree's log name, if any. */
+  readonly #logName: string | undefined;
+  /** The log, once found by name. */
+  #log: Log | undefined;
 
   /**
    * Makes a store over a running registry.
@@ -65,9 +71,18 @@ export class RegistryStore implements KvStore<Pid> {
    *   Until it exists (the tree is not running), `lookup` throws, which the
    *   server answers with `ERROR`.
    */
-  constructor(registry: Pid | string = REGISTRY, table: string | Table = names().table) {
+  constructor(registry: Pid | string = REGISTRY, table: string | Table = names().table, log?: string) {
     this.#registry = registry;
     this.#table = table;
+    this.#logName = log;
+  }
+
+  /** The tree's log while it is open (a durable tree), else `undefined`. */
+  #currentLog(): Log | undefined {
+    const log = this.#log;
+    if (log !== undefined && log.failed === undefined && !log.closed) return log;
+    if (this.#logName === undefined) return undefined;
+    return this.#log = logWhereis(this.#logName);
   }
 
   /** Creates the bucket through the registry (a call); an existing one is kept. */
@@ -126,6 +141,22 @@ export class RegistryStore implements KvStore<Pid> {
     done: (replies: Reply[]) => void,
     onError?: (error: unknown) => void,
   ): Reply[] | undefined {
+    const log = this.#currentLog();
+    if (log === undefined) return this.#executeMany(commands, done, onError);
+    // Durable: no reply leaves before every record it could have observed is
+    // durable (written; synced under "always"). While the disk is full, the
+    // changes answer ERROR and reads go on without waiting.
+    const replies = this.#executeMany(commands, (late) => whenDurable(log, late, done), onError);
+    if (replies === undefined || log.durable >= log.appended || log.full) return replies;
+    whenDurable(log, replies, done);
+    return undefined;
+  }
+
+  #executeMany(
+    commands: readonly Command[],
+    done: (replies: Reply[]) => void,
+    onError?: (error: unknown) => void,
+  ): Reply[] | undefined {
     const name = oneBucket(commands);
     if (name === undefined) return new BatchRun(this, commands, done, onError).start();
     // The usual read: every request on one bucket, so one lookup and one call.
@@ -133,6 +164,15 @@ export class RegistryStore implements KvStore<Pid> {
     if (!(bucket instanceof Pid)) return new Array<Reply>(commands.length).fill(bucket);
     return OneBucketRun.run(bucket, commands, done, onError);
   }
+}
+
+/** Passes `replies` on once the log is durable up to what was appended so far; `ERROR` if it fails first. */
+function whenDurable(log: Log, replies: Reply[], done: (replies: Reply[]) => void): void {
+  if (log.durable >= log.appended || log.full) {
+    done(replies);
+    return;
+  }
+  onDurable(log, log.appended, (error) => done(error === undefined ? replies : replies.fill(ERROR)));
 }
 
 /**
@@ -317,5 +357,5 @@ function failed(error: unknown, onError: ((error: unknown) => void) | undefined)
  */
 export function registryStore(prefix = ""): RegistryStore {
   const n = names(prefix);
-  return new RegistryStore(n.registry, n.table);
+  return new RegistryStore(n.registry, n.table, n.log);
 }

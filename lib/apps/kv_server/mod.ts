@@ -30,3 +30,7 @@ export { DEFAULT_MAX_LINE_LENGTH, LineReader, type LineReaderOptions, type LineS
 export { serveConnection, type ServeConnectionOptions } from "./serve_connection.ts";
 export { MapStore } from "./map_store.ts";
 export { RegistryStore, registryStore } from "./kv_store.ts";
+// The store contract, flat as well as in `Command`: the stores and `serveConnection` name it.
+export type { Awaitable, KvStore, Reply } from "./command.ts";
+export type { Command as ParsedCommand } from "./command.ts";
+export type { ServerEnv, ServerOptions } from "./server.ts";

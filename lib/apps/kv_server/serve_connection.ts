@@ -22,6 +22,36 @@ export interface ServeConnectionOptions {
   maxPendingRequests?: number;
   /** Told about each store failure and each internal failure. Defaults to `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * The hard limit on unsent reply bytes (queued in the connection and not
+   * yet taken by the operating system), as Redis's
+   * `client-output-buffer-limit`: a connection past it is closed at once and
+   * `onOutputLimit` is told. Defaults to `Infinity`. Reading and executing
+   * already stop at the connection's high-water mark (the
+   * {@linkcode TcpConnection.write} backpressure), so only a high-water mark
+   * above this limit, or one huge batch, reaches it.
+   */
+  outputLimit?: number;
+  /** Told when the connection is closed for passing `outputLimit`, with its unsent byte count. */
+  onOutputLimit?: (unsentBytes: number) => void;
+  /**
+   * Told each time the connection stops reading because its output is full
+   * (`true`, with the unsent byte count) and when it resumes (`false`).
+   */
+  onBackpressure?: (stopped: boolean, unsentBytes: number) => void;
+}
+
+/** What {@linkcode serveConnection} returns: the socket's handler, and what a server watches. */
+export interface ServedConnection extends TcpConnectionHandler {
+  /** Complete request lines received so far (an idle timer compares it between two looks). */
+  readonly requests: number;
+  /**
+   * Stops taking requests, as if the client had half-closed: the requests
+   * already received are answered, then the connection closes (with a FIN).
+   * Bytes that arrive after it are read and dropped, so that closing does
+   * not find unread input (which would reset the connection).
+   */
+  shutdown(): void;
 }
 
 /** A request line that was over the limit: queued like a command. */
@@ -30,6 +60,15 @@ type Request = Command | typeof TOO_LONG;
 
 /** Write when this much output is ready even in the middle of a read. */
 const FLUSH_SIZE = 64 * 1024;
+/**
+ * Most requests in one batch to the store. A batch is run whole before the
+ * output is looked at again, so this bounds how far past the high-water mark
+ * one read can push the output (16 replies of at most a line each: 1 MiB with
+ * 64 KiB lines), instead of a whole read's worth (a 64 KiB read holds 6,000
+ * `GET`s, each possibly answering a large value). A pipelining client still
+ * costs one call per bucket per 16 requests.
+ */
+const MAX_BATCH = 16;
 
 function reportError(error: unknown): void {
   console.error("KV connection failed to serve a request:", error);
@@ -88,11 +127,11 @@ export function serveConnection<B>(
   conn: TcpConnection,
   store: KvStore<B>,
   options: ServeConnectionOptions = {},
-): TcpConnectionHandler {
+): ServedConnection {
   return new ConnectionServer(conn, store, options);
 }
 
-class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
+class ConnectionServer<B> implements ServedConnection, LineSink {
   readonly #conn: TcpConnection;
   readonly #store: KvStore<B>;
   readonly #onError: (error: unknown) => void;
@@ -134,6 +173,18 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   readonly #batchDone = (replies: Reply[]): void => this.#settleBatch(replies);
   #ended = false;
   #closed = false;
+  /** {@linkcode ServedConnection.shutdown} was called: input is read and dropped. */
+  #shuttingDown = false;
+  /** The client half-closed. */
+  #peerEnded = false;
+  /** Our FIN was sent (shutdown), the client's is awaited. */
+  #halfClosed = false;
+  readonly #outputLimit: number;
+  readonly #onOutputLimit: ((unsentBytes: number) => void) | undefined;
+  readonly #onBackpressure: ((stopped: boolean, unsentBytes: number) => void) | undefined;
+  /** Reading is stopped because the output is full (not for the pending-request count). */
+  #outputStopped = false;
+  requests = 0;
 
   constructor(conn: TcpConnection, store: KvStore<B>, options: ServeConnectionOptions) {
     this.#conn = conn;
@@ -142,6 +193,9 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
     this.#maxPending = options.maxPendingRequests ?? 256;
     this.#reader = new LineReader({ maxLineLength: options.maxLineLength });
     this.#many = store.executeMany;
+    this.#outputLimit = options.outputLimit ?? Infinity;
+    this.#onOutputLimit = options.onOutputLimit;
+    this.#onBackpressure = options.onBackpressure;
   }
 
   // --- TcpConnectionHandler ---
@@ -162,8 +216,27 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   }
 
   end(): void {
-    this.#ended = true;
-    this.#reader.end();
+    this.#peerEnded = true;
+    this.#stopTaking();
+  }
+
+  shutdown(): void {
+    if (this.#closed) return;
+    this.#shuttingDown = true;
+    // Keep reading (and dropping) what comes: see `ServedConnection.shutdown`.
+    if (this.#paused) {
+      this.#paused = false;
+      this.#conn.resume();
+    }
+    this.#stopTaking();
+  }
+
+  /** No more requests: answer those received, then close. */
+  #stopTaking(): void {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#reader.end();
+    }
     this.#finishIfDone();
   }
 
@@ -178,6 +251,7 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   // --- LineSink ---
 
   line(bytes: Uint8Array, start: number, end: number): void {
+    this.requests++;
     this.#request(parse(bytes, start, end));
   }
 
@@ -202,6 +276,12 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
         if (this.#batch.length === 0) this.#batchSeq = this.#first + this.#slots.length;
         this.#batch.push(request);
         this.#slots.push(undefined);
+        if (this.#batch.length >= MAX_BATCH) {
+          // Run it and send its replies now: the next request sees the output's level.
+          this.#flushBatch();
+          this.#collect();
+          this.#write();
+        }
         return;
       }
       // A batch's slots must stay contiguous: start it before this reply takes a slot.
@@ -331,6 +411,8 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
       if (reply === undefined) break;
       this.#out.push(reply);
       head++;
+      // Large replies go out as they come: the buffer stays small, and it is handed over, not copied.
+      if (this.#out.length >= FLUSH_SIZE) this.#write();
     }
     if (head === slots.length) {
       this.#first += slots.length;
@@ -343,9 +425,24 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
 
   #write(): void {
     if (this.#out.length === 0 || this.#closed) return;
-    const ok = this.#conn.write(this.#out.bytes, this.#out.length);
-    this.#out.clear();
+    const conn = this.#conn;
+    // Handed over, not copied: the reply bytes waiting for a slow reader exist once.
+    const ok = conn.writeOwned(this.#out.bytes, this.#out.length);
+    const unsent = conn.bufferedAmount;
+    if (unsent === 0) this.#out.clear();
+    else this.#out.release();
     if (!ok) this.#outputFull = true;
+    if (unsent > this.#outputLimit) this.#overLimit(unsent);
+  }
+
+  #overLimit(unsent: number): void {
+    this.#closed = true;
+    this.#conn.abort();
+    try {
+      this.#onOutputLimit?.(unsent);
+    } catch (error) {
+      this.#onError(error);
+    }
   }
 
   #pendingCount(): number {
@@ -353,15 +450,29 @@ class ConnectionServer<B> implements TcpConnectionHandler, LineSink {
   }
 
   #updatePause(): void {
-    const pause = this.#outputFull || this.#pendingCount() >= this.#maxPending;
+    // Shutting down, input is dropped as it comes: reading must go on.
+    const pause = !this.#shuttingDown && (this.#outputFull || this.#pendingCount() >= this.#maxPending);
     if (pause === this.#paused || this.#closed) return;
     this.#paused = pause;
     if (pause) this.#conn.pause();
     else this.#conn.resume();
+    const outputStopped = pause && this.#outputFull;
+    if (outputStopped !== this.#outputStopped) {
+      this.#outputStopped = outputStopped;
+      this.#onBackpressure?.(outputStopped, this.#conn.bufferedAmount);
+    }
   }
 
   #finishIfDone(): void {
-    if (this.#ended && !this.#closed && this.#pendingCount() === 0) this.#conn.close();
+    if (!this.#ended || this.#closed || this.#pendingCount() !== 0) return;
+    if (this.#peerEnded) {
+      this.#conn.close();
+    } else if (!this.#halfClosed) {
+      // Shutting down while the client may still be sending: a FIN now, the close once it is done
+      // (closing with its bytes unread would reset the connection).
+      this.#halfClosed = true;
+      this.#conn.closeWrite();
+    }
   }
 
   #fail(error: unknown): void {

@@ -60,11 +60,21 @@
  * @module
  */
 
-import { Application, ExitMessage, type Pid, Process, Supervisor, Task, TaskSupervisor } from "../../../mod.ts";
+import {
+  Application,
+  ExitMessage,
+  formatReason,
+  Logger,
+  type Pid,
+  Process,
+  Supervisor,
+  Task,
+  TaskSupervisor,
+} from "../../../mod.ts";
 import { listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../../net/mod.ts";
 import { ERROR, type KvStore } from "./command.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
-import { serveConnection } from "./serve_connection.ts";
+import { serveConnection, type ServedConnection } from "./serve_connection.ts";
 import { registryStore } from "./kv_store.ts";
 import { currentRoutes, RoutedStore } from "./router.ts";
 import { app as kvApp } from "../kv/mod.ts";
@@ -75,6 +85,25 @@ export const DEFAULT_PORT = 4040;
 export const DEFAULT_HOSTNAME = "127.0.0.1";
 /** The default {@linkcode ServerOptions.maxConnections}. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/**
+ * The default {@linkcode ServerOptions.highWaterMark}: 1 MiB of unsent reply
+ * bytes per connection. Enough to keep a reading client's pipe full (a
+ * pipelined batch of large values), small enough that 10,000 stalled
+ * clients cannot take more than a few GB — and slow readers are paused long
+ * before that in practice.
+ */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/** The default {@linkcode ServerOptions.lowWaterMark}: 256 KiB, so a resumed connection runs a while before it stops again. */
+export const DEFAULT_LOW_WATER_MARK = 256 * 1024;
+/**
+ * The default {@linkcode ServerOptions.outputLimit}: 16 MiB. A connection
+ * stops executing at the high-water mark, so it passes this only if one
+ * batch of replies overshoots by 15 MiB: a backstop, as Redis's
+ * `client-output-buffer-limit`.
+ */
+export const DEFAULT_OUTPUT_LIMIT = 16 * 1024 * 1024;
+/** The default {@linkcode ServerOptions.drainTimeout}: 5 s to answer what was received before stopping. */
+export const DEFAULT_DRAIN_TIMEOUT = 5;
 /** The name the application's server supervisor is registered under. */
 export const NAME = "KVServer.Supervisor";
 
@@ -99,8 +128,30 @@ export interface ServerOptions {
   store?: KvStore<any>;
   /** Register the server's supervisor under this name. */
   name?: string;
-  /** Told about each failure while serving a connection. Defaults to `console.error`. */
+  /**
+   * Told about each failure while serving a connection (each one answered
+   * `ERROR`). Defaults to a rate-limited one-line log (level `error`, at most
+   * 10 lines a second, then one `suppressed N` line).
+   */
   onError?: (error: unknown) => void;
+  /**
+   * Unsent reply bytes at which a connection stops executing requests and
+   * reading its socket. Defaults to {@linkcode DEFAULT_HIGH_WATER_MARK}.
+   */
+  highWaterMark?: number;
+  /** Unsent reply bytes at which it resumes. Defaults to {@linkcode DEFAULT_LOW_WATER_MARK}. */
+  lowWaterMark?: number;
+  /**
+   * Unsent reply bytes past which a connection is closed, with one log line
+   * (level `warning`). Defaults to {@linkcode DEFAULT_OUTPUT_LIMIT}.
+   */
+  outputLimit?: number;
+  /**
+   * Seconds without a complete request after which a connection is closed
+   * (as Redis's `timeout`); `0` (the default) never closes one. Checked four
+   * times per period, so a silent client goes within 1.25 periods.
+   */
+  idleTimeout?: number;
 }
 
 /** Where a server listens. */
@@ -121,6 +172,14 @@ export type ServerEnv = {
   maxLineLength: number;
   /** As {@linkcode ServerOptions.maxConnections}. */
   maxConnections: number;
+  /** As {@linkcode ServerOptions.highWaterMark}. */
+  highWaterMark?: number;
+  /** As {@linkcode ServerOptions.lowWaterMark}. */
+  lowWaterMark?: number;
+  /** As {@linkcode ServerOptions.outputLimit}. */
+  outputLimit?: number;
+  /** As {@linkcode ServerOptions.idleTimeout}. */
+  idleTimeout?: number;
 };
 
 // deno-lint-ignore no-explicit-any
@@ -129,8 +188,16 @@ type AnyStore = KvStore<any>;
 /** Tells a connection process that its socket closed. */
 const CLOSED: unique symbol = Symbol("KVServer.closed");
 
+/** `ERROR` replies: a client can cause them at will, so their lines are rate-limited. */
+const errorLog = new Logger.Throttle({ level: "error", max: 10, windowMs: 1000, what: "ERROR replies" });
+
 function reportError(error: unknown): void {
-  console.error("KV server:", error);
+  errorLog.log(() => `KV server: answered ERROR: ${oneLine(error)}`);
+}
+
+/** A failure in one line: no stack trace. */
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? `${error.name}: ${error.message}` : formatReason(error)).replace(/\s+/g, " ");
 }
 
 function checkCount(name: string, value: number, min: number): void {
@@ -148,6 +215,14 @@ class ServerState {
   readonly maxConnections: number;
   readonly store: AnyStore;
   readonly onError: (error: unknown) => void;
+  readonly highWaterMark: number;
+  readonly lowWaterMark: number;
+  readonly outputLimit: number;
+  readonly idleTimeout: number;
+  /** Open connections (their handlers), for draining and the idle sweep. */
+  readonly connections = new Set<Connection>();
+  /** Draining: new connections are refused. */
+  draining = false;
   /** The current Task.Supervisor of connections. */
   tasks: Pid | undefined;
   /** The current (or last) listener. */
@@ -161,19 +236,46 @@ class ServerState {
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.store = options.store ?? registryStore();
     this.onError = options.onError ?? reportError;
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.lowWaterMark = options.lowWaterMark ?? DEFAULT_LOW_WATER_MARK;
+    this.outputLimit = options.outputLimit ?? DEFAULT_OUTPUT_LIMIT;
+    this.idleTimeout = options.idleTimeout ?? 0;
     if (!Number.isInteger(this.port) || this.port < 0 || this.port > 65535) {
       throw new RangeError(`Cannot start the KV server: port must be an integer in 0..65535, got "${this.port}"`);
     }
     checkCount("maxLineLength", this.maxLineLength, 1);
     checkCount("maxConnections", this.maxConnections, 1);
+    checkCount("highWaterMark", this.highWaterMark, 1);
+    checkCount("outputLimit", this.outputLimit, 1);
+    if (!(Number.isInteger(this.lowWaterMark) && this.lowWaterMark >= 0 && this.lowWaterMark < this.highWaterMark)) {
+      throw new RangeError(
+        `Cannot start the KV server: lowWaterMark must be an integer in 0..highWaterMark-1 (${
+          this.highWaterMark - 1
+        }), got "${this.lowWaterMark}"`,
+      );
+    }
+    if (!(this.idleTimeout >= 0 && this.idleTimeout <= 2 ** 31 / 1000)) {
+      throw new RangeError(
+        `Cannot start the KV server: idleTimeout must be a number of seconds >= 0, got "${this.idleTimeout}"`,
+      );
+    }
   }
 
   /** The listener's acceptor callback: starts the connection's process, or refuses it. */
   accept(conn: TcpConnection): TcpConnectionHandler {
     let task: Task.Task<unknown>;
+    if (this.draining) {
+      // Stopping: the listener is closing, this one slipped in.
+      conn.abort();
+      return REFUSED;
+    }
     try {
       if (this.tasks === undefined) throw new Error("The connection supervisor is not running");
-      task = TaskSupervisor.asyncNolink(this.tasks, connectionBody);
+      const label = ["connection", `${conn.remoteAddress}:${conn.remotePort}`];
+      task = TaskSupervisor.asyncNolink(this.tasks, () => {
+        Process.setLabel(label);
+        return connectionBody();
+      });
     } catch (error) {
       // Full (`max_children`), or the Task.Supervisor is restarting: refuse, cleanly.
       const full = error instanceof Supervisor.StartError && error.reason === "max_children";
@@ -203,17 +305,58 @@ function connectionBody(): Promise<unknown> {
 class Connection implements TcpConnectionHandler {
   readonly #conn: TcpConnection;
   readonly #pid: Pid;
-  readonly #inner: TcpConnectionHandler;
+  readonly #inner: ServedConnection;
   readonly #onError: (error: unknown) => void;
+  readonly #state: ServerState;
+  /** The idle sweep: requests seen at the last look, and looks since one came. */
+  requestsSeen = 0;
+  quietLooks = 0;
 
   constructor(conn: TcpConnection, pid: Pid, state: ServerState) {
     this.#conn = conn;
     this.#pid = pid;
+    this.#state = state;
     this.#onError = state.onError;
     this.#inner = serveConnection(conn, state.store, {
       maxLineLength: state.maxLineLength,
       onError: state.onError,
+      outputLimit: state.outputLimit,
+      onBackpressure: (stopped, unsent) =>
+        Logger.debug(() =>
+          stopped
+            ? `KV server: ${this.peer} stopped reading: ${unsent} reply bytes unsent`
+            : `KV server: ${this.peer} reading again: ${unsent} reply bytes unsent`
+        ),
+      onOutputLimit: (unsent) =>
+        Logger.warning(
+          `KV server: closed ${this.peer}: ${unsent} reply bytes unsent, over the output limit (${state.outputLimit})`,
+        ),
     });
+    state.connections.add(this);
+  }
+
+  /** The client, as `host:port`. */
+  get peer(): string {
+    return `${this.#conn.remoteAddress}:${this.#conn.remotePort}`;
+  }
+
+  /** Complete requests received so far. */
+  get requests(): number {
+    return this.#inner.requests;
+  }
+
+  /** Answers what was received, then closes (with a FIN). */
+  shutdown(): void {
+    try {
+      this.#inner.shutdown();
+    } catch (error) {
+      this.#crash(error);
+    }
+  }
+
+  /** Closes at once. */
+  abort(): void {
+    this.#conn.abort();
   }
 
   data(bytes: Uint8Array): void {
@@ -246,6 +389,7 @@ class Connection implements TcpConnectionHandler {
   }
 
   close(error?: unknown): void {
+    this.#state.connections.delete(this);
     try {
       this.#inner.close?.(error);
     } finally {
@@ -271,12 +415,19 @@ class Connection implements TcpConnectionHandler {
  */
 async function acceptorBody(state: ServerState, ready: PromiseWithResolvers<void>): Promise<void> {
   Process.trapExit(true);
+  Process.setLabel("acceptor");
   let listener: TcpListener;
   try {
     // A previous acceptor's listener (it died) must release the port first.
     await state.listener?.stopAccepting();
     listener = await listen(
-      { hostname: state.hostname, port: state.port, onError: state.onError },
+      {
+        hostname: state.hostname,
+        port: state.port,
+        highWaterMark: state.highWaterMark,
+        lowWaterMark: state.lowWaterMark,
+        onError: state.onError,
+      },
       (conn) => state.accept(conn),
     );
   } catch (error) {
@@ -336,7 +487,7 @@ const servers = new WeakMap<Pid, ServerState>();
  */
 export async function startLink(options: ServerOptions = {}): Promise<Pid> {
   const state = new ServerState(options);
-  const pid = await Supervisor.startLink([
+  const children: Supervisor.ChildSpec[] = [
     {
       id: "KVServer.TaskSupervisor",
       type: "supervisor",
@@ -347,9 +498,90 @@ export async function startLink(options: ServerOptions = {}): Promise<Pid> {
       },
     },
     { id: "KVServer.Acceptor", start: () => startAcceptor(state), restart: "permanent", shutdown: 5000 },
-  ], { strategy: "one_for_one", name: options.name });
+  ];
+  if (state.idleTimeout > 0) {
+    children.push({ id: "KVServer.IdleSweeper", start: () => Promise.resolve(startIdleSweeper(state)) });
+  }
+  const pid = await Supervisor.startLink(children, {
+    strategy: "one_for_one",
+    name: options.name,
+    // Restart intensity: an acceptor restart only binds the port again (open
+    // connections live under the Task.Supervisor), so it is cheap and loses
+    // nothing; operators killing it from the Observer, or a burst of accept
+    // failures, must not stop the server (OTP's default, 3 in 5 s, closed
+    // the port after four kills). A real crash loop — a child that dies
+    // right after each start — still runs 200 restarts in well under a
+    // second and gives up, which stops the application and so the node.
+    maxRestarts: 200,
+    maxSeconds: 10,
+  });
   servers.set(pid, state);
   return pid;
+}
+
+/**
+ * The idle sweep: a process that looks at every connection four times per
+ * `idleTimeout` and closes one that received no complete request for four
+ * looks in a row. One timer for all connections, nothing on the request path
+ * but a counter.
+ */
+function startIdleSweeper(state: ServerState): Pid {
+  const period = (state.idleTimeout * 1000) / 4;
+  return Process.spawnLink(async () => {
+    Process.setLabel("idle sweeper");
+    for (;;) {
+      await Process.receive(() => false, period);
+      for (const conn of state.connections) {
+        const requests = conn.requests;
+        if (requests !== conn.requestsSeen) {
+          conn.requestsSeen = requests;
+          conn.quietLooks = 0;
+        } else if (++conn.quietLooks >= 4) {
+          Logger.info(() => `KV server: closed ${conn.peer}: idle for ${state.idleTimeout} s`);
+          conn.abort();
+        }
+      }
+    }
+  });
+}
+
+/**
+ * Drains a server before it is stopped: stops accepting (the port is
+ * released), then lets every open connection answer the requests it has
+ * received and close with a FIN. Resolves `true` once every connection is
+ * closed, or `false` after `timeoutMs` (the rest are then reset). Call
+ * {@linkcode stop} (or stop the application) afterwards.
+ *
+ * @example
+ * ```ts
+ * import * as Server from "./server.ts";
+ * import { MapStore } from "./map_store.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sup = await Server.startLink({ port: 0, store: new MapStore() });
+ * assert.equal(await Server.drain(sup, 1000), true);
+ * await Server.stop(sup);
+ * ```
+ *
+ * @param server The server's supervisor (pid or name).
+ * @param timeoutMs How long the connections get.
+ * @returns Whether every connection closed in time.
+ */
+export async function drain(server: Pid | string = NAME, timeoutMs = DEFAULT_DRAIN_TIMEOUT * 1000): Promise<boolean> {
+  const pid = typeof server === "string" ? Process.whereis(server) : server;
+  const state = pid === undefined ? undefined : servers.get(pid);
+  if (state === undefined) return true;
+  state.draining = true;
+  await state.listener?.stopAccepting();
+  for (const conn of state.connections) conn.shutdown();
+  const deadline = performance.now() + timeoutMs;
+  // Each connection's close callback removes it; poll the set at a coarse pace (no event per close needed).
+  while (state.connections.size > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - performance.now()))));
+  }
+  if (state.connections.size === 0) return true;
+  for (const conn of state.connections) conn.abort();
+  return false;
 }
 
 /**

@@ -35,6 +35,8 @@ export interface ProcessSummary {
   id: number;
   /** Registered name, or null. */
   name: string | null;
+  /** Its label (`Process.setLabel`) as text, e.g. `bucket "shopping"`, or null. */
+  label: string | null;
   /** `GenServer`, `Agent`, `Supervisor`, `DynamicSupervisor`, `Task`, `EventManager`, `raw`, ... */
   behaviour: string;
   /** `waiting`, `runnable`, `running` or `suspended`. */
@@ -63,6 +65,52 @@ export interface ProcessDetail extends ProcessSummary {
   messages: string[];
   /** Supervisors only: their children, one level deep. */
   children?: TreeNode[];
+  /** What the describer of its label's tag said ({@linkcode describeLabel}), e.g. `{ keys: 3 }`. */
+  details?: Record<string, string | number>;
+}
+
+/** Describes a labelled process for the detail panel: see {@linkcode describeLabel}. */
+export type LabelDescriber = (pid: Pid) => Record<string, string | number> | Promise<Record<string, string | number>>;
+
+const describers = new Map<string, LabelDescriber>();
+
+/**
+ * Registers what the detail panel shows about processes whose label is
+ * `[tag, ...]` (or the string `tag`): `kv serve` registers `"bucket"`, whose
+ * describer answers the bucket's key count. A describer that throws or takes
+ * more than the detail's timeout is left out. `undefined` removes it.
+ *
+ * @example
+ * ```ts
+ * import * as Observer from "./mod.ts";
+ * import { Process } from "../../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * Observer.describeLabel("doc_worker", () => ({ jobs: 3 }));
+ * const pid = Process.spawn(async ({ receive }) => {
+ *   Process.setLabel(["doc_worker", "w1"]);
+ *   await receive();
+ * });
+ * await Promise.resolve();
+ * const d = (await Observer.processInfo(pid))!;
+ * assert.equal(d.label, 'doc_worker "w1"');
+ * assert.deepEqual(d.details, { jobs: 3 });
+ * Process.exit(pid, "kill");
+ * Observer.describeLabel("doc_worker", undefined);
+ * ```
+ *
+ * @param tag The label's tag.
+ * @param describer What to show, or `undefined` to forget the tag.
+ */
+export function describeLabel(tag: string, describer: LabelDescriber | undefined): void {
+  if (describer === undefined) describers.delete(tag);
+  else describers.set(tag, describer);
+}
+
+function tagOf(label: unknown): string | undefined {
+  if (typeof label === "string") return label;
+  if (Array.isArray(label) && typeof label[0] === "string") return label[0];
+  return undefined;
 }
 
 /** Keys {@linkcode processes} can sort by. */
@@ -93,6 +141,8 @@ export interface TreeNode {
   id: string | null;
   /** Registered name, or null. */
   name: string | null;
+  /** Its label as text, or null. */
+  label?: string | null;
   /** The process's behaviour, or null when it is not running. */
   behaviour: string | null;
   /** `worker` or `supervisor` (as the child spec says; the root is `supervisor`). */
@@ -117,8 +167,11 @@ export interface TreeOptions {
 
 /** One running application and its tree. */
 export interface AppTree {
+  /** The application's name. */
   name: string;
+  /** Its `description`. */
   description: string;
+  /** Its `version`. */
   version: string;
   /** The top process. */
   pid: string;
@@ -128,14 +181,19 @@ export interface AppTree {
 
 /** One ETS-like table. */
 export interface EtsSummary {
+  /** The table's unique number. */
   id: number;
+  /** Its name. */
   name: string;
+  /** Whether it is found by name (`named_table`). */
   named: boolean;
   /** Owner pid, or null when plain code owns it. */
   owner: string | null;
   /** The owner's registered name, if any. */
   ownerName: string | null;
+  /** `set`, `ordered_set`, `bag` or `duplicate_bag`. */
   type: string;
+  /** `public`, `protected` or `private`. */
   access: string;
   /** Number of objects. */
   size: number;
@@ -188,6 +246,7 @@ function summarize(pid: Pid): ProcessSummary | undefined {
     pid: i.pid.toString(),
     id: i.pid.id,
     name: i.registeredName ?? null,
+    label: i.label === undefined ? null : Process.formatLabel(i.label),
     behaviour: i.behaviour,
     status: i.status,
     messageQueueLen: i.messageQueueLen,
@@ -295,6 +354,20 @@ export async function processInfo(
   if (s === undefined || queued === undefined) return undefined;
   const messages = queued.map((m) => preview(m, 200));
   const detail: ProcessDetail = { ...s, messages };
+  const tag = tagOf(Process.getLabel(pid));
+  const describer = tag === undefined ? undefined : describers.get(tag);
+  if (describer !== undefined) {
+    try {
+      const timeout = opts?.timeout ?? 1000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), timeout));
+      const details = await Promise.race([Promise.resolve(describer(pid)), late]);
+      clearTimeout(timer);
+      if (details !== undefined) detail.details = details;
+    } catch {
+      // A failing describer only leaves the details out.
+    }
+  }
   if (SUPERVISOR_KINDS.has(s.behaviour)) {
     const node = await supervisionTree(pid, { timeout: opts?.timeout, maxDepth: 1 });
     detail.children = node.children;
@@ -324,6 +397,7 @@ function leaf(pid: Pid | undefined, id: string | null, type: string): TreeNode {
     pid: alive ? i.pid.toString() : null,
     id,
     name: alive ? i.registeredName ?? null : null,
+    label: alive && i.label !== undefined ? Process.formatLabel(i.label) : null,
     behaviour: alive ? i.behaviour : null,
     type,
     state: alive ? "running" : "undefined",
@@ -332,11 +406,13 @@ function leaf(pid: Pid | undefined, id: string | null, type: string): TreeNode {
 
 async function grow(node: TreeNode, pid: Pid, depth: number, o: Required<TreeOptions>): Promise<void> {
   if (node.behaviour === null || !SUPERVISOR_KINDS.has(node.behaviour) || depth >= o.maxDepth) return;
-  const kids = await childrenOf(pid, o.timeout);
-  if (kids === undefined) {
+  const listed = await childrenOf(pid, o.timeout);
+  if (listed === undefined) {
     if (Process.isAlive(pid)) node.state = "busy";
     return;
   }
+  // A Supervisor lists its children newest first, as OTP does; the tree shows them in start order.
+  const kids = node.behaviour === "Supervisor" ? listed.slice().reverse() : listed;
   const shown = kids.length > o.maxChildren ? kids.slice(0, o.maxChildren) : kids;
   if (shown.length < kids.length) node.omitted = kids.length - shown.length;
   node.children = [];

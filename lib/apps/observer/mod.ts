@@ -15,9 +15,11 @@
 export {
   applications,
   type AppTree,
+  describeLabel,
   type EtsSummary,
   etsTables,
   kill,
+  type LabelDescriber,
   nodes,
   type NodesInfo,
   preview,

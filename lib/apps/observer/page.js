@@ -107,6 +107,7 @@
 
   function label(node) {
     if (node.name) return node.name;
+    if (node.label) return node.label;
     if (node.id) return node.id;
     return node.behaviour || node.state;
   }
@@ -258,7 +259,8 @@
     const rows = f === ""
       ? data.processes
       : data.processes.filter((p) =>
-        p.pid.includes(f) || (p.name || "").toLowerCase().includes(f) || p.behaviour.toLowerCase().includes(f) ||
+        p.pid.includes(f) || (p.name || p.label || "").toLowerCase().includes(f) ||
+        p.behaviour.toLowerCase().includes(f) ||
         p.status.includes(f)
       );
     $("proc-count").textContent = data.total > data.processes.length
@@ -270,7 +272,7 @@
         "tr",
         { "data-pid": p.pid, class: p.pid === state.selected ? "selected" : "" },
         el("td", { text: p.pid }),
-        el("td", { text: p.name || "" }),
+        el("td", { text: p.name || p.label || "" }),
         el("td", { text: p.behaviour }),
         el("td", { text: p.status }),
         el("td", { class: "num", text: fmtNum(p.messageQueueLen) }),
@@ -343,6 +345,8 @@
       return span;
     };
     row("Name", d.name || "–");
+    if (d.label) row("Label", d.label);
+    for (const [k, v] of Object.entries(d.details || {})) row(k[0].toUpperCase() + k.slice(1), String(v));
     row("Behaviour", d.behaviour);
     row("Status", d.status);
     row("Message queue", fmtNum(d.messageQueueLen));

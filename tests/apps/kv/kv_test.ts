@@ -58,14 +58,15 @@ async function treePids(sup: Pid | string): Promise<Pid[]> {
 
 // ---------------------------------------------------------------- the tree
 
-test("the tree: children in start order, reachable by name, table owned by the supervisor", async (t) => {
+test("the tree: children listed newest first, reachable by name, table owned by the supervisor", async (t) => {
   await testProcess(async () => {
     const { sup, names } = await startTree(t);
     const children = await Supervisor.whichChildren(sup);
-    assert.deepEqual(children.map((c) => c.id), [KVSupervisor.EVENT_MANAGER_ID, KV.BucketSupervisor.ID, Registry.ID]);
-    assert.equal(Process.whereis(names.registry), children[2].pid);
+    // Newest first, as OTP's which_children.
+    assert.deepEqual(children.map((c) => c.id), [Registry.ID, KV.BucketSupervisor.ID, KVSupervisor.EVENT_MANAGER_ID]);
+    assert.equal(Process.whereis(names.registry), children[0].pid);
     assert.equal(Process.whereis(names.buckets), children[1].pid);
-    assert.equal(Process.whereis(names.events), children[0].pid);
+    assert.equal(Process.whereis(names.events), children[2].pid);
     const info = Ets.info(names.table)!;
     assert.equal(info.owner, sup);
     assert.equal(info.access, "public");

@@ -326,6 +326,8 @@ test("RegistryStore.executeMany, one bucket per read: answered before it returns
   // Inside a process the bucket cannot run until that process's turn ends: done gets the replies.
   const fromProcess = await Process.run(() =>
     new Promise<{ returned: Reply[] | undefined; replies: Reply[] }>((resolve) => {
+      // Not const: the callback may read it before executeMany returns (a const would throw there).
+      // deno-lint-ignore prefer-const
       let returned: Reply[] | undefined;
       returned = store.executeMany(
         [line("GET a k7"), line("DELETE a k7"), line("GET a k7")],

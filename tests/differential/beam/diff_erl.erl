@@ -892,5 +892,275 @@ event_scenarios() -> [
     ].
 
 handlers(M) -> [Id || {diff_evh, Id} <- gen_event:which_handlers(M)].
-ets_scenarios() -> [].
+ets_scenarios() -> [
+    {"ets.set_basic", fun() ->
+        T = ets:new(t, [set]),
+        ev(ets:insert(T, {a, 1})), ev(ets:insert(T, {a, 2})),
+        ev({lookup, ets:lookup(T, a)}),
+        ev({insert_new, ets:insert_new(T, {a, 3})}),
+        ev({insert_new, ets:insert_new(T, {b, 1})}),
+        ev({member, ets:member(T, b)}),
+        ev({delete, ets:delete(T, b)}),
+        ev({member, ets:member(T, b)}),
+        ev({lookup, ets:lookup(T, zz)}),
+        ev({size, ets:info(T, size)})
+    end},
+    {"ets.bag", fun() ->
+        T = ets:new(t, [bag]),
+        [ets:insert(T, O) || O <- [{k, 1}, {k, 2}, {k, 1}]],
+        ev({lookup, ets:lookup(T, k)}),
+        ev({delete_object, ets:delete_object(T, {k, 1})}),
+        ev({lookup, ets:lookup(T, k)})
+    end},
+    {"ets.duplicate_bag", fun() ->
+        T = ets:new(t, [duplicate_bag]),
+        [ets:insert(T, O) || O <- [{k, 1}, {k, 2}, {k, 1}]],
+        ev({lookup, ets:lookup(T, k)}),
+        ev({size, ets:info(T, size)}),
+        ev({delete_object, ets:delete_object(T, {k, 1})}),
+        ev({lookup, ets:lookup(T, k)})
+    end},
+    {"ets.ordered_set_walk", fun() ->
+        T = ets:new(t, [ordered_set]),
+        [ets:insert(T, {N, x}) || N <- [3, 1, 2]],
+        ev({first, ets:first(T)}), ev({next, ets:next(T, 1)}), ev({next, ets:next(T, 2)}),
+        ev({next, ets:next(T, 3)}), ev({last, ets:last(T)}), ev({prev, ets:prev(T, 3)}),
+        ev({prev, ets:prev(T, 1)}), ev({next_missing, ets:next(T, 0)}), ev({prev_missing, ets:prev(T, 9)})
+    end},
+    {"ets.ordered_set_order", fun() ->
+        T = ets:new(t, [ordered_set]),
+        [ets:insert(T, {K}) || K <- [b, 2, a, 1, {1, b}, {1, a}, {0, z}]],
+        ev({all, ets:tab2list(T)})
+    end},
+    {"ets.set_walk", fun() ->
+        T = ets:new(t, [set]),
+        [ets:insert(T, {N}) || N <- [5, 3, 1, 4, 2]],
+        ev({keys, lists:sort(walk(T, ets:first(T)))}),
+        ev({tab2list, lists:sort(ets:tab2list(T))})
+    end},
+    {"ets.set_next_missing_key", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, {1}),
+        ev(attempt(fun() -> ets:next(T, 99) end))
+    end},
+    {"ets.empty_walks", fun() ->
+        S = ets:new(t, [set]), O = ets:new(t, [ordered_set]),
+        ev({ets:first(S), ets:last(S), ets:first(O), ets:last(O)})
+    end},
+    {"ets.update_counter", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, {c, 0}),
+        ev(ets:update_counter(T, c, 5)),
+        ev(ets:update_counter(T, c, {2, -10})),
+        ev(ets:update_counter(T, c, {2, 20, 12, 0})),
+        ev(ets:update_counter(T, c, [{2, 1}, {2, 1}])),
+        ev(ets:update_counter(T, d, 1, {d, 10})),
+        ev(attempt(fun() -> ets:update_counter(T, missing, 1) end)),
+        ev({lookup, ets:lookup(T, c)})
+    end},
+    {"ets.update_counter_empty_ops", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, {c, 0}),
+        ev(attempt(fun() -> ets:update_counter(T, c, []) end))
+    end},
+    {"ets.update_counter_badarg", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, {c, 0}), ets:insert(T, {s, x}),
+        ev(attempt(fun() -> ets:update_counter(T, c, 1.5) end)),
+        ev(attempt(fun() -> ets:update_counter(T, s, 1) end)),
+        ev(attempt(fun() -> ets:update_counter(T, c, {1, 1}) end)),
+        ev({lookup, ets:lookup(T, c)})
+    end},
+    {"ets.update_element", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, {k, a, b}),
+        ev(ets:update_element(T, k, {2, x})),
+        ev(ets:update_element(T, k, [{2, y}, {3, z}])),
+        ev({lookup, ets:lookup(T, k)}),
+        ev(ets:update_element(T, missing, {2, x})),
+        ev(attempt(fun() -> ets:update_element(T, k, {1, j}) end)),
+        ev(attempt(fun() -> ets:update_element(T, k, {4, j}) end))
+    end},
+    {"ets.update_element_empty", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, {k, a}),
+        ev(attempt(fun() -> ets:update_element(T, k, []) end))
+    end},
+    {"ets.rename", fun() ->
+        T = ets:new(t, [set]),
+        R = ets:rename(T, diff_renamed1),
+        ev({unnamed_returns_tid, R =:= T}),
+        N = ets:new(diff_named1, [named_table]),
+        ev({named, ets:rename(N, diff_named2)}),
+        ets:insert(diff_named2, {k}),
+        ev({lookup, ets:lookup(diff_named2, k)}),
+        ev(attempt(fun() -> ets:lookup(diff_named1, k) end))
+    end},
+    {"ets.access_protected", fun() ->
+        T = ets:new(t, [protected]),
+        ets:insert(T, {k, 1}),
+        ev({read, in_other(fun() -> ets:lookup(T, k) end)}),
+        ev({write, in_other(fun() -> ets:insert(T, {k, 2}) end)}),
+        ev({lookup, ets:lookup(T, k)})
+    end},
+    {"ets.access_private", fun() ->
+        T = ets:new(t, [private]),
+        ets:insert(T, {k, 1}),
+        ev({read, in_other(fun() -> ets:lookup(T, k) end)}),
+        ev({write, in_other(fun() -> ets:insert(T, {k, 2}) end)}),
+        ev({info, in_other(fun() -> ets:info(T, size) end)})
+    end},
+    {"ets.access_public", fun() ->
+        T = ets:new(t, [public]),
+        ev({write, in_other(fun() -> ets:insert(T, {k, 2}) end)}),
+        ev({lookup, ets:lookup(T, k)}),
+        ev({delete_other, in_other(fun() -> ets:delete(T) end)})
+    end},
+    {"ets.owner_death", fun() ->
+        Main = self(),
+        {P, M} = spawn_monitor(fun() ->
+            T = ets:new(diff_owned, [named_table, public]),
+            ets:insert(T, {k}),
+            Main ! {table, T}
+        end),
+        receive {table, _} -> ok end,
+        receive {'DOWN', M, _, P, _} -> ok end,
+        ev({info, ets:info(diff_owned)}),
+        ev({whereis, ets:whereis(diff_owned)}),
+        ev(attempt(fun() -> ets:lookup(diff_owned, k) end))
+    end},
+    {"ets.heir", fun() ->
+        Main = self(),
+        {_, M} = spawn_monitor(fun() ->
+            T = ets:new(t, [{heir, Main, hdata}]),
+            ets:insert(T, {k}),
+            Main ! {table, T}
+        end),
+        T = receive {table, X} -> X end,
+        receive {'DOWN', M, _, _, _} = D -> ev(D) end,
+        ev(recv(1000)),
+        ev({owner_is_self, ets:info(T, owner) =:= self()}),
+        ev({heir, ets:info(T, heir)}),
+        ev(ets:insert(T, {k2})),
+        ev({size, ets:info(T, size)})
+    end},
+    {"ets.setopts_heir", fun() ->
+        Main = self(),
+        {_, M} = spawn_monitor(fun() ->
+            T = ets:new(t, []),
+            ets:setopts(T, {heir, Main, later}),
+            Main ! {table, T}
+        end),
+        receive {table, _} -> ok end,
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(recv(1000))
+    end},
+    {"ets.give_away", fun() ->
+        Main = self(),
+        C = fwd(Main, false),
+        receive ready -> ok end,
+        T = ets:new(t, [protected]),
+        ev({give, ets:give_away(T, C, gdata)}),
+        ev(recv(1000)),
+        ev({owner, ets:info(T, owner) =:= C}),
+        ev(attempt(fun() -> ets:insert(T, {k}) end)),
+        ev(attempt(fun() -> ets:give_away(T, Main, x) end))
+    end},
+    {"ets.give_away_errors", fun() ->
+        T = ets:new(t, []),
+        ev(attempt(fun() -> ets:give_away(T, self(), x) end)),
+        P = spawn(fun() -> ok end),
+        M = monitor(process, P),
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(attempt(fun() -> ets:give_away(T, P, x) end)),
+        ev({owner, ets:info(T, owner) =:= self()})
+    end},
+    {"ets.select", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, [{a, 1}, {b, 2}, {c, 3}]),
+        ev({select, lists:sort(ets:select(T, [{{'$1', '$2'}, [{'>', '$2', 1}], ['$1']}]))}),
+        ev({count, ets:select_count(T, [{{'_', '$1'}, [{'>=', '$1', 2}], [true]}])}),
+        ev({delete, ets:select_delete(T, [{{'_', '$1'}, [{'>', '$1', 2}], [true]}])}),
+        ev({all, lists:sort(ets:tab2list(T))})
+    end},
+    {"ets.select_ordered_results", fun() ->
+        T = ets:new(t, [ordered_set]),
+        ets:insert(T, [{c, 3}, {a, 1}, {b, 2}]),
+        ev({swap, ets:select(T, [{{'$1', '$2'}, [], [{{'$2', '$1'}}]}])}),
+        ev({whole, ets:select(T, [{{'$1', '$2'}, [{'<', '$2', 3}], ['$_']}])}),
+        ev({vars, ets:select(T, [{{'$1', '$2'}, [{'==', '$1', b}], ['$$']}])}),
+        ev({two_clauses, ets:select(T, [{{a, '$1'}, [], [{{first, '$1'}}]}, {{'$1', '_'}, [], ['$1']}])})
+    end},
+    {"ets.match", fun() ->
+        T = ets:new(t, [ordered_set]),
+        ets:insert(T, [{a, 1, x}, {b, 2, y}, {c, 1, z}]),
+        ev({match, ets:match(T, {'$1', 1, '$2'})}),
+        ev({match_object, ets:match_object(T, {'_', 1, '_'})}),
+        ev({match_delete, ets:match_delete(T, {'_', 1, '_'})}),
+        ev({all, ets:tab2list(T)})
+    end},
+    {"ets.take_and_foldl", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, [{a, 1}, {b, 2}, {c, 3}]),
+        ev({take, ets:take(T, a)}),
+        ev({take, ets:take(T, a)}),
+        ev({sum, ets:foldl(fun({_, V}, Acc) -> V + Acc end, 0, T)})
+    end},
+    {"ets.named_table", fun() ->
+        N = ets:new(diff_named3, [named_table]),
+        ev({new, N}),
+        ets:insert(diff_named3, {k, v}),
+        ev({lookup, ets:lookup(diff_named3, k)}),
+        ev(attempt(fun() -> ets:new(diff_named3, [named_table]) end)),
+        ev({whereis_is_tid, is_reference(ets:whereis(diff_named3))})
+    end},
+    {"ets.keypos", fun() ->
+        T = ets:new(t, [{keypos, 2}]),
+        ets:insert(T, {x, k1}), ets:insert(T, {y, k1}),
+        ev({lookup, ets:lookup(T, k1)}),
+        ev(attempt(fun() -> ets:insert(T, {only}) end))
+    end},
+    {"ets.info_fields", fun() ->
+        T = ets:new(diff_info, [bag, public, named_table, {keypos, 2}]),
+        ets:insert(T, {a, b}),
+        ev([ets:info(T, F) || F <- [size, type, protection, keypos, named_table, name]])
+    end},
+    {"ets.delete_table", fun() ->
+        T = ets:new(t, []),
+        ev(ets:delete(T)),
+        ev(attempt(fun() -> ets:lookup(T, k) end)),
+        ev({info, ets:info(T)}),
+        ev(attempt(fun() -> ets:delete(T) end))
+    end},
+    {"ets.lookup_element", fun() ->
+        T = ets:new(t, []),
+        ets:insert(T, {k, a, b}),
+        ev(ets:lookup_element(T, k, 2)),
+        ev(attempt(fun() -> ets:lookup_element(T, k, 4) end)),
+        ev(attempt(fun() -> ets:lookup_element(T, missing, 2) end))
+    end},
+    {"ets.insert_many", fun() ->
+        T = ets:new(t, [ordered_set]),
+        ev(ets:insert(T, [{a, 1}, {b, 2}])),
+        ev(ets:insert_new(T, [{c, 3}, {b, 3}])),
+        ev(ets:insert_new(T, [{c, 3}, {d, 4}])),
+        ev({all, ets:tab2list(T)}),
+        ev(ets:delete_all_objects(T)),
+        ev({all, ets:tab2list(T)})
+    end},
+    {"ets.update_counter_bag_badarg", fun() ->
+        T = ets:new(t, [bag]),
+        ets:insert(T, {c, 0}),
+        ev(attempt(fun() -> ets:update_counter(T, c, 1) end)),
+        ev(attempt(fun() -> ets:update_element(T, c, {2, 1}) end))
+    end}
+    ].
+
+walk(_, '$end_of_table') -> [];
+walk(T, K) -> [K | walk(T, ets:next(T, K))].
+
+in_other(F) ->
+    Main = self(),
+    spawn(fun() -> Main ! {in_other, attempt(F)} end),
+    receive {in_other, R} -> R end.
 

@@ -1,5 +1,5 @@
 /** Twins of `process_scenarios()` in beam/diff_erl.erl: exit signals, links, monitors, order, names. */
-import { type Pid, Process } from "../../../mod.ts";
+import { type Pid, Process, Ref } from "../../../mod.ts";
 import { attempt, type Ctx, forwarder, idle, isDown, isExit, type Scenario } from "../scenario.ts";
 
 const REASONS: Record<string, unknown> = {
@@ -14,7 +14,7 @@ const trapName = (t: boolean) => t ? "trap" : "notrap";
 const isTag = (tag: string) => (m: unknown) => Array.isArray(m) && m[0] === tag;
 const gotPingOrDown = (m: unknown) => isDown(m) || (Array.isArray(m) && m[0] === "got" && m[1] === "ping");
 
-async function waitDown(ref: Process.Ref): Promise<Process.DownMessage> {
+async function waitDown(ref: Ref): Promise<Process.DownMessage> {
   return await Process.receive<Process.DownMessage>({ ref });
 }
 
@@ -93,7 +93,7 @@ export const processScenarios: Scenario[] = [
     async run(c) {
       const r = Process.monitor("diff_no_such_name");
       c.ev(await c.recv(1000));
-      c.ev(["ref_is_ref", r instanceof Process.Ref]);
+      c.ev(["ref_is_ref", r instanceof Ref]);
     },
   },
   {

@@ -1,0 +1,295 @@
+/**
+ * `KV.Log`: what makes the KV tree durable. With a directory (the `"kv"`
+ * application's `dir`, or `kv serve --dir`), the tree gets a
+ * {@linkcode DiskLog} child, and every change is appended to it as one
+ * record, in the order the changes happen:
+ *
+ * | record | payload after the type byte |
+ * |---|---|
+ * | `CREATE` (1) | bucket |
+ * | `PUT` (2) | bucket, key, value |
+ * | `DELETE` (3) | bucket, key |
+ * | `DROP` (4) | bucket (it died: its name and data are gone) |
+ *
+ * Each string is its byte length (LEB128) then its bytes: one byte per char
+ * when every char of the record is below 256 (the server's binary strings),
+ * else UTF-16LE for the whole record (type byte | 0x80). Every record is
+ * absolute, so replaying one twice is harmless. A `PUT` of a 16-byte key and
+ * value into bucket `b` is a 37-byte payload, 42 bytes framed.
+ *
+ * The bucket appends its own `PUT`/`DELETE` records, inside its process, as
+ * it applies them; the registry appends `CREATE` and `DROP`. A bucket finds
+ * its log and name with {@linkcode durableOf}, which the registry fills.
+ *
+ * **Replay** (`replay.ts`) folds the records into each bucket's state;
+ * the registry then starts every bucket at once with its state
+ * (`Agent.startChildren`) before the tree's start returns, so a server over
+ * it starts on the recovered state.
+ *
+ * @example
+ * ```ts
+ * import * as KVLog from "./kv_log.ts";
+ * import assert from "node:assert/strict";
+ * const bytes = KVLog.encode({ type: "put", bucket: "b", key: "__proto__", value: "\u00ff" });
+ * assert.deepEqual(KVLog.decode(bytes), { type: "put", bucket: "b", key: "__proto__", value: "\u00ff" });
+ * ```
+ *
+ * @module
+ */
+import { DiskLog, type Pid, type Supervisor } from "../../../mod.ts";
+
+/** One change to the KV data, as logged. */
+export type LogRecord =
+  | { readonly type: "create"; readonly bucket: string }
+  | { readonly type: "put"; readonly bucket: string; readonly key: string; readonly value: string }
+  | { readonly type: "delete"; readonly bucket: string; readonly key: string }
+  | { readonly type: "drop"; readonly bucket: string };
+
+const CREATE = 1, PUT = 2, DELETE = 3, DROP = 4, WIDE = 0x80;
+/** @internal Record type bytes. */
+export const _TYPES = { CREATE, PUT, DELETE, DROP, WIDE } as const;
+const TYPES = ["", "create", "put", "delete", "drop"] as const;
+
+/** Durability options of a KV tree. */
+export interface KVLogOptions {
+  /** Directory of the log's files. */
+  dir: string;
+  /** Default `"everysec"`. */
+  sync?: DiskLog.SyncPolicy;
+  /** Default `true` (cut a torn tail); `"truncate"` also cuts at damage. */
+  repair?: boolean | "truncate";
+  /** Told about a repair on open. Default: one line on stderr. */
+  onRepaired?: (repaired: DiskLog.Repaired) => void;
+  /** Default: the real file system. */
+  fs?: DiskLog.FileSystem;
+  /** Compact automatically at this many incremental bytes (see `DiskLog.OpenOptions.compactAt`). Default 64 MiB. */
+  compactAt?: number;
+}
+
+/** The compactor module of the KV log (`compactor.ts`). */
+export const COMPACTOR: string = new URL("./compactor.ts", import.meta.url).href;
+
+/** A durable bucket's log and name. */
+export interface DurableBucket {
+  readonly log: DiskLog.Log;
+  readonly name: string;
+}
+
+/** Durable buckets by pid id (filled by the registry). */
+const durable = new Map<number, DurableBucket>();
+
+/**
+ * The log and name of the bucket `pid`, if it belongs to a durable tree.
+ *
+ * @example
+ * ```ts
+ * import * as KVLog from "./kv_log.ts";
+ * import { Process } from "../../../mod.ts";
+ * await Process.run(() => console.assert(KVLog.durableOf(Process.self()) === undefined));
+ * ```
+ */
+export function durableOf(pid: Pid): DurableBucket | undefined {
+  return durable.get(pid.id);
+}
+
+/** @internal The registry marks a bucket durable (before publishing it). */
+export function _register(pid: Pid, log: DiskLog.Log, name: string): void {
+  durable.set(pid.id, { log, name });
+}
+
+/** @internal The registry forgets a bucket. */
+export function _unregister(pid: Pid): void {
+  durable.delete(pid.id);
+}
+
+function isNarrow(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+function strSize(s: string, wide: boolean): number {
+  const n = wide ? s.length * 2 : s.length;
+  return varintSize(n) + n;
+}
+
+function putStr(bytes: Uint8Array, at: number, s: string, wide: boolean): number {
+  let n = wide ? s.length * 2 : s.length;
+  while (n >= 0x80) {
+    bytes[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  bytes[at++] = n;
+  if (wide) {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      bytes[at++] = c & 0xff;
+      bytes[at++] = c >>> 8;
+    }
+  } else {
+    for (let i = 0; i < s.length; i++) bytes[at++] = s.charCodeAt(i);
+  }
+  return at;
+}
+
+/** Appends one record of `type` with up to three strings; returns its end position. */
+function appendRecord(log: DiskLog.Log, type: number, a: string, b?: string, c?: string): number {
+  const wide = !(isNarrow(a) && (b === undefined || isNarrow(b)) && (c === undefined || isNarrow(c)));
+  const size = 1 + strSize(a, wide) + (b === undefined ? 0 : strSize(b, wide)) +
+    (c === undefined ? 0 : strSize(c, wide));
+  return DiskLog.append(log, size, (bytes, at) => {
+    bytes[at++] = wide ? type | WIDE : type;
+    at = putStr(bytes, at, a, wide);
+    if (b !== undefined) at = putStr(bytes, at, b, wide);
+    if (c !== undefined) putStr(bytes, at, c, wide);
+  });
+}
+
+/** @internal Logs a bucket's creation. */
+export function _logCreate(log: DiskLog.Log, bucket: string): number {
+  return appendRecord(log, CREATE, bucket);
+}
+
+/** @internal Logs a bucket's removal. */
+export function _logDrop(log: DiskLog.Log, bucket: string): number {
+  return appendRecord(log, DROP, bucket);
+}
+
+/** @internal Logs a put by the bucket `d`. */
+export function _logPut(d: DurableBucket, key: string, value: string): number {
+  return appendRecord(d.log, PUT, d.name, key, value);
+}
+
+/** @internal Logs a delete by the bucket `d`. */
+export function _logDelete(d: DurableBucket, key: string): number {
+  return appendRecord(d.log, DELETE, d.name, key);
+}
+
+/**
+ * A record's payload bytes (what the log frames).
+ *
+ * @example
+ * ```ts
+ * import * as KVLog from "./kv_log.ts";
+ * const bytes = KVLog.encode({ type: "put", bucket: "b", key: "k".repeat(16), value: "v".repeat(16) });
+ * console.assert(bytes.length === 37);
+ * ```
+ */
+export function encode(record: LogRecord): Uint8Array {
+  const a = record.bucket;
+  const b = record.type === "put" || record.type === "delete" ? record.key : undefined;
+  const c = record.type === "put" ? record.value : undefined;
+  const wide = !(isNarrow(a) && (b === undefined || isNarrow(b)) && (c === undefined || isNarrow(c)));
+  const size = 1 + strSize(a, wide) + (b === undefined ? 0 : strSize(b, wide)) +
+    (c === undefined ? 0 : strSize(c, wide));
+  const bytes = new Uint8Array(size);
+  const type = { create: CREATE, put: PUT, delete: DELETE, drop: DROP }[record.type];
+  bytes[0] = wide ? type | WIDE : type;
+  let at = putStr(bytes, 1, a, wide);
+  if (b !== undefined) at = putStr(bytes, at, b, wide);
+  if (c !== undefined) putStr(bytes, at, c, wide);
+  return bytes;
+}
+
+/** A payload that is not a KV record. */
+export class BadRecord extends Error {
+  /** @param message What is wrong. */
+  constructor(message: string) {
+    super(message);
+    this.name = "BadRecord";
+  }
+}
+
+/** Reads strings off a payload. @internal */
+export class _Reader {
+  at = 1;
+  constructor(readonly bytes: Uint8Array, readonly wide: boolean) {}
+  str(): string {
+    const bytes = this.bytes;
+    let n = 0, shift = 1, b: number;
+    do {
+      if (this.at >= bytes.length) throw new BadRecord("record ends inside a length");
+      b = bytes[this.at++];
+      n += (b & 0x7f) * shift;
+      shift *= 128;
+    } while (b & 0x80);
+    const end = this.at + n;
+    if (end > bytes.length) throw new BadRecord("record ends inside a string");
+    let s = "";
+    if (this.wide) {
+      if (n % 2 !== 0) throw new BadRecord("odd UTF-16 length");
+      for (let i = this.at; i < end; i += 2) s += String.fromCharCode(bytes[i] | (bytes[i + 1] << 8));
+    } else if (n <= 64) {
+      for (let i = this.at; i < end; i++) s += String.fromCharCode(bytes[i]);
+    } else {
+      const parts: string[] = [];
+      for (let i = this.at; i < end; i += 8192) {
+        parts.push(String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + 8192)) as unknown as number[]));
+      }
+      s = parts.join("");
+    }
+    this.at = end;
+    return s;
+  }
+}
+
+/**
+ * A payload as a {@linkcode LogRecord}; throws {@linkcode BadRecord} if it is
+ * not one.
+ *
+ * @example
+ * ```ts
+ * import * as KVLog from "./kv_log.ts";
+ * const r = KVLog.decode(KVLog.encode({ type: "drop", bucket: "" }));
+ * console.assert(r.type === "drop" && r.bucket === "");
+ * ```
+ */
+export function decode(payload: Uint8Array): LogRecord {
+  const t = payload[0] & ~WIDE;
+  const r = new _Reader(payload, (payload[0] & WIDE) !== 0);
+  let record: LogRecord;
+  switch (t) {
+    case CREATE:
+    case DROP:
+      record = { type: TYPES[t] as "create" | "drop", bucket: r.str() };
+      break;
+    case PUT:
+      record = { type: "put", bucket: r.str(), key: r.str(), value: r.str() };
+      break;
+    case DELETE:
+      record = { type: "delete", bucket: r.str(), key: r.str() };
+      break;
+    default:
+      throw new BadRecord(`unknown record type ${payload[0]}`);
+  }
+  if (r.at !== payload.length) throw new BadRecord("bytes after the record");
+  return record;
+}
+
+/**
+ * The log's child spec in the KV tree (named `name`).
+ *
+ * @example
+ * ```ts
+ * import * as KVLog from "./kv_log.ts";
+ * console.assert(KVLog.childSpec("KV.Log", { dir: "/tmp/x" }).id === "DiskLog.KV.Log");
+ * ```
+ */
+export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpec {
+  return DiskLog.childSpec({
+    name,
+    dir: opts.dir,
+    sync: opts.sync ?? "everysec",
+    repair: opts.repair ?? true,
+    fs: opts.fs,
+    compactor: COMPACTOR,
+    ...(opts.compactAt === undefined ? {} : { compactAt: opts.compactAt }),
+    onRepaired: opts.onRepaired ?? ((r) =>
+      console.error(
+        `kv: ${r.file}: log cut at offset ${r.offset} (torn or damaged record): ${r.recovered} records recovered, ${r.badBytes} bytes dropped`,
+      )),
+  });
+}

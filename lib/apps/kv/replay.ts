@@ -1,0 +1,88 @@
+/**
+ * Replay of the KV log (`kv_log.ts`): folds its records into every bucket's
+ * state, in the bucket's own representation (`Bucket.State`), so that the
+ * registry can start every bucket with its state at once.
+ *
+ * @module
+ */
+import { DiskLog } from "../../../mod.ts";
+import { Single, type State } from "./bucket.ts";
+import { _Reader, _TYPES, BadRecord } from "./kv_log.ts";
+
+const { CREATE, PUT, DELETE, DROP, WIDE } = _TYPES;
+
+/** A bucket's state with `key` set (see `Bucket.State`). */
+export function statePut(s: State, key: string, value: string): State {
+  if (s === null) return new Single(key, value);
+  if (s instanceof Single) {
+    if (s.key === key) return new Single(key, value);
+    return new Map([[s.key, s.value], [key, value]]);
+  }
+  s.set(key, value);
+  return s;
+}
+
+/** A bucket's state without `key`. */
+export function stateDelete(s: State, key: string): State {
+  if (s === null) return null;
+  if (s instanceof Single) return s.key === key ? null : s;
+  if (s.delete(key) && s.size === 1) {
+    const [[k, v]] = s;
+    return new Single(k, v);
+  }
+  return s;
+}
+
+/**
+ * Reads the whole log and folds it into every bucket's state: the buckets
+ * that exist after the last record, by name.
+ *
+ * @example
+ * ```ts
+ * import * as KVLog from "./kv_log.ts";
+ * import { replay } from "./replay.ts";
+ * import { DiskLog } from "../../../mod.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_kv_replay", dir: "/d", fs: new DiskLog.MemoryFileSystem() });
+ * for (const r of [
+ *   { type: "create", bucket: "a" }, { type: "put", bucket: "a", key: "k", value: "v" },
+ *   { type: "create", bucket: "gone" }, { type: "drop", bucket: "gone" },
+ * ] as const) DiskLog.alog(log, KVLog.encode(r));
+ * const buckets = await replay(log);
+ * console.assert(buckets.size === 1 && buckets.has("a"));
+ * await DiskLog.close(log);
+ * ```
+ */
+export async function replay(log: DiskLog.LogRef): Promise<Map<string, State>> {
+  const buckets = new Map<string, State>();
+  for (let c = await DiskLog.chunk(log); c !== "eof"; c = await DiskLog.chunk(log, c[0])) {
+    for (const payload of c[1]) applyRecord(buckets, payload);
+  }
+  return buckets;
+}
+
+/** Applies one payload to the states (no intermediate record object on the hot types). */
+export function applyRecord(buckets: Map<string, State>, payload: Uint8Array): void {
+  const t = payload[0] & ~WIDE;
+  const r = new _Reader(payload, (payload[0] & WIDE) !== 0);
+  const bucket = r.str();
+  switch (t) {
+    case CREATE:
+      if (!buckets.has(bucket)) buckets.set(bucket, null);
+      break;
+    case PUT: {
+      const key = r.str();
+      buckets.set(bucket, statePut(buckets.get(bucket) ?? null, key, r.str()));
+      break;
+    }
+    case DELETE: {
+      const s = buckets.get(bucket);
+      if (s !== undefined) buckets.set(bucket, stateDelete(s, r.str()));
+      break;
+    }
+    case DROP:
+      buckets.delete(bucket);
+      break;
+    default:
+      throw new BadRecord(`unknown record type ${payload[0]}`);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Writing a compacted base file: read the closed files' records, let the
+ * compactor fold them, frame what it yields into `tmp`, syncing every few
+ * MB (one huge final flush would stall the disk), then once at the end.
+ * Runs in a worker thread (`_compact_worker.ts`) on the real file system,
+ * inline on another one (tests). Private to `lib/disk_log/`.
+ *
+ * @module
+ */
+import { crc32 } from "node:zlib";
+import type { FileSystem } from "./fs.ts";
+import { decodeHeader, HEADER_SIZE, readFrame, varintSize, writeVarint } from "./_format.ts";
+
+/** What folds a log's records into fewer: a module exporting `compact`. */
+export interface Compactor {
+  /** Yields payloads whose replay gives the same result as replaying `records`. */
+  compact(records: Iterable<Uint8Array>): Iterable<Uint8Array>;
+}
+
+/** What a base write did. */
+export interface BaseWritten {
+  records: number;
+  bytes: number;
+}
+
+const SYNC_EVERY = 8 << 20;
+const CHUNK = 1 << 20;
+
+function readAll(fs: FileSystem, path: string): Uint8Array {
+  const size = fs.size(path);
+  const bytes = new Uint8Array(size);
+  const fd = fs.open(path);
+  try {
+    let got = 0;
+    while (got < size) {
+      const n = fs.read(fd, bytes, got, size - got, got);
+      if (n <= 0) break;
+      got += n;
+    }
+  } finally {
+    fs.close(fd);
+  }
+  return bytes;
+}
+
+function* records(fs: FileSystem, files: readonly string[], maxSize: number): Generator<Uint8Array> {
+  for (const file of files) {
+    const bytes = readAll(fs, file);
+    const h = decodeHeader(bytes);
+    if (typeof h === "string") throw new Error(`${file}: bad header (${h})`);
+    let at = HEADER_SIZE;
+    while (at < bytes.length) {
+      const r = readFrame(bytes, at, bytes.length, maxSize);
+      if (typeof r === "string") throw new Error(`${file}: ${r} record at offset ${at}`);
+      yield bytes.subarray(r.start, r.end);
+      at = r.end + 4;
+    }
+  }
+}
+
+function sync(fs: FileSystem, fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => e === null ? resolve() : reject(e)));
+}
+
+/** Writes the base to `tmp` (replacing it), synced. */
+export async function writeBase(
+  fs: FileSystem,
+  files: readonly string[],
+  tmp: string,
+  header: Uint8Array,
+  compactor: Compactor,
+  maxSize: number,
+): Promise<BaseWritten> {
+  const fd = fs.open(tmp);
+  try {
+    fs.truncate(fd, 0);
+    let buf = new Uint8Array(CHUNK);
+    buf.set(header, 0);
+    let len = header.length, position = 0, unsynced = 0, count = 0;
+    const flush = async () => {
+      let done = 0;
+      while (done < len) {
+        const n = fs.write(fd, buf, done, len - done, position + done);
+        if (n <= 0) throw new Error(`short write to ${tmp}`);
+        done += n;
+      }
+      position += len;
+      unsynced += len;
+      len = 0;
+      if (unsynced >= SYNC_EVERY) {
+        await sync(fs, fd);
+        unsynced = 0;
+      }
+    };
+    for (const payload of compactor.compact(records(fs, files, maxSize))) {
+      const total = varintSize(payload.length) + payload.length + 4;
+      if (len + total > buf.length) {
+        await flush();
+        if (total > buf.length) buf = new Uint8Array(total);
+      }
+      const p = writeVarint(buf, len, payload.length);
+      buf.set(payload, p);
+      const end = p + payload.length;
+      const c = crc32(buf.subarray(len, end)) >>> 0;
+      buf[end] = c & 0xff;
+      buf[end + 1] = (c >>> 8) & 0xff;
+      buf[end + 2] = (c >>> 16) & 0xff;
+      buf[end + 3] = c >>> 24;
+      len = end + 4;
+      count++;
+    }
+    await flush();
+    await sync(fs, fd);
+    return { records: count, bytes: position };
+  } finally {
+    fs.close(fd);
+  }
+}

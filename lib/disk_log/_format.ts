@@ -1,0 +1,143 @@
+/**
+ * The on-disk format of a disk log. Private to `lib/disk_log/`.
+ *
+ * A file is a 20-byte header then records:
+ *
+ * | bytes | field |
+ * |---|---|
+ * | 8 | magic `OTPTSLOG` |
+ * | 2 | format version (u16 LE), {@linkcode VERSION} |
+ * | 1 | kind: 1 incremental (appended to), 2 base (a compacted snapshot) |
+ * | 1 | 0 |
+ * | 4 | the file's sequence number (u32 LE) |
+ * | 4 | CRC-32 of the 16 bytes above |
+ *
+ * A record is its payload's length (unsigned LEB128, 1–5 bytes), the payload,
+ * then the CRC-32 (u32 LE) of the length bytes and the payload (one
+ * contiguous range, one CRC call). A 34-byte payload thus costs 39 bytes.
+ *
+ * @module
+ */
+import { crc32 } from "node:zlib";
+
+export const MAGIC: Uint8Array = new TextEncoder().encode("OTPTSLOG");
+export const VERSION = 1;
+export const HEADER_SIZE = 20;
+export const KIND_INCREMENTAL = 1;
+export const KIND_BASE = 2;
+
+export function crc(bytes: Uint8Array, start: number, end: number): number {
+  return crc32(bytes.subarray(start, end)) >>> 0;
+}
+
+export function encodeHeader(kind: number, seq: number): Uint8Array {
+  const h = new Uint8Array(HEADER_SIZE);
+  h.set(MAGIC, 0);
+  const v = new DataView(h.buffer);
+  v.setUint16(8, VERSION, true);
+  h[10] = kind;
+  v.setUint32(12, seq, true);
+  v.setUint32(16, crc(h, 0, 16), true);
+  return h;
+}
+
+export interface Header {
+  version: number;
+  kind: number;
+  seq: number;
+}
+
+/** Parses a header; a string says why it is not one. */
+export function decodeHeader(bytes: Uint8Array): Header | string {
+  if (bytes.length < HEADER_SIZE) return "short";
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) return "magic";
+  const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+  const version = v.getUint16(8, true);
+  if (version !== VERSION) return `version ${version}`;
+  if (v.getUint32(16, true) !== crc(bytes, 0, 16)) return "crc";
+  return { version, kind: bytes[10], seq: v.getUint32(12, true) };
+}
+
+/** Bytes of `n`'s LEB128 encoding. */
+export function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+/** Writes `n` as LEB128 at `at`; returns the position after it. */
+export function writeVarint(bytes: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    bytes[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  bytes[at++] = n;
+  return at;
+}
+
+/** A record frame found at some offset. */
+export interface Frame {
+  /** Where the payload starts. */
+  start: number;
+  /** Where the payload ends (its CRC follows: the record ends at `end + 4`). */
+  end: number;
+}
+
+/**
+ * Reads the record at `at` of `bytes[0..limit]`: its frame, or why there is
+ * no valid record there: `"short"` (the record runs past `limit`), or
+ * `"bad"` (bad length or CRC).
+ */
+export function readFrame(bytes: Uint8Array, at: number, limit: number, maxSize: number): Frame | "short" | "bad" {
+  let n = 0;
+  let shift = 1;
+  let p = at;
+  for (let i = 0; i < 5; i++) {
+    if (p >= limit) return "short";
+    const b = bytes[p++];
+    n += (b & 0x7f) * shift;
+    shift *= 128;
+    if ((b & 0x80) === 0) break;
+    if (i === 4) return "bad";
+  }
+  // A non-minimal encoding never comes from the writer.
+  if (p - at !== varintSize(n) || n > maxSize) return "bad";
+  const start = p;
+  const end = start + n;
+  if (end + 4 > limit) return "short";
+  const stored = (bytes[end] | (bytes[end + 1] << 8) | (bytes[end + 2] << 16) | (bytes[end + 3] << 24)) >>> 0;
+  if ((crc32(bytes.subarray(at, end)) >>> 0) !== stored) return "bad";
+  return { start, end };
+}
+
+/** The outcome of scanning one file's records. */
+export interface Scan {
+  /** Records whose frames are valid, in order, before `validEnd`. */
+  records: number;
+  /** The end of the last valid record before the first problem (the file's size when none). */
+  validEnd: number;
+  /** Where the first problem is, or -1. */
+  problemAt: number;
+  /** A valid record exists after the problem: damage, not a torn tail. */
+  validAfter: number;
+}
+
+/** Scans `bytes` from `from`: counts valid records and locates the first problem. */
+export function scan(bytes: Uint8Array, from: number, maxSize: number): Scan {
+  const limit = bytes.length;
+  let at = from;
+  let records = 0;
+  while (at < limit) {
+    const f = readFrame(bytes, at, limit, maxSize);
+    if (typeof f === "string") {
+      // Is there any valid record after the problem? Then it is damage.
+      for (let p = at + 1; p < limit; p++) {
+        if (typeof readFrame(bytes, p, limit, maxSize) !== "string") {
+          return { records, validEnd: at, problemAt: at, validAfter: p };
+        }
+      }
+      return { records, validEnd: at, problemAt: at, validAfter: -1 };
+    }
+    records++;
+    at = f.end + 4;
+  }
+  return { records, validEnd: at, problemAt: -1, validAfter: -1 };
+}

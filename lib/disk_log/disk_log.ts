@@ -1,0 +1,1372 @@
+/**
+ * `DiskLog`: an append-only log of binary records on disk, after OTP's
+ * `disk_log` (`open` with repair, `log`/`alog`, `sync`, `chunk` to read it
+ * back, `truncate`, `close`, `info`).
+ *
+ * **One process owns the files** and does all their I/O; it is what
+ * `open` starts (linked to the caller, or under a supervisor with
+ * {@linkcode childSpec}). Writers append to its buffer directly, without a
+ * message (the ETS pattern: owned by one process, written by others), and
+ * read its counters (`appended`, `written`, `synced`) without one either.
+ *
+ * **Group commit.** Whatever was appended during one turn of the event loop
+ * goes out in one write, after that turn (`setImmediate`). The sync policy
+ * then decides when it reaches the disk: `"always"` keeps one `fdatasync` in
+ * flight (the next one covers everything written meanwhile), `"everysec"`
+ * runs one each second (a monotonic timer), `"no"` leaves it to the kernel.
+ * {@linkcode onDurable} calls back once a position is *durable*: written
+ * (`"no"`, `"everysec"`) or synced (`"always"`). {@linkcode log} is the same
+ * as a promise.
+ *
+ * **Format.** Each file starts with a header (magic, version, kind, sequence
+ * number); each record is its length, its payload and a CRC-32 of both. A
+ * file with an unknown version or no magic is refused, naming the file.
+ *
+ * **Repair on open** (`repair`, default `true`): a short or corrupt *last*
+ * record (an interrupted write) is cut off and reported (`["repaired", log,
+ * { recovered, badBytes }]`). A bad record *followed by valid ones* is
+ * damage, not an interrupted write: `open` refuses, naming the file and
+ * offset, unless `repair: "truncate"` (cut there, dropping what follows).
+ * `repair: false` refuses any problem.
+ *
+ * **Disk errors fail safe.** A failed `fdatasync` is never retried (the kernel
+ * may have dropped the dirty pages, and a retry could falsely succeed): the
+ * owner process exits with `["disk_log", "fsync", error]` and its supervisor
+ * rebuilds from the file. A short or failed write is truncated back to the
+ * last whole record. A full disk (`ENOSPC`) under `"everysec"`/`"no"` makes
+ * the log *full*: records already appended stay buffered and are retried,
+ * {@linkcode isWritable} is false (callers refuse new writes) until a retry
+ * succeeds. Under `"always"` it ends the owner like a failed fsync.
+ *
+ * **Files** live in `dir`: `NAME.SEQ.log` (incremental, the last one is
+ * appended to) and at most one `NAME.SEQ.base` (a compacted snapshot of every
+ * record of the incremental files up to `SEQ`; see {@linkcode compact}).
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const fs = new MemoryFileSystem();
+ * const [, log] = await DiskLog.open({ name: "doc_log", dir: "/data", fs, sync: "always" });
+ * await DiskLog.log(log, new TextEncoder().encode("hello"));
+ * await DiskLog.close(log);
+ *
+ * const [status, again] = await DiskLog.open({ name: "doc_log", dir: "/data", fs });
+ * assert.equal(status, "ok");
+ * const read = await DiskLog.chunk(again);
+ * assert.notEqual(read, "eof");
+ * if (read !== "eof") assert.equal(new TextDecoder().decode(read[1][0]), "hello");
+ * await DiskLog.close(again);
+ * ```
+ *
+ * @module
+ */
+import { crc32 } from "node:zlib";
+import { setImmediate } from "node:timers";
+import process from "node:process";
+import * as GenServer from "../gen_server.ts";
+import * as Process from "../process/process.ts";
+import type { Pid } from "../process/pid.ts";
+import type { ChildSpec } from "../supervisor/child_spec.ts";
+import { type FileSystem, nodeFileSystem } from "./fs.ts";
+import { type Compactor, writeBase } from "./_compact.ts";
+import { Worker } from "node:worker_threads";
+export { type FileSystem, FsError, MemoryFileSystem, nodeFileSystem } from "./fs.ts";
+import {
+  decodeHeader,
+  encodeHeader,
+  HEADER_SIZE,
+  KIND_BASE,
+  KIND_INCREMENTAL,
+  readFrame,
+  scan,
+  varintSize,
+  VERSION,
+  writeVarint,
+} from "./_format.ts";
+
+/** When appended records reach the disk: see the module doc. */
+export type SyncPolicy = "always" | "everysec" | "no";
+
+/** Why a disk log operation failed. */
+export type DiskLogErrorCode =
+  | "damaged"
+  | "version"
+  | "not_a_log"
+  | "need_repair"
+  | "already_open"
+  | "no_such_log"
+  | "failed"
+  | "full"
+  | "busy"
+  | "badarg";
+
+/**
+ * Thrown (or rejected with) by disk log operations; `code` says why.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => DiskLog.info("doc_no_such_log"), (e) => e instanceof DiskLog.DiskLogError && e.code === "no_such_log");
+ * ```
+ */
+export class DiskLogError extends Error {
+  /** What went wrong, for programs. */
+  readonly code: DiskLogErrorCode;
+  /** @param code What went wrong. @param message One line for people. */
+  constructor(code: DiskLogErrorCode, message: string) {
+    super(message);
+    this.name = "DiskLogError";
+    this.code = code;
+  }
+}
+
+/** Options of {@linkcode open}. */
+export interface OpenOptions {
+  /** The log's name (letters, digits, `_`, `-`, `.`): it names its files, and finds the log. */
+  name: string;
+  /** The directory of its files (created if missing). */
+  dir: string;
+  /** See the module doc. Default `true`. */
+  repair?: boolean | "truncate";
+  /** Default `"everysec"`. */
+  sync?: SyncPolicy;
+  /** Default {@linkcode nodeFileSystem}. */
+  fs?: FileSystem;
+  /** Longest payload accepted (a longer length on disk is damage). Default 1 GiB + 1 KiB. */
+  maxRecordSize?: number;
+  /** Register the owner process under this name. */
+  processName?: string;
+  /**
+   * A module (URL or path) exporting `compact(records)`, which folds the
+   * log's records into fewer with the same replay: enables {@linkcode compact}
+   * and automatic compaction.
+   */
+  compactor?: string;
+  /**
+   * Compact automatically once the incremental files hold this many bytes
+   * and more than the base (Redis's rule of thumb). Default 64 MiB; `Infinity`
+   * turns automatic compaction off. Needs `compactor`.
+   */
+  compactAt?: number;
+}
+
+/** What a repair cut off. */
+export interface Repaired {
+  /** The file that was cut. */
+  file: string;
+  /** Records kept, in all files. */
+  recovered: number;
+  /** Bytes dropped. */
+  badBytes: number;
+  /** Where the cut was. */
+  offset: number;
+}
+
+/** What {@linkcode open} resolves with (OTP: `{ok, Log}` or `{repaired, Log, {recovered, N}, {badbytes, B}}`). */
+export type OpenResult = readonly ["ok", Log] | readonly ["repaired", Log, Repaired];
+
+/** One file of a log, as {@linkcode info} shows it. */
+export interface FileInfo {
+  /** Its path. */
+  path: string;
+  /** `"incremental"` (appended to, or closed by a switch) or `"base"` (compacted). */
+  kind: "incremental" | "base";
+  /** Its size in bytes. */
+  bytes: number;
+}
+
+/** What {@linkcode info} returns. */
+export interface LogInfo {
+  name: string;
+  dir: string;
+  policy: SyncPolicy;
+  /** The owner process. */
+  owner: Pid;
+  /** Every file, oldest first (the last one is appended to). */
+  files: FileInfo[];
+  /** Bytes appended since open (written or not). */
+  appended: number;
+  /** Bytes written since open. */
+  written: number;
+  /** Bytes synced since open. */
+  synced: number;
+  /** Appended and not yet durable (written, or synced under `"always"`). */
+  pendingBytes: number;
+  /** When the last fdatasync completed (ms since the epoch), or `null`. */
+  lastSync: number | null;
+  /** Records appended since open. */
+  records: number;
+  /** A full disk stopped writing (see the module doc). */
+  full: boolean;
+  /** fdatasync calls since open. */
+  fsyncs: number;
+  /** Compactions since open. */
+  compactions: number;
+}
+
+/** Where {@linkcode chunk} goes on. */
+export interface Continuation {
+  /** @internal */ readonly file: number;
+  /** @internal */ readonly offset: number;
+  /** @internal */ readonly generation: number;
+}
+
+/** A log, by its handle or its name. */
+export type LogRef = Log | string;
+
+const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+const FILE_RE = /^(.+)\.(\d+)\.(log|base)(\.tmp)?$/;
+const DEFAULT_MAX = 2 ** 30 + 1024;
+const FULL_RETRY_MS = 100;
+const INITIAL_BUFFER = 64 * 1024;
+const CHUNK_BYTES = 1 << 20;
+
+const logs = new Map<string, Log>();
+
+interface LogFile {
+  path: string;
+  kind: number;
+  seq: number;
+}
+
+class Failure {
+  constructor(readonly reason: unknown) {}
+}
+
+/** An open log: the handle {@linkcode open} gives. Its fields are read-only for users. */
+export class Log {
+  readonly name: string;
+  readonly dir: string;
+  readonly policy: SyncPolicy;
+  /** @internal */ readonly fs: FileSystem;
+  /** @internal */ readonly maxRecordSize: number;
+  /** The owner process. */
+  pid!: Pid;
+  /** @internal */ files: LogFile[] = [];
+  /** @internal */ generation = 0;
+  /** @internal */ fd = -1;
+  /** Size of the active file (where the buffer's first byte goes). @internal */
+  fileSize = 0;
+  /** Bytes appended since open. */
+  appended = 0;
+  /** Bytes written since open. */
+  written = 0;
+  /** Bytes synced since open. */
+  synced = 0;
+  /** Records appended since open. */
+  records = 0;
+  /** @internal */ buf: Uint8Array = new Uint8Array(INITIAL_BUFFER);
+  /** @internal */ bufLen = 0;
+  /** @internal */ flushScheduled = false;
+  /** @internal */ syncInFlight = false;
+  /** A file switch is under way: writes wait. @internal */
+  switching = false;
+  /** @internal */ lastSync: number | null = null;
+  /** @internal */ fsyncs = 0;
+  /** @internal */ compactions = 0;
+  /** @internal */ full = false;
+  /** @internal */ failed: unknown = undefined;
+  /** @internal */ closed = false;
+  /** @internal */ timer: ReturnType<typeof setInterval> | undefined;
+  /** @internal */ retry: ReturnType<typeof setTimeout> | undefined;
+  /** Waiters, by position: parallel arrays from `waitHead`. @internal */
+  waitPos: number[] = [];
+  /** @internal */ waitFn: ((error?: unknown) => void)[] = [];
+  /** @internal */ waitHead = 0;
+  /** Sync requests (`sync`) waiting for `synced >= position`. @internal */
+  syncWaiters: [number, (error?: unknown) => void][] = [];
+  /** @internal */ compacting = false;
+  /** @internal */ compactor: string | undefined;
+  /** The compaction worker running, and the file it writes. @internal */
+  job: { worker: Worker; tmp: string } | undefined;
+  /** Files a new base covers, until deleted. @internal */
+  covered: LogFile[] = [];
+  /** @internal */ compactAt = 64 << 20;
+  /** Bytes of the closed incremental files. @internal */
+  closedBytes = 0;
+  /** Bytes of the base file. @internal */
+  baseBytes = 0;
+
+  /** @internal */
+  constructor(name: string, dir: string, policy: SyncPolicy, fs: FileSystem, maxRecordSize: number) {
+    this.name = name;
+    this.dir = dir;
+    this.policy = policy;
+    this.fs = fs;
+    this.maxRecordSize = maxRecordSize;
+  }
+
+  /** The position up to which appended records are durable under the policy. */
+  get durable(): number {
+    return this.policy === "always" ? this.synced : this.written;
+  }
+}
+
+function path(dir: string, name: string, seq: number, kind: number): string {
+  return `${dir}/${name}.${String(seq).padStart(8, "0")}.${kind === KIND_BASE ? "base" : "log"}`;
+}
+
+function readAll(fs: FileSystem, file: string): Uint8Array {
+  const size = fs.size(file);
+  const bytes = new Uint8Array(size);
+  const fd = fs.open(file);
+  try {
+    let got = 0;
+    while (got < size) {
+      const n = fs.read(fd, bytes, got, size - got, got);
+      if (n <= 0) break;
+      got += n;
+    }
+    return got === size ? bytes : bytes.subarray(0, got);
+  } finally {
+    fs.close(fd);
+  }
+}
+
+function writeAll(fs: FileSystem, fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const n = fs.write(fd, bytes, done, bytes.length - done, position + done);
+    if (n <= 0) throw new DiskLogError("failed", `short write`);
+    done += n;
+  }
+}
+
+function fdatasync(fs: FileSystem, fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => e === null ? resolve() : reject(e)));
+}
+
+/** Lists a log's files and deletes leftovers of an interrupted compaction. */
+function listFiles(fs: FileSystem, dir: string, name: string): LogFile[] {
+  let base: LogFile | undefined;
+  const incrementals: LogFile[] = [];
+  const bases: LogFile[] = [];
+  for (const entry of fs.list(dir)) {
+    const m = FILE_RE.exec(entry);
+    if (m === null || m[1] !== name) continue;
+    const full = `${dir}/${entry}`;
+    if (m[4] !== undefined) {
+      fs.unlink(full); // a base never renamed into place: the incremental files still hold it all
+      continue;
+    }
+    const file = { path: full, kind: m[3] === "base" ? KIND_BASE : KIND_INCREMENTAL, seq: Number(m[2]) };
+    if (file.kind === KIND_BASE) bases.push(file);
+    else incrementals.push(file);
+  }
+  for (const b of bases) if (base === undefined || b.seq > base.seq) base = b;
+  const files: LogFile[] = [];
+  // Files a complete base covers are leftovers of a compaction that crashed before deleting them.
+  for (const b of bases) if (b !== base) fs.unlink(b.path);
+  if (base !== undefined) files.push(base);
+  incrementals.sort((a, b) => a.seq - b.seq);
+  for (const f of incrementals) {
+    if (base !== undefined && f.seq <= base.seq) fs.unlink(f.path);
+    else files.push(f);
+  }
+  return files;
+}
+
+/** Opens the files: validates every record, repairs or refuses. Runs in the owner's `init`. */
+function openFiles(log: Log, repair: boolean | "truncate"): Repaired | undefined {
+  const fs = log.fs;
+  fs.mkdir(log.dir);
+  const files = listFiles(fs, log.dir, log.name);
+  let repaired: Repaired | undefined;
+  let total = 0;
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
+    const last = i === files.length - 1 && file.kind === KIND_INCREMENTAL;
+    const bytes = readAll(fs, file.path);
+    const header = decodeHeader(bytes);
+    if (typeof header === "string") {
+      if (header === "short" && last && isPrefixOfHeader(bytes, file)) {
+        // Created, then interrupted before its header was whole: an empty file.
+        rewriteHeader(fs, file);
+        continue;
+      }
+      if (header.startsWith("version")) {
+        throw new DiskLogError(
+          "version",
+          `${file.path}: unknown disk log format ${header} (this build reads version ${VERSION}); refusing to start`,
+        );
+      }
+      throw new DiskLogError("not_a_log", `${file.path}: not a disk log (bad header: ${header}); refusing to start`);
+    }
+    const s = scan(bytes, HEADER_SIZE, log.maxRecordSize);
+    total += s.records;
+    if (s.problemAt < 0) continue;
+    const damage = s.validAfter >= 0 || !last;
+    const dropped = bytes.length - s.validEnd;
+    if (repair === false || (damage && repair !== "truncate")) {
+      const why = damage
+        ? `damaged record at offset ${s.problemAt}, followed by ${
+          s.validAfter >= 0 ? `a valid record at offset ${s.validAfter}` : "later files"
+        }; start with repair "truncate" to cut the log there (dropping ${dropped} bytes${
+          i < files.length - 1 ? " and every later file" : ""
+        })`
+        : `torn last record at offset ${s.problemAt} (${dropped} bytes); open with repair to cut it`;
+      throw new DiskLogError(damage ? "damaged" : "need_repair", `${file.path}: ${why}`);
+    }
+    const fd = fs.open(file.path);
+    try {
+      fs.truncate(fd, s.validEnd);
+    } finally {
+      fs.close(fd);
+    }
+    // Later files come after the damage: a cut there drops them too.
+    for (const later of files.splice(i + 1)) fs.unlink(later.path);
+    repaired = { file: file.path, recovered: 0, badBytes: dropped, offset: s.problemAt };
+  }
+  if (repaired !== undefined) repaired.recovered = total;
+  const lastFile = files[files.length - 1];
+  if (lastFile === undefined || lastFile.kind !== KIND_INCREMENTAL) {
+    const seq = lastFile === undefined ? 1 : lastFile.seq + 1;
+    const file = { path: path(log.dir, log.name, seq, KIND_INCREMENTAL), kind: KIND_INCREMENTAL, seq };
+    rewriteHeader(fs, file);
+    fs.syncDir(log.dir);
+    files.push(file);
+  }
+  log.files = files;
+  const active = files[files.length - 1];
+  log.fd = fs.open(active.path);
+  log.fileSize = fs.size(active.path);
+  for (const f of files.slice(0, -1)) {
+    if (f.kind === KIND_BASE) log.baseBytes += fs.size(f.path);
+    else log.closedBytes += fs.size(f.path);
+  }
+  return repaired;
+}
+
+function isPrefixOfHeader(bytes: Uint8Array, file: LogFile): boolean {
+  const h = encodeHeader(file.kind, file.seq);
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== h[i]) return false;
+  return true;
+}
+
+function rewriteHeader(fs: FileSystem, file: LogFile): void {
+  const fd = fs.open(file.path);
+  try {
+    fs.truncate(fd, 0);
+    writeAll(fs, fd, encodeHeader(file.kind, file.seq), 0);
+  } finally {
+    fs.close(fd);
+  }
+}
+
+// --- writing -----------------------------------------------------------------
+
+function scheduleFlush(log: Log): void {
+  if (log.flushScheduled) return;
+  log.flushScheduled = true;
+  setImmediate(flushNow, log);
+}
+
+function flushNow(log: Log): void {
+  log.flushScheduled = false;
+  flush(log);
+}
+
+/** Writes the buffer to the active file. Returns false when it could not (full, failed, switching). */
+function flush(log: Log): boolean {
+  if (log.failed !== undefined || log.closed) return false;
+  if (log.switching) return false;
+  const n = log.bufLen;
+  if (n === 0) return true;
+  let done = 0;
+  try {
+    while (done < n) {
+      const w = log.fs.write(log.fd, log.buf, done, n - done, log.fileSize + done);
+      if (w <= 0) throw Object.assign(new Error("short write: no progress"), { code: "ENOSPC" });
+      done += w;
+    }
+  } catch (error) {
+    // A torn record must not stay: cut the file back to the last whole record.
+    try {
+      log.fs.truncate(log.fd, log.fileSize);
+    } catch (e) {
+      fail(log, ["disk_log", "truncate", e]);
+      return false;
+    }
+    const code = (error as { code?: string }).code;
+    if (code === "ENOSPC" && log.policy !== "always") {
+      if (!log.full) console.error(`disk_log ${log.name}: disk full, writes refused until space returns (${code})`);
+      log.full = true;
+      log.retry ??= setTimeout(retryFull, FULL_RETRY_MS, log);
+      return false;
+    }
+    fail(log, ["disk_log", "write", error]);
+    return false;
+  }
+  log.fileSize += n;
+  log.written += n;
+  log.bufLen = 0;
+  if (log.buf.length > 4 * INITIAL_BUFFER) log.buf = new Uint8Array(INITIAL_BUFFER);
+  if (log.full) {
+    log.full = false;
+    console.error(`disk_log ${log.name}: space is back, writing again`);
+  }
+  if (log.policy === "always") startSync(log);
+  else release(log);
+  if (
+    log.compactor !== undefined && !log.compacting &&
+    log.fileSize + log.closedBytes >= Math.max(log.compactAt, log.baseBytes)
+  ) {
+    compact(log).catch((e) => {
+      // Closed meanwhile: the leftover `.tmp` is deleted on the next open.
+      if (!log.closed && log.failed === undefined) {
+        console.error(`disk_log ${log.name}: compaction failed: ${describe(e)}`);
+      }
+    });
+  }
+  return true;
+}
+
+function retryFull(log: Log): void {
+  log.retry = undefined;
+  if (log.failed !== undefined || log.closed) return;
+  if (!flush(log) && log.full) log.retry ??= setTimeout(retryFull, FULL_RETRY_MS, log);
+}
+
+function startSync(log: Log): void {
+  if (log.syncInFlight || log.failed !== undefined || log.closed || log.switching) return;
+  const target = log.written;
+  if (log.synced >= target) {
+    release(log);
+    return;
+  }
+  log.syncInFlight = true;
+  log.fsyncs++;
+  log.fs.fdatasync(log.fd, (error) => {
+    log.syncInFlight = false;
+    if (error !== null) {
+      // Never retried: the kernel may have dropped the pages a retry would report as synced.
+      fail(log, ["disk_log", "fsync", error]);
+      return;
+    }
+    if (target > log.synced) log.synced = target;
+    log.lastSync = Date.now();
+    release(log);
+    if (log.written > log.synced && (log.policy === "always" || log.syncWaiters.length > 0)) startSync(log);
+  });
+}
+
+/** Calls back the waiters whose positions are durable now. */
+function release(log: Log): void {
+  const durable = log.durable;
+  const pos = log.waitPos, fns = log.waitFn;
+  let i = log.waitHead;
+  while (i < pos.length && pos[i] <= durable) {
+    const fn = fns[i];
+    fns[i] = noop;
+    i++;
+    fn();
+  }
+  if (i === pos.length) {
+    pos.length = 0;
+    fns.length = 0;
+    log.waitHead = 0;
+  } else {
+    log.waitHead = i;
+  }
+  if (log.syncWaiters.length > 0) {
+    const synced = log.synced;
+    const ready = log.syncWaiters.filter(([p]) => p <= synced);
+    if (ready.length > 0) {
+      log.syncWaiters = log.syncWaiters.filter(([p]) => p > synced);
+      for (const [, fn] of ready) fn();
+    }
+  }
+}
+
+function noop(): void {}
+
+/** The log cannot go on: every waiter fails, the owner exits with `reason`. */
+function fail(log: Log, reason: unknown): void {
+  if (log.failed !== undefined) return;
+  log.failed = reason;
+  stopTimers(log);
+  const error = new DiskLogError("failed", `disk log ${log.name} failed: ${describe(reason)}`);
+  failWaiters(log, error);
+  try {
+    log.fs.close(log.fd);
+  } catch {
+    // Already failing.
+  }
+  if (logs.get(log.name) === log) logs.delete(log.name);
+  Process.send(log.pid, new Failure(reason));
+}
+
+function failWaiters(log: Log, error: unknown): void {
+  const fns = log.waitFn.slice(log.waitHead);
+  log.waitPos = [];
+  log.waitFn = [];
+  log.waitHead = 0;
+  const syncs = log.syncWaiters;
+  log.syncWaiters = [];
+  for (const fn of fns) fn(error);
+  for (const [, fn] of syncs) fn(error);
+}
+
+function describe(reason: unknown): string {
+  if (Array.isArray(reason)) return reason.map(describe).join(" ");
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+function stopTimers(log: Log): void {
+  if (log.timer !== undefined) clearInterval(log.timer);
+  if (log.retry !== undefined) clearTimeout(log.retry);
+  log.timer = undefined;
+  log.retry = undefined;
+}
+
+function everySecond(log: Log): void {
+  if (log.written > log.synced) startSync(log);
+}
+
+/** Writes, then syncs, everything appended so far; resolves once synced. */
+function syncAll(log: Log): Promise<void> {
+  if (log.failed !== undefined) return Promise.reject(new DiskLogError("failed", `disk log ${log.name} failed`));
+  flush(log);
+  const target = log.appended;
+  if (log.synced >= target) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    log.syncWaiters.push([target, (e) => e === undefined ? resolve() : reject(e)]);
+    startSync(log);
+  });
+}
+
+// --- the owner process ----------------------------------------------------------
+
+type Request =
+  | readonly ["sync"]
+  | readonly ["chunk", Continuation | "start"]
+  | readonly ["truncate"]
+  | readonly ["switch"]
+  | readonly ["install_base", number, string, number]
+  | readonly ["drop_covered"];
+
+interface InitArg {
+  log: Log;
+  repair: boolean | "truncate";
+  repaired?: Repaired;
+}
+
+const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
+  init(arg) {
+    const log = arg.log;
+    log.pid = Process.self();
+    Process.trapExit(true);
+    arg.repaired = openFiles(log, arg.repair);
+    logs.set(log.name, log);
+    if (log.policy === "everysec") log.timer = setInterval(everySecond, 1000, log);
+    return ["ok", log];
+  },
+  async handleCall(req, _from, log) {
+    switch (req[0]) {
+      case "sync":
+        await syncAll(log);
+        return ["reply", "ok", log];
+      case "chunk":
+        return ["reply", readChunk(log, req[1]), log];
+      case "truncate":
+        await truncateAll(log);
+        return ["reply", "ok", log];
+      case "switch":
+        return ["reply", await switchFile(log), log];
+      case "install_base":
+        installBase(log, req[1], req[2], req[3]);
+        return ["reply", "ok", log];
+      case "drop_covered":
+        dropCovered(log);
+        return ["reply", "ok", log];
+    }
+  },
+  handleInfo(msg, log) {
+    if (msg instanceof Failure) return ["stop", msg.reason, log];
+    // Linked to whoever opened it: it goes when they go.
+    if (msg instanceof Process.ExitMessage) return ["stop", msg.reason, log];
+    return ["noreply", log];
+  },
+  async terminate(_reason, log) {
+    stopTimers(log);
+    const job = log.job;
+    if (job !== undefined) {
+      // A compaction still writing: stop it and drop its half-written base.
+      log.job = undefined;
+      await job.worker.terminate();
+      try {
+        log.fs.unlink(job.tmp);
+      } catch {
+        // The next open deletes it.
+      }
+    }
+    if (logs.get(log.name) === log) logs.delete(log.name);
+    if (log.failed === undefined && !log.closed) {
+      try {
+        if (!log.full) await syncAll(log);
+      } catch {
+        // Closing anyway.
+      }
+      log.closed = true;
+      failWaiters(log, new DiskLogError("failed", `disk log ${log.name} closed`));
+      try {
+        log.fs.close(log.fd);
+      } catch {
+        // Nothing more to do.
+      }
+    }
+    log.closed = true;
+  },
+};
+
+function resolveLog(ref: LogRef): Log {
+  if (ref instanceof Log) return ref;
+  const log = logs.get(ref);
+  if (log === undefined) throw new DiskLogError("no_such_log", `no disk log named ${JSON.stringify(ref)} is open`);
+  return log;
+}
+
+function checkOptions(opts: OpenOptions): void {
+  if (typeof opts?.name !== "string" || !NAME_RE.test(opts.name)) {
+    throw new DiskLogError("badarg", `a disk log name must match ${NAME_RE}, got ${JSON.stringify(opts?.name)}`);
+  }
+  if (typeof opts.dir !== "string" || opts.dir === "") {
+    throw new DiskLogError("badarg", `a disk log needs a directory ("dir"), got ${JSON.stringify(opts.dir)}`);
+  }
+  if (opts.sync !== undefined && !["always", "everysec", "no"].includes(opts.sync)) {
+    throw new DiskLogError("badarg", `"sync" must be "always", "everysec" or "no", got ${JSON.stringify(opts.sync)}`);
+  }
+  if (opts.repair !== undefined && opts.repair !== true && opts.repair !== false && opts.repair !== "truncate") {
+    throw new DiskLogError("badarg", `"repair" must be true, false or "truncate", got ${JSON.stringify(opts.repair)}`);
+  }
+  if (logs.has(opts.name)) throw new DiskLogError("already_open", `a disk log named ${opts.name} is already open`);
+}
+
+async function start(opts: OpenOptions, link: boolean): Promise<OpenResult> {
+  checkOptions(opts);
+  const log = new Log(
+    opts.name,
+    opts.dir.replace(/\/+$/, "") || "/",
+    opts.sync ?? "everysec",
+    opts.fs ?? nodeFileSystem,
+    opts.maxRecordSize ?? DEFAULT_MAX,
+  );
+  log.compactor = opts.compactor;
+  if (opts.compactAt !== undefined) log.compactAt = opts.compactAt;
+  const arg: InitArg = { log, repair: opts.repair ?? true };
+  const startOpts = opts.processName === undefined ? undefined : { name: opts.processName };
+  try {
+    await (link ? GenServer.startLink(callbacks, arg, startOpts) : GenServer.start(callbacks, arg, startOpts));
+  } catch (e) {
+    // The open's own error (damage, version), not the start's wrapper.
+    const reason = (e as { reason?: unknown }).reason;
+    const inner = Array.isArray(reason) && reason[1] instanceof DiskLogError ? reason[1] : undefined;
+    throw inner ?? e;
+  }
+  return arg.repaired === undefined ? ["ok", log] : ["repaired", log, arg.repaired];
+}
+
+/**
+ * Opens a log (creating its directory and first file if needed), starting
+ * its owner process linked to the caller. Rejects with
+ * {@linkcode DiskLogError}: `damaged`/`need_repair` (see the module doc),
+ * `version` (an unknown format version: the message names the file),
+ * `not_a_log`, `already_open`, `badarg`.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [status, log] = await DiskLog.open({ name: "doc_open", dir: "/d", fs: new MemoryFileSystem() });
+ * console.assert(status === "ok" && log.policy === "everysec");
+ * await DiskLog.close(log);
+ * ```
+ */
+export function open(opts: OpenOptions): Promise<OpenResult> {
+  try {
+    return start(opts, true);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * A child spec whose start opens the log (the owner is the child). The
+ * opened {@linkcode Log} is then found by name ({@linkcode whereis}).
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * import { Supervisor } from "../../mod.ts";
+ * const sup = await Supervisor.startLink([DiskLog.childSpec({ name: "doc_child", dir: "/d", fs: new MemoryFileSystem() })], { strategy: "one_for_one" });
+ * console.assert(DiskLog.whereis("doc_child") !== undefined);
+ * await Supervisor.stop(sup);
+ * ```
+ */
+export function childSpec(opts: OpenOptions & { onRepaired?: (r: Repaired) => void }): ChildSpec {
+  return {
+    id: `DiskLog.${opts.name}`,
+    start: async () => {
+      const r = await start(opts, true);
+      if (r[0] === "repaired") opts.onRepaired?.(r[2]);
+      return r[1].pid;
+    },
+    shutdown: 30_000,
+  };
+}
+
+/**
+ * The open log named `name`, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * console.assert(DiskLog.whereis("doc_none") === undefined);
+ * ```
+ */
+export function whereis(name: string): Log | undefined {
+  const log = logs.get(name);
+  return log !== undefined && log.failed === undefined && !log.closed ? log : undefined;
+}
+
+/**
+ * Appends a record (any bytes) without waiting; returns the position its
+ * end will have in the log, for {@linkcode onDurable}. Throws
+ * {@linkcode DiskLogError} `full` while the disk is full, `failed` once
+ * the log has failed or closed. OTP's `balog`.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_alog", dir: "/d", fs: new MemoryFileSystem() });
+ * const end = DiskLog.alog(log, new Uint8Array([1, 2, 3]));
+ * await new Promise<void>((resolve) => DiskLog.onDurable(log, end, () => resolve()));
+ * console.assert(log.written >= end);
+ * await DiskLog.close(log);
+ * ```
+ */
+export function alog(ref: LogRef, payload: Uint8Array): number {
+  return append(ref, payload.length, (bytes, at) => bytes.set(payload, at));
+}
+
+/**
+ * The hot path of {@linkcode alog}: reserves room for a `size`-byte
+ * payload in the log's buffer and lets `fill` write it at `at` (no copy, no
+ * allocation); frames it; returns the record's end position.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_append", dir: "/d", fs: new MemoryFileSystem() });
+ * DiskLog.append(log, 2, (bytes, at) => { bytes[at] = 7; bytes[at + 1] = 8; });
+ * await DiskLog.sync(log);
+ * await DiskLog.close(log);
+ * ```
+ */
+export function append(ref: LogRef, size: number, fill: (bytes: Uint8Array, at: number) => void): number {
+  const log = ref instanceof Log ? ref : resolveLog(ref);
+  if (log.failed !== undefined || log.closed) {
+    throw new DiskLogError("failed", `disk log ${log.name} is ${log.closed ? "closed" : "failed"}`);
+  }
+  if (log.full) throw new DiskLogError("full", `disk log ${log.name}: disk full`);
+  if (!(size >= 0 && size <= log.maxRecordSize)) {
+    throw new DiskLogError("badarg", `a record of ${size} bytes is over the log's limit (${log.maxRecordSize})`);
+  }
+  const total = varintSize(size) + size + 4;
+  const at0 = log.bufLen;
+  let buf = log.buf;
+  if (at0 + total > buf.length) {
+    let n = buf.length * 2;
+    while (n < at0 + total) n *= 2;
+    const grown = new Uint8Array(n);
+    grown.set(buf.subarray(0, at0));
+    log.buf = buf = grown;
+  }
+  const p = writeVarint(buf, at0, size);
+  fill(buf, p);
+  const end = p + size;
+  const c = crc32(buf.subarray(at0, end)) >>> 0;
+  buf[end] = c & 0xff;
+  buf[end + 1] = (c >>> 8) & 0xff;
+  buf[end + 2] = (c >>> 16) & 0xff;
+  buf[end + 3] = c >>> 24;
+  log.bufLen = at0 + total;
+  log.appended += total;
+  log.records++;
+  if (!log.flushScheduled) scheduleFlush(log);
+  return log.appended;
+}
+
+/**
+ * Calls `done()` once everything up to `position` is durable (written;
+ * synced under `"always"`), at once if it is already; `done(error)` if the
+ * log fails or closes first. No promise, no message: the server's reply
+ * path.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_durable", dir: "/d", fs: new MemoryFileSystem(), sync: "always" });
+ * const end = DiskLog.alog(log, new Uint8Array(3));
+ * await new Promise<void>((resolve) => DiskLog.onDurable(log, end, () => resolve()));
+ * console.assert(log.synced >= end);
+ * await DiskLog.close(log);
+ * ```
+ */
+export function onDurable(ref: LogRef, position: number, done: (error?: unknown) => void): void {
+  const log = ref instanceof Log ? ref : resolveLog(ref);
+  if (log.durable >= position) {
+    done();
+    return;
+  }
+  if (log.failed !== undefined || log.closed) {
+    done(new DiskLogError("failed", `disk log ${log.name} is ${log.closed ? "closed" : "failed"}`));
+    return;
+  }
+  const pos = log.waitPos;
+  // Positions only grow, except when a waiter asks for an older one: keep the queue sorted.
+  if (pos.length > log.waitHead && pos[pos.length - 1] > position) {
+    let i = pos.length;
+    while (i > log.waitHead && pos[i - 1] > position) i--;
+    pos.splice(i, 0, position);
+    log.waitFn.splice(i, 0, done);
+    return;
+  }
+  pos.push(position);
+  log.waitFn.push(done);
+}
+
+/**
+ * Appends a record and resolves once it is durable under the log's policy
+ * (OTP's `blog`, which waits for the log process).
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_log_fn", dir: "/d", fs: new MemoryFileSystem() });
+ * await DiskLog.log(log, new TextEncoder().encode("x"));
+ * console.assert(DiskLog.info(log).records === 1);
+ * await DiskLog.close(log);
+ * ```
+ */
+export function log(ref: LogRef, payload: Uint8Array): Promise<void> {
+  try {
+    const log = resolveLog(ref);
+    const end = alog(log, payload);
+    return new Promise((resolve, reject) => onDurable(log, end, (e) => e === undefined ? resolve() : reject(e)));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * True while records can be appended: open, not failed, disk not full.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_writable", dir: "/d", fs: new MemoryFileSystem() });
+ * console.assert(DiskLog.isWritable(log));
+ * await DiskLog.close(log);
+ * console.assert(!DiskLog.isWritable(log));
+ * ```
+ */
+export function isWritable(ref: LogRef): boolean {
+  const log = ref instanceof Log ? ref : logs.get(ref);
+  return log !== undefined && log.failed === undefined && !log.closed && !log.full;
+}
+
+/**
+ * Writes and fdatasyncs everything appended so far; resolves once done.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_sync", dir: "/d", fs: new MemoryFileSystem(), sync: "no" });
+ * DiskLog.alog(log, new Uint8Array(1));
+ * await DiskLog.sync(log);
+ * console.assert(log.synced === log.appended);
+ * await DiskLog.close(log);
+ * ```
+ */
+export async function sync(ref: LogRef): Promise<void> {
+  const log = resolveLog(ref);
+  await GenServer.call(log.pid, ["sync"], Infinity);
+}
+
+/**
+ * Reads records back, oldest first, across every file of the log
+ * (everything appended before the call): `[continuation, records]`, or
+ * `"eof"`. Start with `"start"` (the default), then pass the continuation.
+ * Each record is a view into a chunk's buffer: copy it to keep it.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_chunk", dir: "/d", fs: new MemoryFileSystem() });
+ * for (let i = 0; i < 3; i++) DiskLog.alog(log, new Uint8Array([i]));
+ * let n = 0;
+ * for (let c = await DiskLog.chunk(log); c !== "eof"; c = await DiskLog.chunk(log, c[0])) n += c[1].length;
+ * console.assert(n === 3);
+ * await DiskLog.close(log);
+ * ```
+ */
+export async function chunk(
+  ref: LogRef,
+  continuation: Continuation | "start" = "start",
+): Promise<"eof" | [Continuation, Uint8Array[]]> {
+  const log = resolveLog(ref);
+  return await GenServer.call(log.pid, ["chunk", continuation], Infinity) as "eof" | [Continuation, Uint8Array[]];
+}
+
+function readChunk(log: Log, cont: Continuation | "start"): "eof" | [Continuation, Uint8Array[]] {
+  flush(log);
+  let file = 0, offset = HEADER_SIZE;
+  if (cont !== "start") {
+    if (cont.generation !== log.generation) {
+      throw new DiskLogError("badarg", `disk log ${log.name}: stale continuation (the files changed since)`);
+    }
+    file = cont.file;
+    offset = cont.offset;
+  }
+  const fs = log.fs;
+  while (file < log.files.length) {
+    const f = log.files[file];
+    const size = file === log.files.length - 1 ? log.fileSize : fs.size(f.path);
+    if (offset >= size) {
+      file++;
+      offset = HEADER_SIZE;
+      continue;
+    }
+    let want = Math.min(CHUNK_BYTES, size - offset);
+    for (;;) {
+      const bytes = new Uint8Array(want);
+      const fd = file === log.files.length - 1 ? log.fd : fs.open(f.path);
+      let got = 0;
+      try {
+        while (got < want) {
+          const n = fs.read(fd, bytes, got, want - got, offset + got);
+          if (n <= 0) break;
+          got += n;
+        }
+      } finally {
+        if (fd !== log.fd) fs.close(fd);
+      }
+      const records: Uint8Array[] = [];
+      let at = 0;
+      while (at < got) {
+        const r = readFrame(bytes, at, got, log.maxRecordSize);
+        if (r === "short") break;
+        if (r === "bad") throw new DiskLogError("damaged", `${f.path}: damaged record at offset ${offset + at}`);
+        records.push(bytes.subarray(r.start, r.end));
+        at = r.end + 4;
+      }
+      if (records.length === 0) {
+        if (want >= size - offset) {
+          throw new DiskLogError("damaged", `${f.path}: torn record at offset ${offset} inside the log`);
+        }
+        want = Math.min(want * 4, size - offset); // one record bigger than a chunk
+        continue;
+      }
+      return [{ file, offset: offset + at, generation: log.generation }, records];
+    }
+  }
+  return "eof";
+}
+
+/**
+ * Empties the log: every file but a fresh active one is deleted, buffered
+ * records are dropped. Waiters are released (their records are gone by
+ * request).
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_truncate", dir: "/d", fs: new MemoryFileSystem() });
+ * await DiskLog.log(log, new Uint8Array(1));
+ * await DiskLog.truncate(log);
+ * console.assert(await DiskLog.chunk(log) === "eof");
+ * await DiskLog.close(log);
+ * ```
+ */
+export async function truncate(ref: LogRef): Promise<void> {
+  const log = resolveLog(ref);
+  await GenServer.call(log.pid, ["truncate"], Infinity);
+}
+
+async function truncateAll(log: Log): Promise<void> {
+  while (log.syncInFlight) await syncAll(log).catch(() => {});
+  const fs = log.fs;
+  log.bufLen = 0;
+  const active = log.files[log.files.length - 1];
+  for (const f of log.files.slice(0, -1)) fs.unlink(f.path);
+  fs.truncate(log.fd, HEADER_SIZE);
+  await fdatasync(fs, log.fd);
+  fs.syncDir(log.dir);
+  log.files = [active];
+  log.generation++;
+  log.fileSize = HEADER_SIZE;
+  // Nothing appended is pending any more.
+  log.written = log.synced = log.appended;
+  release(log);
+}
+
+/**
+ * Closes the log: writes and syncs what was appended, closes the files,
+ * stops the owner. Waiters still pending get an error.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_close", dir: "/d", fs: new MemoryFileSystem() });
+ * await DiskLog.close(log);
+ * console.assert(DiskLog.whereis("doc_close") === undefined);
+ * ```
+ */
+export async function close(ref: LogRef): Promise<void> {
+  const log = resolveLog(ref);
+  await GenServer.stop(log.pid);
+}
+
+/**
+ * What the log looks like now: policy, files and their sizes, counters,
+ * last sync. A direct read, no message.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * import { MemoryFileSystem } from "./fs.ts";
+ * const [, log] = await DiskLog.open({ name: "doc_info", dir: "/d", fs: new MemoryFileSystem(), sync: "no" });
+ * DiskLog.alog(log, new Uint8Array(10));
+ * console.assert(DiskLog.info(log).pendingBytes === 15);
+ * await DiskLog.close(log);
+ * ```
+ */
+export function info(ref: LogRef): LogInfo {
+  const log = resolveLog(ref);
+  const files = log.files.map((f, i): FileInfo => ({
+    path: f.path,
+    kind: f.kind === KIND_BASE ? "base" : "incremental",
+    bytes: i === log.files.length - 1 ? log.fileSize + log.bufLen : log.fs.size(f.path),
+  }));
+  return {
+    name: log.name,
+    dir: log.dir,
+    policy: log.policy,
+    owner: log.pid,
+    files,
+    appended: log.appended,
+    written: log.written,
+    synced: log.synced,
+    pendingBytes: log.appended - log.durable,
+    lastSync: log.lastSync,
+    records: log.records,
+    full: log.full,
+    fsyncs: log.fsyncs,
+    compactions: log.compactions,
+  };
+}
+
+/**
+ * Every open log's name.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * console.assert(Array.isArray(DiskLog.accessibleLogs()));
+ * ```
+ */
+export function accessibleLogs(): string[] {
+  return [...logs.keys()];
+}
+
+// --- file switch, for compaction ----------------------------------------------
+
+/** The files a compaction folds: everything before the new active file. @internal */
+export interface Switched {
+  /** The closed files, oldest first (a base first if any). */
+  files: string[];
+  /** The sequence number the new base gets (the last closed file's). */
+  seq: number;
+  /** The generation after the switch. */
+  generation: number;
+}
+
+/** Closes the active file (written and synced) and starts the next one. */
+async function switchFile(log: Log): Promise<Switched> {
+  flush(log);
+  await syncAll(log);
+  log.switching = true;
+  try {
+    const fs = log.fs;
+    const old = log.files[log.files.length - 1];
+    const seq = old.seq + 1;
+    const file = { path: path(log.dir, log.name, seq, KIND_INCREMENTAL), kind: KIND_INCREMENTAL, seq };
+    const fd = fs.open(file.path);
+    fs.truncate(fd, 0);
+    writeAll(fs, fd, encodeHeader(KIND_INCREMENTAL, seq), 0);
+    await fdatasync(fs, fd);
+    fs.syncDir(log.dir);
+    fs.close(log.fd);
+    log.closedBytes += log.fileSize;
+    log.fd = fd;
+    log.fileSize = HEADER_SIZE;
+    log.files.push(file);
+    log.generation++;
+    return { files: log.files.slice(0, -1).map((f) => f.path), seq: old.seq, generation: log.generation };
+  } finally {
+    log.switching = false;
+    if (log.bufLen > 0) scheduleFlush(log);
+  }
+}
+
+/** Puts a complete, synced base `tmp` in place of every file up to `seq` (they stay until `dropCovered`). */
+function installBase(log: Log, seq: number, tmp: string, bytes: number): void {
+  const fs = log.fs;
+  const base = path(log.dir, log.name, seq, KIND_BASE);
+  fs.rename(tmp, base);
+  fs.syncDir(log.dir);
+  // From here on the base holds everything up to `seq`: an open finds it and drops what it covers.
+  const keep: LogFile[] = [{ path: base, kind: KIND_BASE, seq }];
+  const covered: LogFile[] = [];
+  for (const f of log.files) {
+    if (f.seq > seq) keep.push(f);
+    else if (f.path !== base) covered.push(f);
+  }
+  log.covered = covered;
+  log.files = keep;
+  log.baseBytes = bytes;
+  log.closedBytes = 0;
+  for (const f of keep.slice(1, -1)) log.closedBytes += fs.size(f.path);
+  log.generation++;
+  log.compactions++;
+}
+
+/** Deletes the files the new base covers. */
+function dropCovered(log: Log): void {
+  for (const f of log.covered) log.fs.unlink(f.path);
+  log.covered = [];
+  log.fs.syncDir(log.dir);
+}
+
+/** The steps of a compaction, for {@linkcode CompactOptions.step}. */
+export type CompactStep = "switched" | "written" | "renamed" | "done";
+
+/** Options of {@linkcode compact}. */
+export interface CompactOptions {
+  /** The compactor module; default the log's `compactor` option. */
+  compactor?: string;
+  /** Write the base on the main thread (default: only when the log's file system is not the real one). */
+  inline?: boolean;
+  /** Called after each step (tests inject crashes here: a throw stops the compaction there). */
+  step?: (step: CompactStep) => void | Promise<void>;
+}
+
+/** What {@linkcode compact} did. */
+export interface Compacted {
+  /** Records in the new base. */
+  records: number;
+  /** Its size in bytes. */
+  bytes: number;
+  /** Files it replaced. */
+  replaced: number;
+  /** Its path. */
+  base: string;
+}
+
+/**
+ * Compacts the log without stopping it: appends switch to a new file; the
+ * closed files are folded by the compactor into a new base, written in a
+ * worker thread (`node:worker_threads`) and synced every few MB; the base is
+ * renamed into place and the directory synced; then the files it covers are
+ * deleted. A crash at any step leaves a complete set: before the rename the
+ * old files are whole (a leftover `.tmp` is deleted on open), after it the
+ * base covers them (an open deletes them). Rejects with
+ * {@linkcode DiskLogError} `busy` while another compaction runs, `badarg`
+ * without a compactor.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * const compactor = "data:text/javascript,export function* compact(records) { let last; for (const r of records) last = r; if (last) yield last; }";
+ * const [, log] = await DiskLog.open({ name: "doc_compact", dir: "/d", fs: new DiskLog.MemoryFileSystem(), compactor });
+ * for (let i = 0; i < 3; i++) DiskLog.alog(log, new Uint8Array([i]));
+ * const done = await DiskLog.compact(log);
+ * console.assert(done.records === 1 && DiskLog.info(log).files[0].kind === "base");
+ * await DiskLog.close(log);
+ * ```
+ */
+export async function compact(ref: LogRef, opts: CompactOptions = {}): Promise<Compacted> {
+  const log = resolveLog(ref);
+  const compactor = opts.compactor ?? log.compactor;
+  if (compactor === undefined) throw new DiskLogError("badarg", `disk log ${log.name} has no compactor`);
+  if (log.compacting) throw new DiskLogError("busy", `disk log ${log.name} is already compacting`);
+  log.compacting = true;
+  try {
+    const switched = await GenServer.call(log.pid, ["switch"], Infinity) as Switched;
+    await opts.step?.("switched");
+    const tmp = `${path(log.dir, log.name, switched.seq, KIND_BASE)}.tmp`;
+    const header = encodeHeader(KIND_BASE, switched.seq);
+    const inline = opts.inline ?? log.fs !== nodeFileSystem;
+    const written = inline
+      ? await writeBase(log.fs, switched.files, tmp, header, await import(compactor) as Compactor, log.maxRecordSize)
+      : await inWorker(log, switched.files, tmp, header, compactor, log.maxRecordSize);
+    await opts.step?.("written");
+    await GenServer.call(log.pid, ["install_base", switched.seq, tmp, written.bytes], Infinity);
+    await opts.step?.("renamed");
+    await GenServer.call(log.pid, ["drop_covered"], Infinity);
+    await opts.step?.("done");
+    return { ...written, replaced: switched.files.length, base: path(log.dir, log.name, switched.seq, KIND_BASE) };
+  } finally {
+    log.compacting = false;
+  }
+}
+
+function inWorker(
+  log: Log,
+  files: string[],
+  tmp: string,
+  header: Uint8Array,
+  compactor: string,
+  maxSize: number,
+): Promise<{ records: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./_compact_worker.ts", import.meta.url), {
+      workerData: { files, tmp, header, compactor: toUrl(compactor), maxSize },
+    });
+    log.job = { worker, tmp };
+    worker.once("message", (m: { ok: boolean; records: number; bytes: number; error?: string }) => {
+      log.job = undefined;
+      void worker.terminate();
+      if (m.ok) resolve({ records: m.records, bytes: m.bytes });
+      else reject(new DiskLogError("failed", `compaction: ${m.error}`));
+    });
+    worker.once("error", (e) => {
+      log.job = undefined;
+      reject(e);
+    });
+    worker.once("exit", () => {
+      if (log.job?.worker !== worker) return;
+      log.job = undefined;
+      reject(new DiskLogError("failed", `disk log ${log.name}: compaction stopped (the log closed)`));
+    });
+  });
+}
+
+function toUrl(module: string): string {
+  return /^[a-z]+:/.test(module) ? module : new URL(module, `file://${process.cwd()}/`).href;
+}

@@ -1,0 +1,121 @@
+/**
+ * Memory per bucket: starts `kv serve --port 0` on each runtime, creates N
+ * one-key buckets over the protocol (`CREATE bI` + `PUT bI k v`, pipelined),
+ * and reports the server process's RSS (from `/proc/PID/status`, so Linux
+ * only) before and after, and per bucket.
+ *
+ * ```sh
+ * node_modules/.bin/bun scripts/bucket_memory.ts --buckets 1000000 --runtime bun,deno
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as net from "node:net";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+
+const buckets = Number(option("--buckets", "1000000"));
+const runtimes = option("--runtime", "bun").split(",");
+/** Requests in flight per write; replies are counted, not kept. */
+const WINDOW = 2000;
+
+/** The RSS of `pid`, in bytes. */
+export function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (m === null) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+async function serve(runtime: string): Promise<{ pid: number; port: number; stop: () => Promise<number | null> }> {
+  const binary = `${ROOT}node_modules/.bin/${runtime}`;
+  const cli = `${ROOT}lib/apps/kv_server/cli.ts`;
+  const args = runtime === "deno" ? ["run", "-A", cli, "serve", "--port", "0"] : [cli, "serve", "--port", "0"];
+  const child = spawn(binary, args, {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, DENO_NO_PACKAGE_JSON: "1" },
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on [^\s]+:(\d+)/.exec(out);
+      if (m !== null) resolve(Number(m[1]));
+    });
+    void exited.then((code) => reject(new Error(`server exited (${code}) before listening`)));
+  });
+  return {
+    pid: child.pid!,
+    port,
+    stop: () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+/** Sends `count` requests made by `line(i)`, at most WINDOW unanswered; resolves once all are answered. */
+function pipeline(port: number, count: number, line: (i: number) => string, repliesPer: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let sent = 0;
+    let answered = 0;
+    let pending = "";
+    const fill = () => {
+      let batch = "";
+      while (sent < count && sent - answered < WINDOW) batch += line(sent++);
+      if (batch !== "") socket.write(batch);
+    };
+    socket.on("connect", fill);
+    socket.on("error", reject);
+    socket.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("latin1");
+      let lines = 0;
+      let at = pending.indexOf("\n");
+      let last = -1;
+      while (at >= 0) {
+        lines++;
+        last = at;
+        at = pending.indexOf("\n", at + 1);
+      }
+      pending = pending.slice(last + 1);
+      answered += lines / repliesPer;
+      if (answered >= count) {
+        socket.end();
+        resolve();
+      } else fill();
+    });
+  });
+}
+
+const rows: string[] = [];
+for (const runtime of runtimes) {
+  const server = await serve(runtime);
+  // Settle start-up allocations before the baseline.
+  await pipeline(server.port, 1000, (i) => `GET none k${i}\r\n`, 1);
+  const before = rss(server.pid);
+  const started = performance.now();
+  await pipeline(server.port, buckets, (i) => `CREATE b${i}\r\nPUT b${i} k v\r\n`, 2);
+  const seconds = (performance.now() - started) / 1000;
+  await pipeline(server.port, 1, () => `GET b${buckets - 1} k\r\n`, 2);
+  const after = rss(server.pid);
+  const code = await server.stop();
+  rows.push(
+    `| ${runtime} | ${buckets.toLocaleString("en")} | ${(before / 2 ** 20).toFixed(0)} MB | ${
+      (after / 2 ** 20).toFixed(0)
+    } MB | ${((after - before) / buckets).toFixed(0)} B | ${seconds.toFixed(1)} s | ${code} |`,
+  );
+}
+console.log("| runtime | buckets | RSS before | RSS after | per bucket | create time | exit code |");
+console.log("|---|---:|---:|---:|---:|---:|---:|");
+for (const row of rows) console.log(row);

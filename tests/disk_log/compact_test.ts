@@ -1,0 +1,148 @@
+// Compaction: a crash at each step leaves a complete set (process crash and
+// power loss), the worker-thread path on a real disk, automatic compaction,
+// service going on during it.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { DiskLog } from "../../mod.ts";
+import { type Bucket, KVLog, Replay } from "../../lib/apps/kv/mod.ts";
+
+const { MemoryFileSystem } = DiskLog;
+let n = 0;
+
+/** A KV workload: creates, overwrites, deletes, a dropped bucket; also applied to `model` if given. */
+function workload(log: DiskLog.Log, from: number, to: number, model?: Map<string, Bucket.State>): void {
+  const put = (r: KVLog.LogRecord) => {
+    const payload = KVLog.encode(r);
+    DiskLog.alog(log, payload);
+    if (model !== undefined) Replay.applyRecord(model, payload);
+  };
+  for (let i = from; i < to; i++) {
+    const bucket = `b${i % 3}`;
+    if (i % 50 === 0) put({ type: "create", bucket });
+    put({ type: "put", bucket, key: `k${i % 17}`, value: `v${i}` });
+    if (i % 7 === 0) put({ type: "delete", bucket, key: `k${(i + 3) % 17}` });
+    if (i % 101 === 0) put({ type: "drop", bucket: "b2" });
+  }
+}
+
+async function state(log: DiskLog.Log): Promise<string> {
+  return show(await Replay.replay(log));
+}
+
+function show(buckets: Map<string, Bucket.State>): string {
+  const rows: string[] = [];
+  for (const [name, s] of buckets) {
+    const pairs = s === null ? [] : s instanceof Map ? [...s] : [[s.key, s.value]];
+    rows.push(`${name}:${JSON.stringify(pairs.sort())}`);
+  }
+  return rows.sort().join("\n");
+}
+
+describe("DiskLog.compact", () => {
+  for (const step of ["switched", "written", "renamed", "done"] as const) {
+    for (const crash of ["process", "power"] as const) {
+      it(`a ${crash} crash after "${step}" leaves a complete set`, async () => {
+        const disk = new MemoryFileSystem();
+        const name = `c${n++}`;
+        const [, log] = await DiskLog.open({ name, dir: "/d", fs: disk, compactor: KVLog.COMPACTOR, sync: "always" });
+        workload(log, 0, 400);
+        await DiskLog.sync(log);
+        const expected = await state(log);
+        let copy: DiskLog.MemoryFileSystem | undefined;
+        await assert.rejects(
+          DiskLog.compact(log, {
+            step: (s) => {
+              if (s !== step) return;
+              copy = crash === "process" ? disk.snapshot() : disk.powerLoss();
+              throw new Error("crash");
+            },
+          }),
+          /crash/,
+        );
+        await DiskLog.close(log);
+        const [status, again] = await DiskLog.open({ name, dir: "/d", fs: copy!, compactor: KVLog.COMPACTOR });
+        assert.equal(status, "ok");
+        assert.equal(await state(again), expected);
+        assert.ok(copy!.list("/d").every((f) => !f.endsWith(".tmp")), "no leftover");
+        // And it goes on: more writes, a full compaction, the same state as without one.
+        workload(again, 400, 500);
+        const before = await state(again);
+        await DiskLog.compact(again);
+        assert.equal(await state(again), before);
+        await DiskLog.close(again);
+      });
+    }
+  }
+
+  it("a half-written base is ignored", async () => {
+    const disk = new MemoryFileSystem();
+    const name = `c${n++}`;
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs: disk, compactor: KVLog.COMPACTOR, sync: "always" });
+    workload(log, 0, 300);
+    await DiskLog.sync(log);
+    const expected = await state(log);
+    let copy: DiskLog.MemoryFileSystem | undefined;
+    await assert.rejects(
+      DiskLog.compact(log, {
+        step: (s) => {
+          if (s === "written") {
+            copy = disk.snapshot();
+            const tmp = copy.list("/d").find((f) => f.endsWith(".tmp"))!;
+            copy.cut(`/d/${tmp}`, copy.size(`/d/${tmp}`) >> 1);
+            throw new Error("crash");
+          }
+        },
+      }),
+      /crash/,
+    );
+    await DiskLog.close(log);
+    const [, again] = await DiskLog.open({ name, dir: "/d", fs: copy! });
+    assert.equal(await state(again), expected);
+    await DiskLog.close(again);
+  });
+
+  it("compacts on a real disk in a worker thread, automatically on growth, while appends go on", async () => {
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/disk-log-compact-`);
+    try {
+      const name = `c${n++}`;
+      const [, log] = await DiskLog.open({ name, dir, compactor: KVLog.COMPACTOR, compactAt: 20_000, sync: "no" });
+      const model = new Map<string, Bucket.State>();
+      let i = 0;
+      while (DiskLog.info(log).compactions === 0) {
+        workload(log, i, i + 100, model);
+        i += 100;
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.ok(i < 1_000_000, "compacts on growth");
+      }
+      workload(log, i, i + 100, model);
+      const expected = show(model);
+      await DiskLog.close(log);
+      const [, again] = await DiskLog.open({ name, dir });
+      assert.equal(await state(again), expected);
+      const kinds = DiskLog.info(again).files.map((f) => f.kind);
+      assert.equal(kinds[0], "base");
+      assert.ok(fs.readdirSync(dir).every((f) => !f.endsWith(".tmp")));
+      await DiskLog.close(again);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses without a compactor, and a second compaction at once", async () => {
+    const [, log] = await DiskLog.open({ name: `c${n++}`, dir: "/d", fs: new MemoryFileSystem() });
+    await assert.rejects(DiskLog.compact(log), (e: unknown) => (e as DiskLog.DiskLogError).code === "badarg");
+    await DiskLog.close(log);
+    const [, log2] = await DiskLog.open({
+      name: `c${n++}`,
+      dir: "/d",
+      fs: new MemoryFileSystem(),
+      compactor: KVLog.COMPACTOR,
+    });
+    const first = DiskLog.compact(log2);
+    await assert.rejects(DiskLog.compact(log2), (e: unknown) => (e as DiskLog.DiskLogError).code === "busy");
+    await first;
+    await DiskLog.close(log2);
+  });
+});

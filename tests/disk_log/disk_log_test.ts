@@ -1,0 +1,236 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DiskLog, Process } from "../../mod.ts";
+
+const { MemoryFileSystem } = DiskLog;
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+let counter = 0;
+const fresh = () => `t${++counter}`;
+
+async function readAll(log: DiskLog.Log): Promise<string[]> {
+  const out: string[] = [];
+  for (let c = await DiskLog.chunk(log); c !== "eof"; c = await DiskLog.chunk(log, c[0])) {
+    for (const r of c[1]) out.push(dec(r));
+  }
+  return out;
+}
+
+function durable(log: DiskLog.Log, position: number): Promise<unknown> {
+  return new Promise((resolve) => DiskLog.onDurable(log, position, (e) => resolve(e)));
+}
+
+/** Waits for the owner's exit reason. */
+function exitReason(pid: DiskLog.Log["pid"]): Promise<unknown> {
+  return Process.run(async () => {
+    const ref = Process.monitor(pid);
+    const down = await Process.receive<Process.DownMessage>({ ref });
+    return down.reason;
+  });
+}
+
+async function writeRecords(fs: DiskLog.MemoryFileSystem, name: string, records: string[]): Promise<string> {
+  const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "always" });
+  for (const r of records) DiskLog.alog(log, enc(r));
+  await DiskLog.sync(log);
+  const file = DiskLog.info(log).files.at(-1)!.path;
+  await DiskLog.close(log);
+  return file;
+}
+
+describe("DiskLog", () => {
+  it("round-trips records of every size and byte, across reopen and chunks", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const all = new Uint8Array(256).map((_, i) => i);
+    const records = [new Uint8Array(0), all, new Uint8Array(200_000).fill(0xff), enc("__proto__"), new Uint8Array(127)];
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs });
+    for (const r of records) DiskLog.alog(log, r);
+    await DiskLog.close(log);
+    const [status, again] = await DiskLog.open({ name, dir: "/d", fs });
+    assert.equal(status, "ok");
+    const got: Uint8Array[] = [];
+    for (let c = await DiskLog.chunk(again); c !== "eof"; c = await DiskLog.chunk(again, c[0])) {
+      got.push(...c[1].map((r) => r.slice()));
+    }
+    assert.deepEqual(got, records);
+    // Appending after reopen goes on at the end.
+    await DiskLog.log(again, enc("more"));
+    assert.equal((await readAll(again)).at(-1), "more");
+    await DiskLog.close(again);
+  });
+
+  it("cuts a torn last record at every byte offset, reports it, and appends after the cut", async () => {
+    const base = new MemoryFileSystem();
+    const name = fresh();
+    const file = await writeRecords(base, name, ["first", "second", "the last record"]);
+    const full = base.size(file);
+    const lastStart = full - (1 + "the last record".length + 4);
+    for (let cut = lastStart + 1; cut < full; cut++) {
+      const fs = base.powerLoss(); // a copy
+      fs.cut(file, cut);
+      const r = await DiskLog.open({ name, dir: "/d", fs });
+      assert.equal(r[0], "repaired", `cut at ${cut}`);
+      if (r[0] === "repaired") {
+        assert.deepEqual(r[2], { file, recovered: 2, badBytes: cut - lastStart, offset: lastStart });
+      }
+      assert.equal(fs.size(file), lastStart, "the file is cut");
+      assert.deepEqual(await readAll(r[1]), ["first", "second"]);
+      await DiskLog.log(r[1], enc("after"));
+      assert.deepEqual(await readAll(r[1]), ["first", "second", "after"]);
+      await DiskLog.close(r[1]);
+    }
+  });
+
+  it("refuses a flipped byte mid-file, naming file and offset, unless repair is truncate", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const file = await writeRecords(fs, name, ["aaaa", "bbbb", "cccc"]);
+    const second = 20 + 9; // header, then "aaaa" framed in 9 bytes
+    fs.flipByte(file, second + 2);
+    await assert.rejects(
+      DiskLog.open({ name, dir: "/d", fs }),
+      (e: unknown) =>
+        e instanceof DiskLog.DiskLogError && e.code === "damaged" && e.message.includes(file) &&
+        e.message.includes(`offset ${second}`),
+    );
+    await assert.rejects(DiskLog.open({ name, dir: "/d", fs, repair: false }), /damaged/);
+    const r = await DiskLog.open({ name, dir: "/d", fs, repair: "truncate" });
+    assert.equal(r[0], "repaired");
+    assert.deepEqual(await readAll(r[1]), ["aaaa"]);
+    await DiskLog.close(r[1]);
+  });
+
+  it("refuses an unknown format version, naming the file", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const file = await writeRecords(fs, name, ["x"]);
+    fs.flipByte(file, 9); // the version's high byte
+    await assert.rejects(
+      DiskLog.open({ name, dir: "/d", fs }),
+      (e: unknown) =>
+        e instanceof DiskLog.DiskLogError && e.code === "version" && e.message.includes(file) &&
+        /unknown disk log format version \d+/.test(e.message),
+    );
+  });
+
+  it("a failed fdatasync is never retried: the owner exits and waiters fail", async () => {
+    const fs = new MemoryFileSystem();
+    const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always" });
+    const exited = exitReason(log.pid);
+    fs.failFsync = true;
+    const before = fs.fsyncs;
+    const error = await durable(log, DiskLog.alog(log, enc("x")));
+    assert.ok(error instanceof DiskLog.DiskLogError && error.code === "failed");
+    const reason = await exited as unknown[];
+    assert.equal(reason[0], "disk_log");
+    assert.equal(reason[1], "fsync");
+    assert.equal(fs.fsyncs, before + 1, "exactly one fdatasync");
+    assert.throws(() => DiskLog.alog(log, enc("y")), (e: unknown) => (e as DiskLog.DiskLogError).code === "failed");
+  });
+
+  it("a short write under always cuts the file back to the last record and stops the log", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "always" });
+    await DiskLog.log(log, enc("kept"));
+    const file = DiskLog.info(log).files[0].path;
+    const size = fs.size(file);
+    const exited = exitReason(log.pid);
+    fs.capacity = size + 5; // room for part of the next record only
+    const error = await durable(log, DiskLog.alog(log, enc("does not fit")));
+    assert.ok(error instanceof DiskLog.DiskLogError);
+    assert.equal(((await exited) as unknown[])[1], "write");
+    assert.equal(fs.size(file), size, "no torn record left");
+    fs.capacity = Infinity;
+    const [status, again] = await DiskLog.open({ name, dir: "/d", fs });
+    assert.equal(status, "ok");
+    assert.deepEqual(await readAll(again), ["kept"]);
+    await DiskLog.close(again);
+  });
+
+  it("a full disk under everysec refuses writes, then resumes when space returns", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "everysec" });
+    await DiskLog.log(log, enc("one"));
+    const file = DiskLog.info(log).files[0].path;
+    fs.capacity = fs.size(file) + 3;
+    const stuck = DiskLog.alog(log, enc("two, stuck"));
+    const waiting = durable(log, stuck);
+    // The flush runs after this turn: wait for the log to notice.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(DiskLog.isWritable(log), false);
+    assert.equal(DiskLog.info(log).full, true);
+    assert.throws(() => DiskLog.alog(log, enc("three")), (e: unknown) => (e as DiskLog.DiskLogError).code === "full");
+    assert.equal(fs.size(file), fs.capacity - 3, "the torn bytes were cut");
+    fs.capacity = Infinity;
+    assert.equal(await waiting, undefined, "written once space is back");
+    assert.equal(DiskLog.isWritable(log), true);
+    DiskLog.alog(log, enc("three"));
+    assert.deepEqual(await readAll(log), ["one", "two, stuck", "three"]);
+    await DiskLog.close(log);
+  });
+
+  it("power loss drops only unsynced bytes: nothing durable is lost under always", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "always" });
+    const acked: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const r = `r${i}`;
+      const end = DiskLog.alog(log, enc(r));
+      DiskLog.onDurable(log, end, (e) => e === undefined && acked.push(r));
+      if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const after = fs.powerLoss();
+    await DiskLog.close(log);
+    const [, again] = await DiskLog.open({ name, dir: "/d", fs: after });
+    const got = await readAll(again);
+    for (const r of acked) assert.ok(got.includes(r), `acknowledged ${r} survives`);
+    assert.deepEqual(got, got.map((_, i) => `r${i}`), "a prefix, nothing invented");
+    await DiskLog.close(again);
+  });
+
+  it("power loss under everysec/no loses the unsynced window but never breaks the log", async () => {
+    for (const sync of ["everysec", "no"] as const) {
+      const fs = new MemoryFileSystem();
+      const name = fresh();
+      const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync });
+      await DiskLog.log(log, enc("synced"));
+      await DiskLog.sync(log);
+      await DiskLog.log(log, enc("written only"));
+      const after = fs.powerLoss();
+      await DiskLog.close(log);
+      const [status, again] = await DiskLog.open({ name, dir: "/d", fs: after });
+      assert.equal(status, "ok");
+      assert.deepEqual(await readAll(again), ["synced"], sync);
+      await DiskLog.close(again);
+    }
+  });
+
+  it("groups the records of one turn into one write and, under always, one fsync in flight", async () => {
+    const fs = new MemoryFileSystem();
+    const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always" });
+    const before = fs.fsyncs;
+    const ends: number[] = [];
+    for (let i = 0; i < 100; i++) ends.push(DiskLog.alog(log, enc(`x${i}`)));
+    await Promise.all(ends.map((e) => durable(log, e)));
+    assert.equal(fs.fsyncs - before, 1);
+    await DiskLog.close(log);
+  });
+
+  it("truncate empties the log; bad options are refused", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs });
+    await DiskLog.log(log, enc("x"));
+    await DiskLog.truncate(log);
+    assert.equal(await DiskLog.chunk(log), "eof");
+    await assert.rejects(DiskLog.open({ name, dir: "/d", fs }), /already open/);
+    await DiskLog.close(log);
+    await assert.rejects(DiskLog.open({ name: "../x", dir: "/d", fs }), /name must match/);
+    await assert.rejects(DiskLog.open({ name, dir: "/d", fs, sync: "sometimes" as "no" }), /"sync" must be/);
+  });
+});
