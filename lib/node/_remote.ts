@@ -342,7 +342,7 @@ function refKey(node: string, ref: unknown): string {
   return `${node}|${String(ref)}`;
 }
 
-/** What a local process holds across nodes; dropped at its death. */
+/** What a local process holds across nodes; dropped at its death (one exit hook). */
 class ProcRemote {
   /** Links to other nodes' processes: 0 linked, else the id of our unlink in flight. */
   links: Map<RemotePid, number> | null = null;
@@ -784,7 +784,7 @@ function onNodeDown(node: string, _reason: unknown): void {
 
 // ---------------------------------------------------------------- introspection
 
-/** What this node holds across one connection (for `Node.remoteNodes` and the Observer). */
+/** What this node holds across one connection (for `remoteNodes()` and the Observer). */
 export interface RemoteNodeInfo {
   /** The other node. */
   node: string;
