@@ -110,8 +110,8 @@ const events = {
  * @example
  * ```ts
  * import * as Wire from "./_wire.ts";
- * Wire.setControlHandler((from, control) => console.log(from, control));
- * Wire.setControlHandler(null);
+ * const previous = Wire.setControlHandler((from, control) => console.log(from, control));
+ * Wire.setControlHandler(previous); // put back the runtime's (lib/node/_remote.ts)
  * ```
  */
 export function setControlHandler(fn: ControlHandler | null): ControlHandler | null {

@@ -43,8 +43,8 @@ import { Application, formatReason, Logger, Node } from "../../../mod.ts";
 import * as Server from "./server.ts";
 import { AddressInUseError } from "../../net/mod.ts";
 import { app as kvApp, Bucket, type KVEnv, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
-import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import { routerApp } from "./router.ts";
+import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
 import * as Observer from "../observer/mod.ts";
@@ -100,6 +100,7 @@ export type Invocation =
     readonly process?: ProcessFlags;
     /** The `"kv"` application's durability settings (with `--dir`). */
     readonly kv?: Partial<KVEnv>;
+    /** `--name` (and `--cookie`, `--routes`): a node of a KV cluster. */
     readonly distribution?: Distribution;
   };
 
@@ -300,6 +301,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   };
   return {
     command: "serve",
+    ...(distribution === undefined ? {} : { distribution }),
     ...(observerFlags === undefined ? {} : { observer: observerFlags }),
     ...(Object.keys(processFlags).length === 0 ? {} : { process: processFlags }),
     ...(dir === undefined ? {} : {
@@ -309,7 +311,6 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
         repair: repair === "truncate" ? "truncate" as const : true,
       },
     }),
-    ...(distribution === undefined ? {} : { distribution }),
     options: {
       ...(highWater === undefined ? {} : { highWaterMark: highWater }),
       ...(lowWater === undefined ? {} : { lowWaterMark: lowWater }),
@@ -363,6 +364,8 @@ function showAddress(hostname: string, port: number): string {
  * @param options The server's settings.
  * @param observer The Observer's flags, if it is to be served.
  * @param flags Log level and drain timeout.
+ * @param kv The `"kv"` application's settings (with `--dir`).
+ * @param distribution `--name`, `--cookie`, `--routes`: start the node and the router first.
  * @returns Once the server listens.
  */
 export async function serve(
@@ -385,9 +388,9 @@ export async function serve(
       await obs?.close(); // observer
       if (Server.address() !== undefined) await Server.drain(Server.NAME, drainMs);
       if (Application.isStarted(Server.app)) await Application.stop(Server.app);
-      if (distribution !== undefined && Application.isStarted(routerApp)) await Application.stop(routerApp);
+      if (Application.isStarted(routerApp)) await Application.stop(routerApp);
       if (Application.isStarted(kvApp)) await Application.stop(kvApp);
-      if (distribution !== undefined) await Node.stop();
+      await Node.stop();
     } catch (error) {
       console.error(`kv: failed to stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
       code = 1;
@@ -415,7 +418,7 @@ export async function serve(
     // The node first, so the router and the server route with its name.
     await Node.start(distribution.name, distribution.cookie === undefined ? {} : { cookie: distribution.cookie });
     Application.putEnv(kvApp, ROUTING_TABLE, distribution.routes);
-    await Application.ensureAllStarted(routerApp);
+    await Application.ensureAllStarted(routerApp, { type: "permanent" });
   }
   await Application.ensureAllStarted(Server.app, { env: options, type: "permanent" });
   // --- observer
