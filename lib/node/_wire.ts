@@ -6,7 +6,7 @@
  * Shape (stable; the runtime side relies on it):
  *
  * ```text
- * setControlHandler(fn: ((fromNode: string, control: Term, payload: Term | undefined) => void) | null): void
+ * setControlHandler(fn: ((fromNode: string, control: Term, payload: Term | undefined) => void) | null): ControlHandler | null  // returns the previous one
  * sendControl(node: string, control: Term, payload?: Term): boolean
  * onNodeDown(fn: (node: string, reason: string) => void): () => void      // returns unsubscribe
  * onNodeUp(fn: (node: string) => void): () => void                        // returns unsubscribe
@@ -104,17 +104,20 @@ const events = {
 };
 
 /**
- * Sets the function that receives control messages from other nodes (null: none).
+ * Sets the function that receives control messages from other nodes (null: none); returns the
+ * previous one, so a test can put it back.
  *
  * @example
  * ```ts
  * import * as Wire from "./_wire.ts";
- * Wire.setControlHandler((from, control) => console.log(from, control));
- * Wire.setControlHandler(null);
+ * const previous = Wire.setControlHandler((from, control) => console.log(from, control));
+ * Wire.setControlHandler(previous); // put back the runtime's (lib/node/_remote.ts)
  * ```
  */
-export function setControlHandler(fn: ControlHandler | null): void {
+export function setControlHandler(fn: ControlHandler | null): ControlHandler | null {
+  const previous = handler;
   handler = fn;
+  return previous;
 }
 
 /**

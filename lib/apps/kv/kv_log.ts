@@ -64,14 +64,13 @@ export interface KVLogOptions {
   fs?: DiskLog.FileSystem;
   /** Compact automatically at this many incremental bytes (see `DiskLog.OpenOptions.compactAt`). Default 64 MiB. */
   compactAt?: number;
+  /** The log's compactor; the KV tree passes `compactor.ts`'s. */
+  compactor?: DiskLog.Compactor;
 }
-
-/** The compactor module of the KV log (`compactor.ts`). */
-export const COMPACTOR: string = new URL("./compactor.ts", import.meta.url).href;
 
 /** A durable bucket's log and name. */
 export interface DurableBucket {
-  /** The bucket's log. */
+  /** The tree's log. */
   readonly log: DiskLog.Log;
   /** The bucket's name. */
   readonly name: string;
@@ -199,7 +198,7 @@ export function encode(record: LogRecord): Uint8Array {
 /** A payload that is not a KV record. */
 export class BadRecord extends Error {
   /**
-   * Creates the error.
+   * Makes an error.
    *
    * @param message What is wrong.
    */
@@ -211,8 +210,16 @@ export class BadRecord extends Error {
 
 /** @ignore Reads strings off a payload. */
 export class _Reader {
+  /** Where the next string starts. */
   at = 1;
+  /**
+   * Reads `bytes` from after its type byte.
+   *
+   * @param bytes The payload.
+   * @param wide Its strings are UTF-16LE.
+   */
   constructor(readonly bytes: Uint8Array, readonly wide: boolean) {}
+  /** The next string. */
   str(): string {
     const bytes = this.bytes;
     let n = 0, shift = 1, b: number;
@@ -291,7 +298,7 @@ export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpe
     sync: opts.sync ?? "everysec",
     repair: opts.repair ?? true,
     fs: opts.fs,
-    compactor: COMPACTOR,
+    ...(opts.compactor === undefined ? {} : { compactor: opts.compactor }),
     ...(opts.compactAt === undefined ? {} : { compactAt: opts.compactAt }),
     onRepaired: opts.onRepaired ?? ((r) =>
       console.error(

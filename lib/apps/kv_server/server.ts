@@ -223,6 +223,8 @@ class ServerState {
   readonly connections = new Set<Connection>();
   /** Draining: new connections are refused. */
   draining = false;
+  /** Told when the last open connection closed (while draining). */
+  onAllClosed: (() => void) | undefined;
   /** The current Task.Supervisor of connections. */
   tasks: Pid | undefined;
   /** The current (or last) listener. */
@@ -389,7 +391,9 @@ class Connection implements TcpConnectionHandler {
   }
 
   close(error?: unknown): void {
-    this.#state.connections.delete(this);
+    const state = this.#state;
+    state.connections.delete(this);
+    if (state.connections.size === 0) state.onAllClosed?.();
     try {
       this.#inner.close?.(error);
     } finally {
@@ -589,14 +593,17 @@ export async function drain(server: Pid | string = NAME, timeoutMs = DEFAULT_DRA
   if (state === undefined) return true;
   state.draining = true;
   await state.listener?.stopAccepting();
-  for (const conn of state.connections) conn.shutdown();
-  const deadline = performance.now() + timeoutMs;
-  // Each connection's close callback removes it; poll the set at a coarse pace (no event per close needed).
-  while (state.connections.size > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - performance.now()))));
+  const allClosed = new Promise<void>((resolve) => state.onAllClosed = resolve);
+  for (const conn of [...state.connections]) conn.shutdown();
+  if (state.connections.size > 0) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
+    await Promise.race([allClosed, late]);
+    clearTimeout(timer);
   }
+  state.onAllClosed = undefined;
   if (state.connections.size === 0) return true;
-  for (const conn of state.connections) conn.abort();
+  for (const conn of [...state.connections]) conn.abort();
   return false;
 }
 

@@ -119,3 +119,30 @@ for (const runtime of [RUNTIME]) {
     }
   });
 }
+
+test("parseArgs: the operating flags, and their errors", () => {
+  const parsed = parseArgs([
+    "serve",
+    "--high-water",
+    "2000000",
+    "--low-water=1000",
+    "--output-limit",
+    "5000000",
+    "--idle-timeout",
+    "0.5",
+    "--drain-timeout",
+    "2",
+    "--log-level",
+    "debug",
+  ], {});
+  assert.ok(parsed.command === "serve");
+  assert.equal(parsed.options.highWaterMark, 2_000_000);
+  assert.equal(parsed.options.lowWaterMark, 1000);
+  assert.equal(parsed.options.outputLimit, 5_000_000);
+  assert.equal(parsed.options.idleTimeout, 0.5);
+  assert.deepEqual(parsed.process, { logLevel: "debug", drainTimeout: 2 });
+  assert.throws(() => parseArgs(["serve", "--low-water", "2000000"], {}), /--low-water \(2000000\) must be below/);
+  assert.throws(() => parseArgs(["serve", "--log-level", "loud"], {}), /--log-level must be one of/);
+  assert.throws(() => parseArgs(["serve", "--idle-timeout", "soon"], {}), /--idle-timeout must be a number/);
+  assert.throws(() => parseArgs(["serve", "--output-limit", "0"], {}), /--output-limit must be an integer/);
+});
