@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskLog, Ets, GenServer, Process, Supervisor } from "@otp-ts/otp";
+import { KEEP_LAST } from "./keep_last.js";
 import type { Pid } from "@otp-ts/otp";
 
 type Call = "next" | { kind: "add"; n: number };
@@ -38,14 +39,12 @@ const restarted = await GenServer.call<Call, number>("counter", "next");
 const [row] = Ets.lookup(table, "ada");
 await Supervisor.stop(sup);
 
-// A disk log on the real file system, compacted in a worker thread (the worker's script is a
-// module of the package, loaded by URL).
+// A disk log on the real file system, compacted in a worker thread (keep_last.ts is the
+// compactor and the worker's script).
 const dir = mkdtempSync(join(tmpdir(), "otp_consumer_"));
 let compacted: number;
 try {
-  const keepLast =
-    "data:text/javascript,export function* compact(records) { let last; for (const r of records) last = r; if (last) yield last; }";
-  const [, log] = await DiskLog.open({ name: "consumer_log", dir, compactor: keepLast });
+  const [, log] = await DiskLog.open({ name: "consumer_log", dir, compactor: KEEP_LAST });
   for (let i = 0; i < 3; i++) await DiskLog.log(log, new Uint8Array([i]));
   compacted = (await DiskLog.compact(log)).records;
   await DiskLog.close(log);
