@@ -233,6 +233,26 @@ process_scenarios() ->
         collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
     end},
     {"receive.after_zero_empty", fun() -> ev(recv(0)) end},
+    {"timer.send_after_order", fun() ->
+        erlang:send_after(40, self(), late),
+        erlang:send_after(10, self(), early),
+        ev(recv(1000)), ev(recv(1000))
+    end},
+    {"timer.cancel", fun() ->
+        T = erlang:send_after(50, self(), x),
+        ev({cancelled, is_integer(erlang:cancel_timer(T))}),
+        ev(recv(150))
+    end},
+    {"timer.cancel_after_fire", fun() ->
+        T = erlang:send_after(1, self(), fired),
+        ev(recv(1000)),
+        ev({cancel, erlang:cancel_timer(T)})
+    end},
+    {"timer.send_after_to_name", fun() ->
+        register(diff_t1, self()),
+        erlang:send_after(5, diff_t1, by_name),
+        ev(recv(1000))
+    end},
     {"dead.sleep_then_send", fun() ->
         Main = self(),
         P = spawn(fun() -> Main ! started, receive after 50 -> ok end, Main ! sent_after_death end),
