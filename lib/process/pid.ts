@@ -104,7 +104,7 @@ export function makeRef(): Ref {
   return new Ref(nextRef++);
 }
 
-/** Returns a fresh ref id without allocating a {@linkcode Ref}. @ignore */
+/** @ignore Returns a fresh ref id without allocating a {@linkcode Ref}. */
 export function nextRefId(): number {
   return nextRef++;
 }
