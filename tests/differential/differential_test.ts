@@ -41,7 +41,9 @@ if (missing.length > 0) {
   test("differential: every deviation a scenario shows is a row of the README's table of deviations", () => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
     const rows = readme.split("\n").filter((l) => l.startsWith("| ")).map((l) => l.split("|")[1].trim());
-    for (const title of Object.values(DEVIATIONS)) assert.ok(rows.includes(title), `README has no deviation row titled ${title}`);
+    for (const title of Object.values(DEVIATIONS)) {
+      assert.ok(rows.includes(title), `README has no deviation row titled ${title}`);
+    }
   });
 
   for (const s of SCENARIOS) {

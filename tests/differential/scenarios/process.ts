@@ -189,6 +189,39 @@ export const processScenarios: Scenario[] = [
     },
   },
   {
+    name: "monitor.demonitor_foreign_ref",
+    async run(c) {
+      const main = Process.self();
+      const p = idle();
+      Process.spawn(async ({ receive }) => {
+        Process.send(main, ["ref", Process.monitor(p)]);
+        await receive(() => false);
+      });
+      const [, r] = await Process.receive<[string, Ref]>((m: unknown) => Array.isArray(m) && m[0] === "ref");
+      c.ev(["demonitor", Process.demonitor(r)]);
+    },
+  },
+  {
+    name: "trap.toggle",
+    async run(c) {
+      const main = Process.self();
+      const t = Process.spawn(async ({ receive }) => {
+        Process.trapExit(true);
+        Process.send(main, "ready");
+        Process.send(main, ["got", await receive(isExit)]);
+        Process.trapExit(false);
+        Process.send(main, "untrapped");
+        await receive(() => false);
+      });
+      await Process.receive("ready");
+      Process.monitor(t);
+      Process.exit(t, "first");
+      await Process.receive("untrapped");
+      Process.exit(t, "second");
+      await c.collect(isDown, 1000);
+    },
+  },
+  {
     name: "monitor.normal_exit_reason",
     async run(c) {
       const [, ref] = Process.spawnMonitor(() => {});
