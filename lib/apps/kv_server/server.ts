@@ -413,11 +413,27 @@ class Connection implements TcpConnectionHandler {
   }
 }
 
+/** A promise and its settle functions (`Promise.withResolvers`, which Node 20 lacks). */
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void, reject!: (error: unknown) => void;
+  const promise = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
 /**
  * The acceptor process: binds, then waits for an exit signal (it traps
  * exits) to stop accepting. `ready` settles once it listens (or failed to).
  */
-async function acceptorBody(state: ServerState, ready: PromiseWithResolvers<void>): Promise<void> {
+async function acceptorBody(state: ServerState, ready: Deferred): Promise<void> {
   Process.trapExit(true);
   Process.setLabel("acceptor");
   let listener: TcpListener;
@@ -453,7 +469,7 @@ async function acceptorBody(state: ServerState, ready: PromiseWithResolvers<void
 
 /** Starts the acceptor (inside the supervisor, which it links to); resolves once it listens. */
 function startAcceptor(state: ServerState): Promise<Pid> {
-  const ready = Promise.withResolvers<void>();
+  const ready = deferred();
   const task = Task.async(() => acceptorBody(state, ready));
   void Task.yield(task, Infinity).then((outcome) => {
     // Killed, crashed or stopped: the port must be released in every case.
@@ -682,6 +698,7 @@ function appStore(): AnyStore {
   return currentRoutes().length === 0 ? local : new RoutedStore(local);
 }
 
+/** The `"kv_server"` application: the acceptor and its connections under one supervisor. */
 export const app: Application.Spec<ServerEnv> = Application.define<ServerEnv>({
   name: "kv_server",
   description: "The KV text protocol over TCP",
