@@ -36,6 +36,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { DiskLog, type Pid, type Supervisor } from "../../../mod.ts";
 
 /** One change to the KV data, as logged. */
@@ -208,6 +209,19 @@ export class BadRecord extends Error {
   }
 }
 
+let viewOf: ArrayBufferLike | undefined;
+let view: Buffer | undefined;
+
+/** `bytes[start..end]` as a binary string (one char per byte). */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  // A replay's payloads are views into one chunk: one Buffer view per chunk, not per string.
+  if (bytes.buffer !== viewOf || view === undefined) {
+    viewOf = bytes.buffer;
+    view = Buffer.from(bytes.buffer);
+  }
+  return view.toString("latin1", bytes.byteOffset + start, bytes.byteOffset + end);
+}
+
 /** Reads strings off a payload. @internal */
 export class _Reader {
   /** Where the next string starts. */
@@ -231,18 +245,14 @@ export class _Reader {
     } while (b & 0x80);
     const end = this.at + n;
     if (end > bytes.length) throw new BadRecord("record ends inside a string");
-    let s = "";
+    let s: string;
     if (this.wide) {
       if (n % 2 !== 0) throw new BadRecord("odd UTF-16 length");
+      s = "";
       for (let i = this.at; i < end; i += 2) s += String.fromCharCode(bytes[i] | (bytes[i + 1] << 8));
-    } else if (n <= 64) {
-      for (let i = this.at; i < end; i++) s += String.fromCharCode(bytes[i]);
     } else {
-      const parts: string[] = [];
-      for (let i = this.at; i < end; i += 8192) {
-        parts.push(String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + 8192)) as unknown as number[]));
-      }
-      s = parts.join("");
+      // One flat string, made natively (a char-by-char concatenation makes a rope, slow to hash as a Map key).
+      s = latin1(bytes, this.at, end);
     }
     this.at = end;
     return s;
