@@ -291,7 +291,7 @@ export class Log {
   longestStep = 0;
   /** @internal */ compactor: Compactor | undefined;
   /** The compaction worker running, and the file it writes. @internal */
-  job: { worker: Worker } | undefined;
+  job: CompactionWorker | undefined;
   /** @internal */ compactAt = 64 << 20;
   /** Bytes of the closed incremental files. @internal */
   closedBytes = 0;
@@ -680,6 +680,9 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
     arg.repaired = openFiles(log, arg.repair);
     logs.set(log.name, log);
     if (log.policy === "everysec") log.timer = setInterval(everySecond, 1000, log);
+    if (log.compactor !== undefined && log.fs === nodeFileSystem) {
+      log.job = new CompactionWorker(log, log.compactor.worker);
+    }
     return ["ok", log];
   },
   async handleCall(req, _from, log) {
@@ -709,7 +712,7 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
     stopTimers(log);
     const job = log.job;
     if (job !== undefined) {
-      // A compaction still working: stop it (an open deletes its half-written base).
+      // Stop the worker (a compaction still working leaves a half-written base, which an open deletes).
       log.job = undefined;
       await job.worker.terminate();
     }
@@ -1339,38 +1342,53 @@ function inlineOps(fs: FileSystem, compact: CompactFn, step?: (s: CompactStep) =
   };
 }
 
-function workerOps(log: Log, module: string): CompactionOps {
-  const worker = new Worker(new URL(toUrl(module)), { workerData: { tag: WORKER_TAG } });
-  let pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
-  const settle = (f: (p: NonNullable<typeof pending>) => void) => {
-    const p = pending;
-    pending = undefined;
-    if (p !== undefined) f(p);
-  };
-  worker.on(
-    "message",
-    (m: { ok: boolean; result?: BaseWritten; error?: string }) =>
-      settle((p) => m.ok ? p.resolve(m.result) : p.reject(new DiskLogError("failed", `compaction: ${m.error}`))),
-  );
-  worker.on("error", (e) => settle((p) => p.reject(e)));
-  worker.on(
-    "exit",
-    () =>
-      settle((p) => p.reject(new DiskLogError("failed", `disk log ${log.name}: compaction stopped (the log closed)`))),
-  );
-  const ask = <T>(req: WorkerRequest): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      pending = { resolve: resolve as (v: unknown) => void, reject };
-      worker.postMessage(req);
+/**
+ * A log's compaction worker thread, started with the log (creating a thread
+ * holds the main thread for tens of ms: not during service) and kept idle
+ * between compactions.
+ */
+class CompactionWorker {
+  readonly worker: Worker;
+  #pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
+  exited = false;
+  constructor(readonly log: Log, module: string) {
+    this.worker = new Worker(new URL(toUrl(module)), { workerData: { tag: WORKER_TAG } });
+    // An idle worker must not keep the program alive.
+    this.worker.unref();
+    this.worker.on(
+      "message",
+      (m: { ok: boolean; result?: BaseWritten; error?: string }) =>
+        this.#settle((p) =>
+          m.ok ? p.resolve(m.result) : p.reject(new DiskLogError("failed", `compaction: ${m.error}`))
+        ),
+    );
+    this.worker.on("error", (e) => this.#settle((p) => p.reject(e)));
+    this.worker.on("exit", () => {
+      this.exited = true;
+      this.#settle((p) => p.reject(new DiskLogError("failed", `disk log ${log.name}: compaction worker stopped`)));
     });
-  log.job = { worker };
+  }
+  #settle(f: (p: { resolve: (v: unknown) => void; reject: (e: unknown) => void }) => void): void {
+    const p = this.#pending;
+    this.#pending = undefined;
+    if (p !== undefined) f(p);
+  }
+  ask<T>(req: WorkerRequest): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending = { resolve: resolve as (v: unknown) => void, reject };
+      this.worker.ref(); // working: keep the program alive until it answers
+      this.worker.postMessage(req);
+    }).finally(() => this.worker.unref());
+  }
+}
+
+function workerOps(log: Log, module: string): CompactionOps {
+  if (log.job === undefined || log.job.exited) log.job = new CompactionWorker(log, module);
+  const job = log.job;
   return {
-    prepare: (path, header, dir) => ask<undefined>({ op: "prepare", path, header, dir }).then(() => {}),
-    base: (req) => ask<BaseWritten>(req),
-    close() {
-      if (log.job?.worker === worker) log.job = undefined;
-      void worker.terminate();
-    },
+    prepare: (path, header, dir) => job.ask<undefined>({ op: "prepare", path, header, dir }).then(() => {}),
+    base: (req) => job.ask<BaseWritten>(req),
+    close() {},
   };
 }
 
