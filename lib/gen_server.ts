@@ -50,12 +50,14 @@ import {
   currentProc,
   DEAD,
   deliver,
+  type Dest,
   type DownTarget,
   dropMonitor,
   lookup,
   never,
   outsideProcess,
   type Proc,
+  remote,
 } from "./process/_runtime.ts";
 import { nextRefId } from "./process/pid.ts";
 import { formatReason } from "./process/reason.ts";
@@ -145,7 +147,7 @@ export class CallError extends Error {
   /** Why the call failed. */
   readonly reason: unknown;
   /** The server called (pid or name). */
-  readonly server: Pid | string;
+  readonly server: Dest;
   /** The request sent. */
   readonly request: unknown;
   /** The call's timeout in ms. */
@@ -158,7 +160,7 @@ export class CallError extends Error {
    * @param request The request.
    * @param timeout The timeout in ms.
    */
-  constructor(reason: unknown, server: Pid | string, request: unknown, timeout: number) {
+  constructor(reason: unknown, server: Dest, request: unknown, timeout: number) {
     const what = reason === "noproc"
       ? "no process"
       : reason === "timeout"
@@ -166,7 +168,8 @@ export class CallError extends Error {
       : reason === "calling_self"
       ? "process attempted to call itself"
       : formatReason(reason);
-    super(`exited in: GenServer.call(${String(server)}, ${formatReason(request)}, ${timeout}): ${what}`);
+    const dest = Array.isArray(server) ? formatReason(server) : String(server);
+    super(`exited in: GenServer.call(${dest}, ${formatReason(request)}, ${timeout}): ${what}`);
     this.name = "CallError";
     this.reason = reason;
     this.server = server;
@@ -185,7 +188,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
   /** @ignore */ reject: (e: unknown) => void;
   /** @ignore */ server: Proc;
   /** @ignore */ refId = 0;
-  /** @ignore */ dest: Pid | string;
+  /** @ignore */ dest: Dest;
   /** @ignore */ request: unknown;
   /** @ignore */ timeout: number;
   /** The calling process (undefined: plain code). */
@@ -199,7 +202,7 @@ export class From<R = unknown> extends Timer implements DownTarget {
     resolve: (v: R) => void,
     reject: (e: unknown) => void,
     server: Proc,
-    dest: Pid | string,
+    dest: Dest,
     request: unknown,
     timeout: number,
     caller: Proc | null,
@@ -244,6 +247,18 @@ export class From<R = unknown> extends Timer implements DownTarget {
     if (caller !== null && caller.state === DEAD) return; // nobody left to tell
     if (this.direct) outsideProcess(resolve, value);
     else resolve(value);
+  }
+  /** @ignore Rejects the call with `error` itself (not a CallError): the request was refused, the server lives on. */
+  refuse(error: unknown): void {
+    const reject = this.reject;
+    if (this.resolve === null) return;
+    this.resolve = null;
+    if (this.refId !== 0) dropMonitor(this.server, this.refId);
+    this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return;
+    if (this.direct) outsideProcess(reject, error);
+    else reject(error);
   }
   /** @ignore Timeout. */
   override fire(): void {
@@ -323,7 +338,7 @@ export function startLink<S, A, Call, Reply, Cast, Info>(
  * ```
  */
 export function call<Call = any, Reply = any>(
-  server: ServerRef<Call, Reply, any> | string,
+  server: ServerRef<Call, Reply, any> | string | readonly [string, string],
   // NoInfer: the request is checked against the server's type, never widens it.
   request: NoInfer<Call>,
   timeout: number = 5000,
@@ -331,6 +346,17 @@ export function call<Call = any, Reply = any>(
   const caller = currentProc();
   if (caller !== null && caller.state === DEAD) return never();
   const p = lookup(server);
+  if (p === null && remote !== null && remote.isRemote(server)) {
+    return new Promise<Reply>((resolve, reject) =>
+      remote!.call(
+        server,
+        request,
+        timeout,
+        resolve as (v: unknown) => void,
+        (reason) => reject(new CallError(reason, server, request, timeout)),
+      )
+    );
+  }
   if (p === null || p.state === DEAD) return Promise.reject(new CallError("noproc", server, request, timeout));
   if (caller === p) return Promise.reject(new CallError("calling_self", server, request, timeout));
   return new Promise<Reply>((resolve, reject) => {
@@ -362,7 +388,7 @@ export function call<Call = any, Reply = any>(
  * ```
  */
 export function callWith<Call = any, Reply = any>(
-  server: ServerRef<Call, Reply, any> | string,
+  server: ServerRef<Call, Reply, any> | string | readonly [string, string],
   // NoInfer: the request is checked against the server's type, never widens it.
   request: NoInfer<Call>,
   onReply: (reply: Reply) => void,
@@ -372,6 +398,16 @@ export function callWith<Call = any, Reply = any>(
   const caller = currentProc();
   if (caller !== null && caller.state === DEAD) return;
   const p = lookup(server);
+  if (p === null && remote !== null && remote.isRemote(server)) {
+    remote.call(
+      server,
+      request,
+      timeout,
+      onReply as (v: unknown) => void,
+      (reason) => onError(new CallError(reason, server, request, timeout)),
+    );
+    return;
+  }
   if (p === null || p.state === DEAD || caller === p) {
     const reason = p === null || p.state === DEAD ? "noproc" : "calling_self";
     queueMicrotask(() => onError(new CallError(reason, server, request, timeout)));
@@ -393,10 +429,14 @@ export function callWith<Call = any, Reply = any>(
  * GenServer.cast("nobody_here", "hello"); // no error, as in Elixir
  * ```
  */
-export function cast<Cast = any>(server: ServerRef<any, any, Cast> | string, request: NoInfer<Cast>): void {
+export function cast<Cast = any>(
+  server: ServerRef<any, any, Cast> | string | readonly [string, string],
+  request: NoInfer<Cast>,
+): void {
   if (callerIsDead()) return;
   const p = lookup(server);
   if (p !== null) deliver(p, new CastMessage(request));
+  else if (remote !== null && remote.isRemote(server)) remote.cast(server, request);
 }
 
 /**

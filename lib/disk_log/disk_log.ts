@@ -214,9 +214,9 @@ export interface LogInfo {
 
 /** Where {@linkcode chunk} goes on. */
 export interface Continuation {
-  /** @internal */ readonly file: number;
-  /** @internal */ readonly offset: number;
-  /** @internal */ readonly generation: number;
+  /** @ignore */ readonly file: number;
+  /** @ignore */ readonly offset: number;
+  /** @ignore */ readonly generation: number;
 }
 
 /** A log, by its handle or its name. */
@@ -249,14 +249,14 @@ export class Log {
   readonly dir: string;
   /** Its sync policy. */
   readonly policy: SyncPolicy;
-  /** @internal */ readonly fs: FileSystem;
-  /** @internal */ readonly maxRecordSize: number;
+  /** @ignore */ readonly fs: FileSystem;
+  /** @ignore */ readonly maxRecordSize: number;
   /** The owner process. */
   pid!: Pid;
-  /** @internal */ files: LogFile[] = [];
-  /** @internal */ generation = 0;
-  /** @internal */ fd = -1;
-  /** Size of the active file (where the buffer's first byte goes). @internal */
+  /** @ignore */ files: LogFile[] = [];
+  /** @ignore */ generation = 0;
+  /** @ignore */ fd = -1;
+  /** @ignore Size of the active file (where the buffer's first byte goes). */
   fileSize = 0;
   /** Bytes appended since open. */
   appended = 0;
@@ -266,39 +266,39 @@ export class Log {
   synced = 0;
   /** Records appended since open. */
   records = 0;
-  /** @internal */ buf: Uint8Array = new Uint8Array(INITIAL_BUFFER);
-  /** @internal */ bufLen = 0;
-  /** @internal */ flushScheduled = false;
-  /** @internal */ syncInFlight = false;
-  /** A file switch is under way: writes wait. @internal */
+  /** @ignore */ buf: Uint8Array = new Uint8Array(INITIAL_BUFFER);
+  /** @ignore */ bufLen = 0;
+  /** @ignore */ flushScheduled = false;
+  /** @ignore */ syncInFlight = false;
+  /** @ignore A file switch is under way: writes wait. */
   switching = false;
-  /** @internal */ lastSync: number | null = null;
-  /** @internal */ fsyncs = 0;
-  /** @internal */ compactions = 0;
-  /** @internal */ full = false;
-  /** @internal */ failed: unknown = undefined;
-  /** @internal */ closed = false;
-  /** @internal */ timer: ReturnType<typeof setInterval> | undefined;
-  /** @internal */ retry: ReturnType<typeof setTimeout> | undefined;
-  /** Waiters, by position: parallel arrays from `waitHead`. @internal */
+  /** @ignore */ lastSync: number | null = null;
+  /** @ignore */ fsyncs = 0;
+  /** @ignore */ compactions = 0;
+  /** @ignore */ full = false;
+  /** @ignore */ failed: unknown = undefined;
+  /** @ignore */ closed = false;
+  /** @ignore */ timer: ReturnType<typeof setInterval> | undefined;
+  /** @ignore */ retry: ReturnType<typeof setTimeout> | undefined;
+  /** @ignore Waiters, by position: parallel arrays from `waitHead`. */
   waitPos: number[] = [];
-  /** @internal */ waitFn: ((error?: unknown) => void)[] = [];
-  /** @internal */ waitHead = 0;
-  /** Sync requests (`sync`) waiting for `synced >= position`. @internal */
+  /** @ignore */ waitFn: ((error?: unknown) => void)[] = [];
+  /** @ignore */ waitHead = 0;
+  /** @ignore Sync requests (`sync`) waiting for `synced >= position`. */
   syncWaiters: [number, (error?: unknown) => void][] = [];
-  /** @internal */ compacting = false;
-  /** The longest synchronous step of the current (or last) compaction, ms. @internal */
+  /** @ignore */ compacting = false;
+  /** @ignore The longest synchronous step of the current (or last) compaction, ms. */
   longestStep = 0;
-  /** @internal */ compactor: Compactor | undefined;
-  /** The compaction worker running, and the file it writes. @internal */
+  /** @ignore */ compactor: Compactor | undefined;
+  /** @ignore The log's compaction worker thread (real file system only). */
   job: CompactionWorker | undefined;
-  /** @internal */ compactAt = 64 << 20;
-  /** Bytes of the closed incremental files. @internal */
+  /** @ignore */ compactAt = 64 << 20;
+  /** @ignore Bytes of the closed incremental files. */
   closedBytes = 0;
-  /** Bytes of the base file. @internal */
+  /** @ignore Bytes of the base file. */
   baseBytes = 0;
 
-  /** @internal */
+  /** @ignore */
   constructor(name: string, dir: string, policy: SyncPolicy, fs: FileSystem, maxRecordSize: number) {
     this.name = name;
     this.dir = dir;
@@ -1208,7 +1208,7 @@ export function accessibleLogs(): string[] {
 
 // --- compaction ------------------------------------------------------------------
 
-/** The files a compaction folds: everything before the new active file. @internal */
+/** @ignore The files a compaction folds: everything before the new active file. */
 export interface Switched {
   /** The closed files, oldest first (a base first if any). */
   files: string[];

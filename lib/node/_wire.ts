@@ -6,7 +6,7 @@
  * Shape (stable; the runtime side relies on it):
  *
  * ```text
- * setControlHandler(fn: ((fromNode: string, control: Term, payload: Term | undefined) => void) | null): void
+ * setControlHandler(fn: ((fromNode: string, control: Term, payload: Term | undefined) => void) | null): ControlHandler | null  // returns the previous one
  * sendControl(node: string, control: Term, payload?: Term): boolean
  * onNodeDown(fn: (node: string, reason: string) => void): () => void      // returns unsubscribe
  * onNodeUp(fn: (node: string) => void): () => void                        // returns unsubscribe
@@ -104,17 +104,20 @@ const events = {
 };
 
 /**
- * Sets the function that receives control messages from other nodes (null: none).
+ * Sets the function that receives control messages from other nodes (null: none); returns the
+ * previous one, so a test can put it back.
  *
  * @example
  * ```ts
  * import * as Wire from "./_wire.ts";
- * Wire.setControlHandler((from, control) => console.log(from, control));
- * Wire.setControlHandler(null);
+ * const previous = Wire.setControlHandler((from, control) => console.log(from, control));
+ * Wire.setControlHandler(previous); // put back the runtime's (lib/node/_remote.ts)
  * ```
  */
-export function setControlHandler(fn: ControlHandler | null): void {
+export function setControlHandler(fn: ControlHandler | null): ControlHandler | null {
+  const previous = handler;
   handler = fn;
+  return previous;
 }
 
 /**
@@ -162,7 +165,7 @@ export function onNodeUp(fn: (node: string) => void): () => void {
   return () => upHandlers.delete(fn);
 }
 
-/** @internal For node.ts: down events that also say whether the connection had been up. */
+/** @ignore For node.ts: down events that also say whether the connection had been up. */
 export function onNodeDownRaw(fn: (node: string, reason: string, wasUp: boolean) => void): () => void {
   rawDownHandlers.add(fn);
   return () => rawDownHandlers.delete(fn);
@@ -247,7 +250,7 @@ export function disconnectNode(node: string): boolean {
   return local !== null && local.disconnect(node);
 }
 
-/** @internal Starts distribution (node.ts validates and resolves the options). */
+/** @ignore Starts distribution (node.ts validates and resolves the options). */
 export async function startLocal(name: string, opts: DistOptions): Promise<LocalNode> {
   if (local !== null) throw new Error(`distribution is already started as ${local.name}`);
   const node = await LocalNode.start(name, opts, events);
@@ -259,7 +262,7 @@ export async function startLocal(name: string, opts: DistOptions): Promise<Local
   return node;
 }
 
-/** @internal Stops distribution: every connection goes down with reason `shutdown`. */
+/** @ignore Stops distribution: every connection goes down with reason `shutdown`. */
 export async function stopLocal(): Promise<void> {
   const node = local;
   if (node === null) return;
@@ -267,7 +270,7 @@ export async function stopLocal(): Promise<void> {
   local = null;
 }
 
-/** @internal The running node (tests use its port). */
+/** @ignore The running node (tests use its port). */
 export function localNode(): LocalNode | null {
   return local;
 }

@@ -57,7 +57,7 @@ function resolveCookie(option: string | undefined): string {
   if (option !== undefined) return option;
   const env = process.env.KV_COOKIE;
   if (env !== undefined && env !== "") return env;
-  const file = join(homedir(), ".erlang.cookie");
+  const file = join(process.env.HOME || homedir(), ".erlang.cookie"); // $HOME first, as erl
   let text: string;
   try {
     text = readFileSync(file, "utf8");

@@ -208,13 +208,75 @@ function runDeferred(): void {
   deferredArgs.length = 0;
 }
 
-/** Resolves a pid or registered name to a live process, or null. */
-export function lookup(dest: Pid | string): Proc | null {
+/** Where a message can go: a pid, a registered name, or `[name, node]` (a name on a node). */
+export type Dest = Pid | string | readonly [string, string];
+
+/** Resolves a pid, registered name or `[name, node]` to a live local process, or null. */
+export function lookup(dest: Dest): Proc | null {
   if (typeof dest === "string") {
     const p = names.get(dest);
     return p === undefined ? null : p;
   }
-  return dest._proc as Proc | null;
+  const p = (dest as Pid)._proc;
+  return p === undefined ? lookupOnNode(dest) : p as Proc | null;
+}
+
+/**
+ * `[name, node]`: the local process registered as `name` when `node` is this
+ * node. Name and node may be strings or atoms (`Symbol.for`), as decoded.
+ */
+function lookupOnNode(dest: unknown): Proc | null {
+  if (!Array.isArray(dest) || dest.length !== 2) return null;
+  const name = nameOf(dest[0]), node = nameOf(dest[1]);
+  if (name === undefined || node === undefined) return null;
+  if (remote === null ? node !== "nonode@nohost" : !remote.isSelf(node)) return null;
+  const p = names.get(name);
+  return p === undefined ? null : p;
+}
+
+/** A string, or an atom's name. */
+export function nameOf(v: unknown): string | undefined {
+  return typeof v === "string" ? v : typeof v === "symbol" ? Symbol.keyFor(v) : undefined;
+}
+
+// ---------------------------------------------------------------- other nodes
+
+/**
+ * What the distribution layer (`lib/node/`) plugs in for pids and names of
+ * other nodes. Only the paths where the local lookup found no process consult
+ * it, so local sends, links and monitors cost nothing more.
+ */
+export interface RemoteHooks {
+  /** `dest` is a pid or `[name, node]` of another node. */
+  isRemote(dest: unknown): boolean;
+  /** `node` names this node. */
+  isSelf(node: unknown): boolean;
+  send(from: Proc | null, dest: unknown, msg: unknown): void;
+  link(caller: Proc, dest: unknown): void;
+  unlink(caller: Proc, dest: unknown): void;
+  monitor(caller: Proc, dest: unknown): Ref;
+  /** Removes a monitor on another node's process; true if it was active. */
+  demonitor(caller: Proc, ref: Ref): boolean;
+  exit(from: Proc | null, dest: unknown, reason: unknown): void;
+  /** A `GenServer.call` to another node: exactly one callback runs, never inside this call. */
+  call(
+    dest: unknown,
+    request: unknown,
+    timeout: number,
+    onReply: (reply: unknown) => void,
+    onError: (reason: unknown) => void,
+  ): void;
+  cast(dest: unknown, request: unknown): void;
+  /** Appends `p`'s links and monitors across nodes to `Process.info`'s lists. */
+  addInfo(p: Proc, links: Pid[], monitors: Pid[], monitoredBy: Pid[]): void;
+}
+
+/** The distribution layer, once loaded. */
+export let remote: RemoteHooks | null = null;
+
+/** @ignore Plugs in the distribution layer. */
+export function setRemoteHooks(hooks: RemoteHooks | null): void {
+  remote = hooks;
 }
 
 // ---------------------------------------------------------------- run queue

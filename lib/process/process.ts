@@ -44,6 +44,7 @@ import {
   currentProc,
   DEAD,
   deliver,
+  type Dest,
   dropMonitor,
   exitSignal,
   findMatch,
@@ -57,6 +58,7 @@ import {
   ProcessExit,
   ProcMonitor,
   procOf,
+  remote,
   RUNNING,
   runQueueLength,
   setCrashLogger as setRuntimeCrashLogger,
@@ -68,7 +70,7 @@ import {
 } from "./_runtime.ts";
 import { formatReason } from "./reason.ts";
 
-export { Pid, Ref };
+export { type Dest, Pid, Ref };
 
 export { type ProcessBody, type ProcessContext, type SpawnOptions, TIMEOUT } from "./_spawn.ts";
 import {
@@ -172,8 +174,11 @@ export function current(): Pid | undefined {
 }
 
 /**
- * Sends `msg` to a pid or registered name. Sending to a dead pid does nothing;
- * sending to a name nobody holds throws (as Erlang's `badarg`).
+ * Sends `msg` to a pid, a registered name, or `[name, node]` (a name on a
+ * node; see `Node`). Sending to a dead pid does nothing; sending to a local
+ * name nobody holds throws (as Erlang's `badarg`); a pid or name of another
+ * node gets the message over the connection to that node (dropped if the
+ * node cannot be reached, as in Erlang).
  *
  * @example
  * ```ts
@@ -182,7 +187,7 @@ export function current(): Pid | undefined {
  * Process.send(pid, "stop");
  * ```
  */
-export function send<M>(dest: Pid<M> | string, msg: NoInfer<M>): void {
+export function send<M>(dest: Pid<M> | string | readonly [string, string], msg: NoInfer<M>): void {
   if (callerIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
@@ -190,8 +195,22 @@ export function send<M>(dest: Pid<M> | string, msg: NoInfer<M>): void {
     deliver(p, msg);
     return;
   }
-  const p = procOf(dest);
-  if (p !== null) deliver(p, msg);
+  const p = (dest as Pid)._proc as Proc | null | undefined;
+  if (p != null) deliver(p, msg);
+  else sendElsewhere(dest, msg);
+}
+
+/** A send to no live local pid: `[name, node]`, another node's pid, or a dead pid (dropped). */
+function sendElsewhere(dest: unknown, msg: unknown): void {
+  if (remote !== null && remote.isRemote(dest)) {
+    remote.send(currentProc(), dest, msg);
+    return;
+  }
+  if (Array.isArray(dest)) {
+    const p = lookup(dest as unknown as Dest);
+    if (p === null) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
+    deliver(p, msg);
+  }
 }
 
 /**
@@ -243,6 +262,12 @@ export class NoProcessError extends Error {
   readonly reason = "noproc";
   /** The process that was not there. */
   readonly pid: Pid;
+  /**
+   * Makes the error.
+   *
+   * @param pid The missing process.
+   * @param what The operation that found it missing, as `Process.link`.
+   */
   constructor(pid: Pid, what: string) {
     super(`${what}(${pid}): no such process`);
     this.name = "NoProcessError";
@@ -271,6 +296,10 @@ export function link(pid: Pid | string): void {
   const caller = callerOrThrow("Process.link");
   if (caller.state === DEAD) return;
   const p = lookup(pid);
+  if (p === null && remote !== null && remote.isRemote(pid)) {
+    remote.link(caller, pid);
+    return;
+  }
   if (p === null || p.state === DEAD) {
     if (typeof pid === "string") throw new Error(`No process is registered as ${JSON.stringify(pid)}`);
     if (!caller.trapExit) throw new NoProcessError(pid, "Process.link");
@@ -293,6 +322,7 @@ export function unlink(pid: Pid): void {
   const caller = callerOrThrow("Process.unlink");
   const p = procOf(pid);
   if (p !== null) unlinkProcs(caller, p);
+  else if (remote !== null && remote.isRemote(pid)) remote.unlink(caller, pid);
 }
 
 function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref {
@@ -328,9 +358,13 @@ const nobody = { pid: ROOT } as Proc;
  * });
  * ```
  */
-export function monitor(pid: Pid | string): Ref {
+export function monitor(pid: Dest): Ref {
   const caller = callerOrThrow("Process.monitor");
-  return monitorFrom(caller, lookup(pid), pid);
+  const p = lookup(pid);
+  if (p === null && remote !== null && remote.isRemote(pid) && caller.state !== DEAD) {
+    return remote.monitor(caller, pid);
+  }
+  return monitorFrom(caller, p, pid as Pid | string);
 }
 
 /**
@@ -353,6 +387,8 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
   if (target !== undefined) {
     caller.monitoring!.delete(ref.id);
     active = dropMonitor(target, ref.id);
+  } else if (remote !== null) {
+    active = remote.demonitor(caller, ref);
   }
   if (opts?.flush && caller.mq !== null) {
     const i = findMatch(caller, (m) => m instanceof DownMessage && m.ref === ref, caller.mqHead);
@@ -378,13 +414,17 @@ export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
  * console.assert(!Process.isAlive(pid));
  * ```
  */
-export function exit(pid: Pid | string, reason: unknown): void;
+export function exit(pid: Dest, reason: unknown): void;
 /** Ends the calling process with `reason` (throws; do not catch it). */
 export function exit(reason: unknown): never;
 export function exit(a: unknown, b?: unknown): void {
   if (arguments.length < 2) throw new ProcessExit(a);
-  const target = lookup(a as Pid | string);
+  const target = lookup(a as Dest);
   if (target === null) {
+    if (remote !== null && remote.isRemote(a)) {
+      remote.exit(currentProc(), a, b);
+      return;
+    }
     if (typeof a === "string") throw new Error(`No process is registered as ${JSON.stringify(a)}`);
     return;
   }
@@ -508,11 +548,11 @@ export interface ProcessInfo {
   messageQueueLen: number;
   /** Messages taken from the mailbox so far. */
   messagesHandled: number;
-  /** Processes linked to it. */
+  /** Processes linked to it, of this node (`Pid`) and of others (`RemotePid`). */
   links: Pid[];
-  /** Processes this one monitors. */
+  /** Processes this one monitors (a monitor of a name on another node shows as `[name, node]`). */
   monitors: Pid[];
-  /** Processes monitoring this one. */
+  /** Processes monitoring this one, here or on other nodes. */
   monitoredBy: Pid[];
   /** Whether it traps exits. */
   trapExit: boolean;
@@ -541,6 +581,10 @@ export function info(pid: Pid): ProcessInfo | undefined {
   const monitoredBy: Pid[] = [];
   for (const m of monitorsOf(p)) if (m instanceof ProcMonitor) monitoredBy.push(m.watcher.pid);
   const qlen = p.queueLength;
+  const links = linksOf(p).map((l) => l.pid);
+  const monitors = p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid);
+  // Links and monitors across nodes, as process_info/2 lists them with the local ones.
+  if (remote !== null) remote.addInfo(p, links, monitors, monitoredBy);
   return {
     pid: p.pid,
     status: p.state === RUNNING ? "running" : p.state === SUSPENDED ? "suspended" : p.queued ? "runnable" : "waiting",
@@ -548,8 +592,8 @@ export function info(pid: Pid): ProcessInfo | undefined {
     registeredName: p.name,
     messageQueueLen: qlen,
     messagesHandled: p.handled,
-    links: linksOf(p).map((l) => l.pid),
-    monitors: p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid),
+    links,
+    monitors,
     monitoredBy,
     trapExit: p.trapExit,
     parent: p.parent?.pid,

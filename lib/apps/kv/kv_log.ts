@@ -47,7 +47,7 @@ export type LogRecord =
   | { readonly type: "drop"; readonly bucket: string };
 
 const CREATE = 1, PUT = 2, DELETE = 3, DROP = 4, WIDE = 0x80;
-/** @internal Record type bytes. */
+/** @ignore Record type bytes. */
 export const _TYPES = { CREATE, PUT, DELETE, DROP, WIDE } as const;
 const TYPES = ["", "create", "put", "delete", "drop"] as const;
 
@@ -94,12 +94,12 @@ export function durableOf(pid: Pid): DurableBucket | undefined {
   return durable.get(pid.id);
 }
 
-/** @internal The registry marks a bucket durable (before publishing it). */
+/** @ignore The registry marks a bucket durable (before publishing it). */
 export function _register(pid: Pid, log: DiskLog.Log, name: string): void {
   durable.set(pid.id, { log, name });
 }
 
-/** @internal The registry forgets a bucket. */
+/** @ignore The registry forgets a bucket. */
 export function _unregister(pid: Pid): void {
   durable.delete(pid.id);
 }
@@ -150,22 +150,22 @@ function appendRecord(log: DiskLog.Log, type: number, a: string, b?: string, c?:
   });
 }
 
-/** @internal Logs a bucket's creation. */
+/** @ignore Logs a bucket's creation. */
 export function _logCreate(log: DiskLog.Log, bucket: string): number {
   return appendRecord(log, CREATE, bucket);
 }
 
-/** @internal Logs a bucket's removal. */
+/** @ignore Logs a bucket's removal. */
 export function _logDrop(log: DiskLog.Log, bucket: string): number {
   return appendRecord(log, DROP, bucket);
 }
 
-/** @internal Logs a put by the bucket `d`. */
+/** @ignore Logs a put by the bucket `d`. */
 export function _logPut(d: DurableBucket, key: string, value: string): number {
   return appendRecord(d.log, PUT, d.name, key, value);
 }
 
-/** @internal Logs a delete by the bucket `d`. */
+/** @ignore Logs a delete by the bucket `d`. */
 export function _logDelete(d: DurableBucket, key: string): number {
   return appendRecord(d.log, DELETE, d.name, key);
 }
@@ -222,7 +222,7 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
   return view.toString("latin1", bytes.byteOffset + start, bytes.byteOffset + end);
 }
 
-/** Reads strings off a payload. @internal */
+/** @ignore Reads strings off a payload. */
 export class _Reader {
   /** Where the next string starts. */
   at = 1;

@@ -6,6 +6,7 @@
  *          [--high-water BYTES] [--low-water BYTES] [--output-limit BYTES]
  *          [--idle-timeout SECONDS] [--drain-timeout SECONDS] [--log-level LEVEL]
  *          [--dir DIR [--appendfsync always|everysec|no] [--repair truncate]]
+ *          [--name NAME@HOST --cookie COOKIE --routes 'a-m=foo@host,n-z=bar@host']
  * kv --help
  * kv --version
  * ```
@@ -36,9 +37,13 @@
  */
 
 import process from "node:process";
-import { Application, formatReason, Logger } from "../../../mod.ts";
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { Application, formatReason, Logger, Node } from "../../../mod.ts";
 import * as Server from "./server.ts";
-import { app as kvApp, Bucket, type KVEnv } from "../kv/mod.ts";
+import { AddressInUseError } from "../../net/mod.ts";
+import { app as kvApp, Bucket, type KVEnv, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
+import { routerApp } from "./router.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
@@ -73,8 +78,14 @@ Options of serve:
   --repair truncate       with --dir: start even on a damaged log, cutting it at the damage
   --observer [HOST:]PORT  serve the Observer web page (default host 127.0.0.1; off by default)
   --observer-read-only    the Observer shows but cannot kill
+  --name NAME@HOST        run as a distributed node (Erlang distribution, hidden node, loopback)
+  --cookie COOKIE         the cluster's cookie (default: $KV_COOKIE, else ~/.erlang.cookie)
+  --routes TABLE          bucket routes by first byte, e.g. 'a-m=foo@localhost,n-z=bar@localhost'
+                          (default: $KV_ROUTES; none: every bucket on this node); needs --name
 
-Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM stops it.
+Prints "listening on HOST:PORT" once it accepts connections. SIGINT or SIGTERM stops it: the requests
+already received are answered, then it exits 0; a second signal exits 1 at once. If the KV tree or the
+server stops for good, it says so in one line and exits 1.
 `;
 
 /** What the command line asks for. */
@@ -89,6 +100,8 @@ export type Invocation =
     readonly process?: ProcessFlags;
     /** The `"kv"` application's durability settings (with `--dir`). */
     readonly kv?: Partial<KVEnv>;
+    /** `--name` (and `--cookie`, `--routes`): a node of a KV cluster. */
+    readonly distribution?: Distribution;
   };
 
 /** What `kv serve` does as a program (not the server's settings). */
@@ -97,6 +110,16 @@ export interface ProcessFlags {
   readonly logLevel?: Logger.Level | "none";
   /** `--drain-timeout`, in seconds. */
   readonly drainTimeout?: number;
+}
+
+/** `--name`, `--cookie`, `--routes`: run as a node of a KV cluster. */
+export interface Distribution {
+  /** The node's name (`name@host`, or `name` for `name@localhost`). */
+  readonly name: string;
+  /** The cookie (else `Node.start` reads `$KV_COOKIE` or `~/.erlang.cookie`). */
+  readonly cookie?: string;
+  /** The routing table (empty: every bucket here). */
+  readonly routes: RoutingTable;
 }
 
 /** A command line that cannot be run; the message says why. */
@@ -158,6 +181,9 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   let dir: string | undefined;
   let appendfsync: string | undefined;
   let repair: string | undefined;
+  let nodeName: string | undefined;
+  let cookie: string | undefined;
+  let routes: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === "--help" || arg === "-h") return { command: "help" };
@@ -213,6 +239,15 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
         if (eq > 0) throw new UsageError(`--observer-read-only takes no value`);
         observerReadOnly = true;
         break;
+      case "--name":
+        nodeName = takeValue();
+        break;
+      case "--cookie":
+        cookie = takeValue();
+        break;
+      case "--routes":
+        routes = takeValue();
+        break;
       default:
         throw new UsageError(`unknown option "${arg}"`);
     }
@@ -232,6 +267,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   if (dir === undefined && (appendfsync !== undefined || repair !== undefined)) {
     throw new UsageError(`${appendfsync !== undefined ? "--appendfsync" : "--repair"} needs --dir`);
   }
+  const distribution = parseDistribution(nodeName, cookie ?? env.KV_COOKIE, routes ?? env.KV_ROUTES, routes);
   const portText = port ?? env.PORT;
   const bytes = (flag: string): number | undefined =>
     extra.has(flag) ? integer(flag, extra.get(flag), 1, 2 ** 40) : undefined;
@@ -265,6 +301,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   };
   return {
     command: "serve",
+    ...(distribution === undefined ? {} : { distribution }),
     ...(observerFlags === undefined ? {} : { observer: observerFlags }),
     ...(Object.keys(processFlags).length === 0 ? {} : { process: processFlags }),
     ...(dir === undefined ? {} : {
@@ -291,6 +328,28 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   };
 }
 
+function parseDistribution(
+  name: string | undefined,
+  cookie: string | undefined,
+  routes: string | undefined,
+  routesFlag: string | undefined,
+): Distribution | undefined {
+  if (name === undefined) {
+    if (routesFlag !== undefined) throw new UsageError("--routes needs --name");
+    return undefined;
+  }
+  if (!/^[A-Za-z0-9_-]+(@[A-Za-z0-9_.-]+)?$/.test(name)) {
+    throw new UsageError(`--name must be NAME or NAME@HOST (letters, digits, _ and -), got "${name}"`);
+  }
+  let table: RoutingTable = [];
+  try {
+    if (routes !== undefined) table = parseRoutes(routes);
+  } catch (e) {
+    throw new UsageError(`${routesFlag !== undefined ? "--routes" : "KV_ROUTES"}: ${(e as Error).message}`);
+  }
+  return { name, ...(cookie === undefined || cookie === "" ? {} : { cookie }), routes: table };
+}
+
 /** How a `listening on` line shows an address (IPv6 in brackets). */
 function showAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
@@ -305,6 +364,8 @@ function showAddress(hostname: string, port: number): string {
  * @param options The server's settings.
  * @param observer The Observer's flags, if it is to be served.
  * @param flags Log level and drain timeout.
+ * @param kv The `"kv"` application's settings (with `--dir`).
+ * @param distribution `--name`, `--cookie`, `--routes`: start the node and the router first.
  * @returns Once the server listens.
  */
 export async function serve(
@@ -312,6 +373,7 @@ export async function serve(
   observer?: ObserverFlags,
   flags: ProcessFlags = {},
   kv?: Partial<KVEnv>,
+  distribution?: Distribution,
 ): Promise<void> {
   if (kv !== undefined) Application.load(kvApp, kv);
   if (flags.logLevel !== undefined) Logger.setLevel(flags.logLevel);
@@ -326,7 +388,9 @@ export async function serve(
       await obs?.close(); // observer
       if (Server.address() !== undefined) await Server.drain(Server.NAME, drainMs);
       if (Application.isStarted(Server.app)) await Application.stop(Server.app);
+      if (Application.isStarted(routerApp)) await Application.stop(routerApp);
       if (Application.isStarted(kvApp)) await Application.stop(kvApp);
+      await Node.stop();
     } catch (error) {
       console.error(`kv: failed to stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
       code = 1;
@@ -350,6 +414,12 @@ export async function serve(
     console.error(`kv: application "${app}" stopped (${formatReason(reason)}); exiting`);
     process.exit(1);
   });
+  if (distribution !== undefined) {
+    // The node first, so the router and the server route with its name.
+    await Node.start(distribution.name, distribution.cookie === undefined ? {} : { cookie: distribution.cookie });
+    Application.putEnv(kvApp, ROUTING_TABLE, distribution.routes);
+    await Application.ensureAllStarted(routerApp, { type: "permanent" });
+  }
   await Application.ensureAllStarted(Server.app, { env: options, type: "permanent" });
   // --- observer
   if (observer !== undefined) {
@@ -396,7 +466,13 @@ export async function main(args: readonly string[]): Promise<number | undefined>
       return 0;
     case "serve":
       try {
-        await serve(invocation.options, invocation.observer, invocation.process, invocation.kv);
+        await serve(
+          invocation.options,
+          invocation.observer,
+          invocation.process,
+          invocation.kv,
+          invocation.distribution,
+        );
       } catch (error) {
         const { hostname, port } = invocation.options;
         const why = describe(error);
@@ -413,7 +489,10 @@ export async function main(args: readonly string[]): Promise<number | undefined>
 /** A short description of a start failure (the innermost cause). */
 function describe(error: unknown): string {
   let e = error;
-  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  // The innermost cause, except that "address … is already in use" says it better than the runtime's own words.
+  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined && !(e instanceof AddressInUseError); i++) {
+    e = e.cause;
+  }
   // Application and supervisor errors carry the reason as ["start_failed", ...] tuples.
   const reason = (e as { reason?: unknown } | null)?.reason;
   if (reason !== undefined) return findMessage(reason) ?? String(e);
@@ -435,7 +514,25 @@ function findMessage(value: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-if (import.meta.main) {
+/**
+ * Whether this module is the program's entry point: `import.meta.main` on Bun
+ * and Deno; on Node (no `import.meta.main` before Node 24) whether the script
+ * Node was given is this file. Without it, `node cli.js serve` would do
+ * nothing and exit 0.
+ */
+function isEntryPoint(): boolean {
+  const main = (import.meta as { main?: boolean }).main;
+  if (main !== undefined) return main;
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   const code = await main(process.argv.slice(2));
   if (code !== undefined) process.exit(code);
 }

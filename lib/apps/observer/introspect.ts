@@ -20,7 +20,18 @@
  * @module
  */
 import { memoryUsage } from "node:process";
-import { Application, DiskLog, Ets, GenServer, Pid, Process, Ref, type Supervisor } from "../../../mod.ts";
+import {
+  Application,
+  DiskLog,
+  Ets,
+  GenServer,
+  Node,
+  Pid,
+  Process,
+  Ref,
+  remoteNodes,
+  type Supervisor,
+} from "../../../mod.ts";
 
 type ChildInfo = Supervisor.ChildInfo;
 
@@ -793,4 +804,49 @@ export function preview(value: unknown, max = 200): string {
   }
   const s = out.join("");
   return s.length > max ? s.slice(0, max - 1) + "…" : s;
+}
+
+// ---------------------------------------------------------------- nodes
+
+/** {@linkcode nodes}'s answer. */
+export interface NodesInfo {
+  /** This node's name (`nonode@nohost` when not distributed). */
+  self: string;
+  /** Whether this runtime is a distributed node. */
+  alive: boolean;
+  /** Each other node: connected or not, and the links, monitors and calls held with it. */
+  nodes: Array<{
+    node: string;
+    state: "connected" | "not connected";
+    links: number;
+    monitors: number;
+    monitoredBy: number;
+    pendingCalls: number;
+  }>;
+}
+
+/**
+ * This node and the nodes it knows: connected ones, and any it still holds
+ * a link, monitor or call with.
+ *
+ * @example
+ * ```ts
+ * import * as Observer from "./mod.ts";
+ * const n = Observer.nodes();
+ * console.assert(n.self === "nonode@nohost" && !n.alive && n.nodes.length === 0);
+ * ```
+ */
+export function nodes(): NodesInfo {
+  return {
+    self: Node.self(),
+    alive: Node.isAlive(),
+    nodes: remoteNodes().map((n) => ({
+      node: n.node,
+      state: n.connected ? "connected" : "not connected",
+      links: n.links,
+      monitors: n.monitors,
+      monitoredBy: n.monitoredBy,
+      pendingCalls: n.pendingCalls,
+    })),
+  };
 }

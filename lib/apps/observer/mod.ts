@@ -22,6 +22,8 @@ export {
   etsTables,
   kill,
   type LabelDescriber,
+  nodes,
+  type NodesInfo,
   preview,
   type ProcessDetail,
   processes,

@@ -10,6 +10,7 @@
  * | `GET /api/process/:pid`          | one process's detail, or 404                     |
  * | `GET /api/apps`                  | `{ applications }`, each with its tree            |
  * | `GET /api/ets`                   | `{ tables }`                                      |
+ * | `GET /api/nodes`                 | `{ self, alive, nodes }`: other nodes and what is held with each |
  * | `GET /api/logs`                  | `{ logs }`: open disk logs (policy, files, sync)  |
  * | `POST /api/process/:pid/kill`    | exit signal `kill`; 403 when read-only            |
  *
@@ -34,6 +35,7 @@ import {
   diskLogs,
   etsTables,
   kill,
+  nodes,
   processes,
   processInfo,
   type ProcessSortKey,
@@ -143,6 +145,7 @@ function handler(readOnly: boolean, loopback: boolean, sampler: Sampler): (req: 
       return get ? json({ applications: await applications() }, 200, SECURITY_HEADERS) : notAllowed();
     }
     if (p === "/api/ets") return get ? json({ tables: etsTables() }, 200, SECURITY_HEADERS) : notAllowed();
+    if (p === "/api/nodes") return get ? json(nodes(), 200, SECURITY_HEADERS) : notAllowed();
     if (p === "/api/logs") return get ? json({ logs: diskLogs() }, 200, SECURITY_HEADERS) : notAllowed();
     const m = /^\/api\/process\/([^/]{1,40})(\/kill)?$/.exec(p);
     if (m !== null) {
