@@ -34,9 +34,10 @@
  * owner process exits with `["disk_log", "fsync", error]` and its supervisor
  * rebuilds from the file. A short or failed write is truncated back to the
  * last whole record. A full disk (`ENOSPC`) under `"everysec"`/`"no"` makes
- * the log *full*: records already appended stay buffered and are retried,
- * {@linkcode isWritable} is false (callers refuse new writes) until a retry
- * succeeds. Under `"always"` it ends the owner like a failed fsync.
+ * the log *full*: records already appended stay buffered and are retried
+ * (their waiters fail at once with `full`: not acknowledged, though they
+ * may still reach the disk), and {@linkcode isWritable} is false (callers
+ * refuse new writes) until a retry succeeds. Under `"always"` it ends the owner like a failed fsync.
  *
  * **Files** live in `dir`: `NAME.SEQ.log` (incremental, the last one is
  * appended to) and at most one `NAME.SEQ.base` (a compacted snapshot of every
@@ -145,6 +146,8 @@ export interface OpenOptions {
   maxRecordSize?: number;
   /** Register the owner process under this name. */
   processName?: string;
+  /** Told why, when the log fails (its owner then exits with that reason). */
+  onFailure?: (reason: unknown) => void;
   /** Enables {@linkcode compact} and automatic compaction: see {@linkcode Compactor}. */
   compactor?: Compactor;
   /**
@@ -290,6 +293,7 @@ export class Log {
   /** @ignore The longest synchronous step of the current (or last) compaction, ms. */
   longestStep = 0;
   /** @ignore */ compactor: Compactor | undefined;
+  /** @ignore */ onFailure: ((reason: unknown) => void) | undefined;
   /** @ignore The log's compaction worker thread (real file system only). */
   job: CompactionWorker | undefined;
   /** @ignore */ compactAt = 64 << 20;
@@ -513,10 +517,14 @@ function flush(log: Log): boolean {
     if (code === "ENOSPC" && log.policy !== "always") {
       if (!log.full) console.error(`disk_log ${log.name}: disk full, writes refused until space returns (${code})`);
       log.full = true;
+      // Their records stay buffered and are written when space returns, but
+      // nobody waits for that: they fail now (not acknowledged), so their
+      // callers answer at once instead of hanging behind a full disk.
+      failWaiters(log, new DiskLogError("full", `disk log ${log.name}: disk full`));
       log.retry ??= setTimeout(retryFull, FULL_RETRY_MS, log);
       return false;
     }
-    fail(log, ["disk_log", "write", error]);
+    fail(log, ["disk_log", code === "ENOSPC" ? "full" : "write", error]);
     return false;
   }
   log.fileSize += n;
@@ -615,6 +623,11 @@ function fail(log: Log, reason: unknown): void {
     // Already failing.
   }
   if (logs.get(log.name) === log) logs.delete(log.name);
+  try {
+    log.onFailure?.(reason);
+  } catch {
+    // A broken hook must not keep the log from failing.
+  }
   Process.send(log.pid, new Failure(reason));
 }
 
@@ -768,6 +781,7 @@ async function start(opts: OpenOptions, link: boolean): Promise<OpenResult> {
     opts.maxRecordSize ?? DEFAULT_MAX,
   );
   log.compactor = opts.compactor;
+  log.onFailure = opts.onFailure;
   if (opts.compactAt !== undefined) log.compactAt = opts.compactAt;
   const arg: InitArg = { log, repair: opts.repair ?? true };
   const startOpts = opts.processName === undefined ? undefined : { name: opts.processName };

@@ -302,7 +302,15 @@ export function decode(payload: Uint8Array): LogRecord {
  * ```
  */
 export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpec {
-  return DiskLog.childSpec({
+  // A full disk under "always" is not something a restart fixes: the log
+  // refuses to start again, so the tree gives up and the server stops.
+  let fatal: string | undefined;
+  const spec = DiskLog.childSpec({
+    onFailure: (reason) => {
+      if ((opts.sync ?? "everysec") === "always" && Array.isArray(reason) && reason[1] === "full") {
+        fatal = `${opts.dir}: disk full under appendfsync always`;
+      }
+    },
     name,
     dir: opts.dir,
     sync: opts.sync ?? "everysec",
@@ -315,4 +323,12 @@ export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpe
         `kv: ${r.file}: log cut at offset ${r.offset} (torn or damaged record): ${r.recovered} records recovered, ${r.badBytes} bytes dropped`,
       )),
   });
+  const start = spec.start;
+  return {
+    ...spec,
+    start: () => {
+      if (fatal !== undefined) return Promise.reject(new Error(`${fatal}: not restarting the log`));
+      return start();
+    },
+  };
 }
