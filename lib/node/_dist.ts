@@ -394,8 +394,12 @@ export class LocalNode {
   #epmd: EpmdRegistration | undefined;
   #sockets = new Set<DistSocket>();
 
-  private constructor(readonly name: string, readonly opts: DistOptions, readonly events: DistEvents) {
-    const cookie = opts.cookie;
+  /** The options, minus the cookie. */
+  readonly opts: Omit<DistOptions, "cookie">;
+
+  private constructor(readonly name: string, options: DistOptions, readonly events: DistEvents) {
+    const { cookie, ...rest } = options;
+    this.opts = rest;
     // The cookie lives only in this closure: never in a field, so it cannot be printed.
     this.#digest = (challenge) => new Uint8Array(createHash("md5").update(cookie + String(challenge >>> 0)).digest());
   }

@@ -483,3 +483,18 @@ test("a peer lacking OTP 25's flags is refused; a silent connection is dropped a
     silent.destroy();
   }, { setupTime: 300 });
 });
+
+test("the cookie is in no field of the running node", { timeout: 60_000 }, async () => {
+  await withNode("secret", async () => {
+    const node = Wire.localNode()!;
+    const seen = new Set<unknown>();
+    const hasCookie = (v: unknown, depth: number): boolean => {
+      if (typeof v === "string") return v.includes(COOKIE);
+      if (v === null || typeof v !== "object" || depth > 4 || seen.has(v)) return false;
+      seen.add(v);
+      return Object.values(v).some((x) => hasCookie(x, depth + 1));
+    };
+    assert.equal(hasCookie(node, 0), false);
+    assert.doesNotMatch(JSON.stringify(node.opts), new RegExp(COOKIE));
+  });
+});
