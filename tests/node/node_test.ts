@@ -57,7 +57,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 15000): Prom
 /** Runs `body` with a private EPMD and this runtime started as a node; stops both after. */
 async function withNode<T>(
   prefix: string,
-  body: (epmd: PrivateEpmd, self: string) => Promise<T>,
+  body: (epmd: PrivateEpmd, self: string) => T | Promise<T>,
   opts: Node.StartOptions = {},
 ): Promise<T> {
   const epmd = await PrivateEpmd.start();
@@ -485,7 +485,7 @@ test("a peer lacking OTP 25's flags is refused; a silent connection is dropped a
 });
 
 test("the cookie is in no field of the running node", { timeout: 60_000 }, async () => {
-  await withNode("secret", async () => {
+  await withNode("secret", () => {
     const node = Wire.localNode()!;
     const seen = new Set<unknown>();
     const hasCookie = (v: unknown, depth: number): boolean => {
