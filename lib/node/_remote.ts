@@ -342,7 +342,7 @@ function refKey(node: string, ref: unknown): string {
   return `${node}|${String(ref)}`;
 }
 
-/** What a local process holds across nodes; dropped at its death. */
+/** What a local process holds across nodes; dropped at its death (one exit hook). */
 class ProcRemote {
   /** Links to other nodes' processes: 0 linked, else the id of our unlink in flight. */
   links: Map<RemotePid, number> | null = null;
@@ -523,12 +523,9 @@ setRemoteHooks({
 
 wire.setControlHandler(onControl as wire.ControlHandler);
 wire.onNodeDown(onNodeDown);
-// This layer is the runtime's handler: if something set another one (a doc
-// example sets `null`), a new connection puts it back.
-wire.onNodeUp(() => wire.setControlHandler(onControl as wire.ControlHandler));
 
 /**
- * @internal For tests: replaces the wire with `fake`; returns how to play the
+ * @ignore For tests: replaces the wire with `fake`; returns how to play the
  * peer (inject a control message, a lost connection) and how to put the wire back.
  */
 export function _scriptedPeer(fake: typeof io): {
@@ -616,8 +613,10 @@ function incomingSend(node: string, p: Proc | null, payload: unknown): void {
       if (c instanceof RemoteCall) {
         outgoing.delete(id);
         c.cancel();
-        io.send(c.node, [DEMONITOR_P, c.fromW, c.targetW, c.tag]);
+        // The reply first: a caller that calls again at once has its next call's
+        // messages go out in the same write as this demonitor.
         c.onReply(fromTerm(payload[1]));
+        io.send(c.node, [DEMONITOR_P, c.fromW, c.targetW, c.tag]);
       }
       return;
     }
@@ -785,7 +784,7 @@ function onNodeDown(node: string, _reason: unknown): void {
 
 // ---------------------------------------------------------------- introspection
 
-/** What this node holds across one connection (for `Node.remoteNodes` and the Observer). */
+/** What this node holds across one connection (for `remoteNodes()` and the Observer). */
 export interface RemoteNodeInfo {
   /** The other node. */
   node: string;

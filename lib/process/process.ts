@@ -262,6 +262,12 @@ export class NoProcessError extends Error {
   readonly reason = "noproc";
   /** The process that was not there. */
   readonly pid: Pid;
+  /**
+   * Makes the error.
+   *
+   * @param pid The missing process.
+   * @param what The operation that found it missing, as `Process.link`.
+   */
   constructor(pid: Pid, what: string) {
     super(`${what}(${pid}): no such process`);
     this.name = "NoProcessError";
@@ -355,7 +361,9 @@ const nobody = { pid: ROOT } as Proc;
 export function monitor(pid: Dest): Ref {
   const caller = callerOrThrow("Process.monitor");
   const p = lookup(pid);
-  if (p === null && remote !== null && remote.isRemote(pid)) return remote.monitor(caller, pid);
+  if (p === null && remote !== null && remote.isRemote(pid) && caller.state !== DEAD) {
+    return remote.monitor(caller, pid);
+  }
   return monitorFrom(caller, p, pid as Pid | string);
 }
 
@@ -540,7 +548,7 @@ export interface ProcessInfo {
   messageQueueLen: number;
   /** Messages taken from the mailbox so far. */
   messagesHandled: number;
-  /** Linked processes, of this node (`Pid`) and of others (`RemotePid`). */
+  /** Processes linked to it, of this node (`Pid`) and of others (`RemotePid`). */
   links: Pid[];
   /** Processes this one monitors (a monitor of a name on another node shows as `[name, node]`). */
   monitors: Pid[];

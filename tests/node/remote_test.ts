@@ -5,7 +5,7 @@
 // expectations between two `erl` nodes: they are Erlang's behaviour.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { GenServer, Node, Process, RemotePid } from "../../mod.ts";
+import { Agent, GenServer, Node, Process, RemotePid, Task } from "../../mod.ts";
 import { beamPeerCode, type ChildNode, startBeam, startTsPeer, uniqueName } from "./_cluster.ts";
 import { beamSkip } from "./_beam.ts";
 import * as Observer from "../../lib/apps/observer/mod.ts";
@@ -68,6 +68,20 @@ for (
       const r2 = await call(peer.node, [A("call"), [A("nobody"), A(Node.self())], 1]) as unknown[];
       assert.equal(r2[0], A("error"));
       await GenServer.stop(local);
+    });
+
+    test("Task.await on a task that calls another node; Agent functions do not cross nodes", async () => {
+      const t = Task.async(() => call(peer.node, [A("echo"), 7]));
+
+      assert.equal(await Task.await(t), 7);
+
+      const remotePeer = await call(peer.node, [A("spawn")]) as RemotePid;
+
+      const err = await Agent.get(remotePeer, (s: unknown) => s).catch((e) => e);
+
+      assert.ok(err instanceof GenServer.CallError && Array.isArray(err.reason) && err.reason[0] === "badarg");
+
+      Process.exit(remotePeer, "kill");
     });
 
     test("send to a remote pid, and the peer sends back to ours", async () => {

@@ -37,11 +37,14 @@
  */
 
 import process from "node:process";
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { Application, formatReason, Logger, Node } from "../../../mod.ts";
 import * as Server from "./server.ts";
+import { AddressInUseError } from "../../net/mod.ts";
 import { app as kvApp, Bucket, type KVEnv, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
-import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import { routerApp } from "./router.ts";
+import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
 // --- observer (lib/apps/observer/): `--observer [HOST:]PORT`, `--observer-read-only`
 import * as Observer from "../observer/mod.ts";
@@ -80,7 +83,9 @@ Options of serve:
   --routes TABLE          bucket routes by first byte, e.g. 'a-m=foo@localhost,n-z=bar@localhost'
                           (default: $KV_ROUTES; none: every bucket on this node); needs --name
 
-Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM stops it.
+Prints "listening on HOST:PORT" once it accepts connections. SIGINT or SIGTERM stops it: the requests
+already received are answered, then it exits 0; a second signal exits 1 at once. If the KV tree or the
+server stops for good, it says so in one line and exits 1.
 `;
 
 /** What the command line asks for. */
@@ -95,6 +100,7 @@ export type Invocation =
     readonly process?: ProcessFlags;
     /** The `"kv"` application's durability settings (with `--dir`). */
     readonly kv?: Partial<KVEnv>;
+    /** `--name` (and `--cookie`, `--routes`): a node of a KV cluster. */
     readonly distribution?: Distribution;
   };
 
@@ -295,6 +301,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   };
   return {
     command: "serve",
+    ...(distribution === undefined ? {} : { distribution }),
     ...(observerFlags === undefined ? {} : { observer: observerFlags }),
     ...(Object.keys(processFlags).length === 0 ? {} : { process: processFlags }),
     ...(dir === undefined ? {} : {
@@ -304,7 +311,6 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
         repair: repair === "truncate" ? "truncate" as const : true,
       },
     }),
-    ...(distribution === undefined ? {} : { distribution }),
     options: {
       ...(highWater === undefined ? {} : { highWaterMark: highWater }),
       ...(lowWater === undefined ? {} : { lowWaterMark: lowWater }),
@@ -358,6 +364,8 @@ function showAddress(hostname: string, port: number): string {
  * @param options The server's settings.
  * @param observer The Observer's flags, if it is to be served.
  * @param flags Log level and drain timeout.
+ * @param kv The `"kv"` application's settings (with `--dir`).
+ * @param distribution `--name`, `--cookie`, `--routes`: start the node and the router first.
  * @returns Once the server listens.
  */
 export async function serve(
@@ -380,9 +388,9 @@ export async function serve(
       await obs?.close(); // observer
       if (Server.address() !== undefined) await Server.drain(Server.NAME, drainMs);
       if (Application.isStarted(Server.app)) await Application.stop(Server.app);
-      if (distribution !== undefined && Application.isStarted(routerApp)) await Application.stop(routerApp);
+      if (Application.isStarted(routerApp)) await Application.stop(routerApp);
       if (Application.isStarted(kvApp)) await Application.stop(kvApp);
-      if (distribution !== undefined) await Node.stop();
+      await Node.stop();
     } catch (error) {
       console.error(`kv: failed to stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
       code = 1;
@@ -410,7 +418,7 @@ export async function serve(
     // The node first, so the router and the server route with its name.
     await Node.start(distribution.name, distribution.cookie === undefined ? {} : { cookie: distribution.cookie });
     Application.putEnv(kvApp, ROUTING_TABLE, distribution.routes);
-    await Application.ensureAllStarted(routerApp);
+    await Application.ensureAllStarted(routerApp, { type: "permanent" });
   }
   await Application.ensureAllStarted(Server.app, { env: options, type: "permanent" });
   // --- observer
@@ -481,7 +489,10 @@ export async function main(args: readonly string[]): Promise<number | undefined>
 /** A short description of a start failure (the innermost cause). */
 function describe(error: unknown): string {
   let e = error;
-  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  // The innermost cause, except that "address … is already in use" says it better than the runtime's own words.
+  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined && !(e instanceof AddressInUseError); i++) {
+    e = e.cause;
+  }
   // Application and supervisor errors carry the reason as ["start_failed", ...] tuples.
   const reason = (e as { reason?: unknown } | null)?.reason;
   if (reason !== undefined) return findMessage(reason) ?? String(e);
@@ -503,7 +514,25 @@ function findMessage(value: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-if (import.meta.main) {
+/**
+ * Whether this module is the program's entry point: `import.meta.main` on Bun
+ * and Deno; on Node (no `import.meta.main` before Node 24) whether the script
+ * Node was given is this file. Without it, `node cli.js serve` would do
+ * nothing and exit 0.
+ */
+function isEntryPoint(): boolean {
+  const main = (import.meta as { main?: boolean }).main;
+  if (main !== undefined) return main;
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   const code = await main(process.argv.slice(2));
   if (code !== undefined) process.exit(code);
 }

@@ -2,11 +2,18 @@
 // loopback (the runtime running the test): a protocol transcript through any
 // node gives the single node's bytes; killing a node makes only its ranges
 // answer ERROR; restarting it restores service (its buckets start empty).
+// And a mixed cluster where one node is a small Erlang program speaking the
+// router's message protocol (fixtures/kv_router.erl).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Client, ROOT, type ServeProcess, spawnServe } from "../../_kv_server_helpers.ts";
-import { uniqueName } from "../../node/_cluster.ts";
+import { type ChildNode, startBeam, uniqueName } from "../../node/_cluster.ts";
+import { beamSkip } from "../../node/_beam.ts";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 const CLI = `${ROOT}lib/apps/kv_server/cli.ts`;
@@ -121,5 +128,38 @@ describe("a three-node KV cluster", () => {
       await run(nodes[0].port, "GET sk k\r\nCREATE sk\r\nPUT sk k back\r\nGET sk k\r\nGET ak k0\r\n"),
       "NOT FOUND\r\nOK\r\nOK\r\nback\r\nOK\r\n\r\nOK\r\n",
     );
+  });
+});
+
+describe("a mixed cluster: two kv serve nodes and an Erlang node", { skip: beamSkip("cluster_test.ts") }, () => {
+  const names = [uniqueName("kvx"), uniqueName("kvy"), uniqueName("erlkv")];
+  const routes = `!-h=${names[0]}@localhost,i-r=${names[1]}@localhost,s-~=${names[2]}@localhost,\x80-\xff=${
+    names[0]
+  }@localhost`;
+  const started: ServeProcess[] = [];
+  let erl: ChildNode | undefined;
+  let dir = "";
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "kv_router_"));
+    execFileSync("erlc", ["-o", dir, `${ROOT}tests/apps/kv/fixtures/kv_router.erl`]);
+    erl = await startBeam(names[2], COOKIE, `code:add_patha("${dir}"), kv_router:start().`, "ready ");
+    started.push(await serve([]));
+    for (let i = 0; i < 2; i++) {
+      started.push(await serve(["--name", `${names[i]}@localhost`, "--routes", routes], { KV_COOKIE: COOKIE }));
+    }
+  });
+  after(async () => {
+    for (const s of started) await s.stop("SIGKILL");
+    await erl?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the transcript through either TypeScript node gives the single node's bytes", async () => {
+    const [single, x, y] = started;
+    const expected = await run(single.port, transcript("m0"));
+    assert.equal(await run(x.port, transcript("m1")), expected);
+    assert.equal(await run(y.port, transcript("m2")), expected);
+    assert.equal(await run(y.port, "GET sm1 k\r\n"), "v\xe9\r\nOK\r\n");
   });
 });
