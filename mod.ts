@@ -42,6 +42,8 @@ export * as DynamicSupervisor from "./lib/supervisor/dynamic_supervisor.ts";
 export * as TaskSupervisor from "./lib/task_supervisor.ts";
 export * as Ets from "./lib/ets/ets.ts";
 export * as Logger from "./lib/logger.ts";
+/** The logger's levels, flat: the CLI's flags name them. */
+export type { Level as LogLevel } from "./lib/logger.ts";
 export * as DiskLog from "./lib/disk_log/disk_log.ts";
 export * as Term from "./lib/node/term.ts";
 export * as Node from "./lib/node/node.ts";

@@ -3,6 +3,13 @@
  * Elixir's `Agent`. The functions run inside the agent's process, one at a
  * time, in the order the requests arrive.
  *
+ * **The functions must be synchronous.** An `async` function's promise would
+ * become the reply or the value, so a returned promise is refused: `get`,
+ * `update` and `getAndUpdate` reject with a `TypeError` and the value stays
+ * as it was; `start` fails; a `cast` crashes the agent with that error, as a
+ * throwing function does. Do the asynchronous work first, then hand the
+ * agent its result.
+ *
  * @example
  * ```ts
  * import { Agent } from "../mod.ts";
@@ -32,12 +39,33 @@ export interface AgentMessage<S> {
 
 type Request = AgentRequest;
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
+}
+
+/** The error for a function that returned a promise (whose own failure is then ignored). */
+function asyncRefused(what: string, r: PromiseLike<unknown>, becomes: string): TypeError {
+  Promise.resolve(r).catch(() => {});
+  return new TypeError(
+    `${what}: the function returned a promise, but Agent functions must be synchronous (it would become ${becomes})`,
+  );
+}
+
+const WHAT = ["Agent.get", "Agent.update", "Agent.getAndUpdate"];
+const BECOMES = ["the reply", "the value", "the reply and the value"];
+
 const agentCallbacks: Callbacks<unknown, () => unknown, Request, unknown, (s: unknown) => unknown> = {
   init(fn) {
-    return ["ok", fn()];
+    const state = fn();
+    if (isThenable(state)) throw asyncRefused("Agent.start", state, "the value");
+    return ["ok", state];
   },
-  handleCall(req, _from, state) {
+  handleCall(req, from, state) {
     const r = req[1](state);
+    if (isThenable(r)) {
+      from.refuse(asyncRefused(WHAT[req[0]] ?? "Agent", r, BECOMES[req[0]] ?? "the reply"));
+      return ["noreply", state];
+    }
     switch (req[0]) {
       case GET:
         return ["reply", r, state];
@@ -50,7 +78,9 @@ const agentCallbacks: Callbacks<unknown, () => unknown, Request, unknown, (s: un
     }
   },
   handleCast(fn, state) {
-    return ["noreply", fn(state)];
+    const next = fn(state);
+    if (isThenable(next)) throw asyncRefused("Agent.cast", next, "the value");
+    return ["noreply", next];
   },
 };
 

@@ -127,6 +127,7 @@ export interface ApplicationInfo {
  * An application operation failed. `reason` is one of:
  * `["already_started", name]`, `["not_started", name]` (a dependency of the
  * application being started, or the application being stopped),
+ * `["running", name]` (`unload` of a running application),
  * `["not_loaded", name]` (a dependency named by a string nobody loaded),
  * `["circular_dependencies", names]`, `["bad_return", value]` (`start` did
  * not return a live pid), `["start_failed", reasonOrThrown]`.
@@ -246,7 +247,8 @@ export function load<E extends Env>(app: Spec<E>, env?: Partial<E>): void {
 
 /**
  * Forgets a stopped application and its environment. Returns false if it was
- * not loaded; throws {@linkcode ApplicationError} if it is running.
+ * not loaded; throws {@linkcode ApplicationError} `["running", name]` if it
+ * is running (OTP's `{error, {running, Name}}`).
  *
  * @example
  * ```ts
@@ -259,7 +261,7 @@ export function unload(app: Spec<any> | string): boolean {
   const l = loaded.get(name);
   if (l === undefined) return false;
   if (l.running !== null) {
-    throw new ApplicationError(name, ["already_started", name], `Cannot unload application ${q(name)}: it is running`);
+    throw new ApplicationError(name, ["running", name], `Cannot unload application ${q(name)}: it is running`);
   }
   loaded.delete(name);
   return true;

@@ -248,6 +248,18 @@ export class From<R = unknown> extends Timer implements DownTarget {
     if (this.direct) outsideProcess(resolve, value);
     else resolve(value);
   }
+  /** @ignore Rejects the call with `error` itself (not a CallError): the request was refused, the server lives on. */
+  refuse(error: unknown): void {
+    const reject = this.reject;
+    if (this.resolve === null) return;
+    this.resolve = null;
+    if (this.refId !== 0) dropMonitor(this.server, this.refId);
+    this.cancel();
+    const caller = this.callerProc;
+    if (caller !== null && caller.state === DEAD) return;
+    if (this.direct) outsideProcess(reject, error);
+    else reject(error);
+  }
   /** @ignore Timeout. */
   override fire(): void {
     this.fail("timeout");

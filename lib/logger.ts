@@ -50,7 +50,7 @@ let threshold = RANK[DEFAULT_LEVEL];
 let current: Level | "none" = DEFAULT_LEVEL;
 
 /** The default handler: `[level] message` on stderr. */
-export const stderrHandler: Handler = (level, message) => console.error(`[${level}] ${message}`);
+export const stderrHandler: Handler = (level, message): void => console.error(`[${level}] ${message}`);
 
 let handler: Handler = stderrHandler;
 
@@ -282,7 +282,11 @@ export class Throttle {
   /** Called after each summary line (tests wait on it). */
   onSummary: (() => void) | undefined;
 
-  /** @param options See {@linkcode ThrottleOptions}. */
+  /**
+   * Creates the throttle.
+   *
+   * @param options See {@linkcode ThrottleOptions}.
+   */
   constructor(options: ThrottleOptions) {
     this.#level = options.level;
     this.#max = options.max ?? 10;

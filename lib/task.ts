@@ -79,7 +79,7 @@ export class TaskError extends Error {
   }
 }
 
-/** Spawns the task process; `link` links it to the caller. @ignore */
+/** @ignore Spawns the task process; `link` links it to the caller. */
 export function spawnTask<T>(fn: () => T | Promise<T>, link: boolean, kind = "Task"): Task<Awaited<T>> {
   const owner = currentProc();
   // Assigned once, after the body that refers to it is made.

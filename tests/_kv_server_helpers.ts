@@ -21,11 +21,12 @@ import type { Pid } from "../lib/process/pid.ts";
 /** The repository's root directory, with a trailing slash. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 
-/** The pinned runtimes' binaries. */
-export const BINARIES = {
-  bun: `${ROOT}node_modules/.bin/bun`,
-  deno: `${ROOT}node_modules/.bin/deno`,
-} as const;
+/**
+ * The runtime running the tests. Tests that start the CLI spawn this one
+ * (`process.execPath`), never another: a fresh clone has no other, and the
+ * suite runs under each runtime in turn anyway.
+ */
+export const RUNTIME: "bun" | "deno" = "Bun" in globalThis ? "bun" : "deno";
 
 /** A node:net client that collects what it receives as a binary string (one char per byte). */
 export class Client {
@@ -217,11 +218,11 @@ export interface ServeProcess {
   exited: Promise<number | string>;
 }
 
-/** The command line that runs `lib/apps/kv_server/cli.ts` on `runtime`. */
-export function cliCommand(runtime: "bun" | "deno", args: string[]): [string, string[]] {
-  return runtime === "bun"
-    ? [BINARIES.bun, [`${ROOT}lib/apps/kv_server/cli.ts`, ...args]]
-    : [BINARIES.deno, ["run", "-A", `${ROOT}lib/apps/kv_server/cli.ts`, ...args]];
+/** The command line that runs `lib/apps/kv_server/cli.ts` on the runtime running the tests. */
+export function cliCommand(args: string[]): [string, string[]] {
+  return RUNTIME === "bun"
+    ? [process.execPath, [`${ROOT}lib/apps/kv_server/cli.ts`, ...args]]
+    : [process.execPath, ["run", "-A", `${ROOT}lib/apps/kv_server/cli.ts`, ...args]];
 }
 
 /**
@@ -248,6 +249,11 @@ export function spawnServe(
       child.kill("SIGKILL");
       reject(new Error(`Timed out waiting for "listening on"; stdout "${out}", stderr "${err}"`));
     }, timeoutMs);
+    // A missing or unrunnable binary fails at once, with its name, not after the timeout.
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`Cannot run ${command}: ${error.message}`));
+    });
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`Exited (${code}) before listening; stdout "${out}", stderr "${err}"`));

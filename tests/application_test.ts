@@ -189,8 +189,19 @@ test("env: defaults, overrides at start, getEnv/putEnv/deleteEnv, and start sees
     assert.equal(Application.getEnv(app, "port"), 5050);
     assert.equal(Application.unload(app), true);
     assert.equal(Application.getEnv(app, "port"), undefined);
-    // Started again: defaults again.
+    // Started again: defaults again; a running application cannot be unloaded (OTP: {error, {running, Name}}).
     await Application.start(app);
+    assert.deepEqual(
+      (() => {
+        try {
+          Application.unload(app);
+        } catch (e) {
+          return (e as Application.ApplicationError).reason;
+        }
+        return "unloaded";
+      })(),
+      ["running", app.name],
+    );
     await assertReceive(["env_seen", "normal", { port: 4040, host: "localhost" }], 0);
     await Application.stop(app);
     Application.unload(app);

@@ -2,8 +2,9 @@
  * Writing a compacted base file: read the closed files' records, let the
  * compactor fold them, frame what it yields into `tmp`, syncing every few
  * MB (one huge final flush would stall the disk), then once at the end.
- * Runs in a worker thread (`_compact_worker.ts`) on the real file system,
- * inline on another one (tests). Private to `lib/disk_log/`.
+ * Runs in a worker thread (the compactor's module, through
+ * `serveCompaction`) on the real file system, inline on another one
+ * (tests). Private to `lib/disk_log/`.
  *
  * @module
  */
@@ -11,11 +12,8 @@ import { crc32 } from "node:zlib";
 import type { FileSystem } from "./fs.ts";
 import { decodeHeader, HEADER_SIZE, readFrame, varintSize, writeVarint } from "./_format.ts";
 
-/** What folds a log's records into fewer: a module exporting `compact`. */
-export interface Compactor {
-  /** Yields payloads whose replay gives the same result as replaying `records`. */
-  compact(records: Iterable<Uint8Array>): Iterable<Uint8Array>;
-}
+/** Folds a log's records into fewer, with the same replay. */
+export type CompactFn = (records: Iterable<Uint8Array>) => Iterable<Uint8Array>;
 
 /** What a base write did. */
 export interface BaseWritten {
@@ -68,7 +66,7 @@ export async function writeBase(
   files: readonly string[],
   tmp: string,
   header: Uint8Array,
-  compactor: Compactor,
+  compact: CompactFn,
   maxSize: number,
 ): Promise<BaseWritten> {
   const fd = fs.open(tmp);
@@ -92,7 +90,7 @@ export async function writeBase(
         unsynced = 0;
       }
     };
-    for (const payload of compactor.compact(records(fs, files, maxSize))) {
+    for (const payload of compact(records(fs, files, maxSize))) {
       const total = varintSize(payload.length) + payload.length + 4;
       if (len + total > buf.length) {
         await flush();

@@ -71,8 +71,8 @@ import * as Process from "../process/process.ts";
 import type { Pid } from "../process/pid.ts";
 import type { ChildSpec } from "../supervisor/child_spec.ts";
 import { type FileSystem, nodeFileSystem } from "./fs.ts";
-import { type Compactor, writeBase } from "./_compact.ts";
-import { Worker } from "node:worker_threads";
+import { type BaseWritten, type CompactFn, writeBase } from "./_compact.ts";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 export { type FileSystem, FsError, MemoryFileSystem, nodeFileSystem } from "./fs.ts";
 import {
   decodeHeader,
@@ -116,7 +116,12 @@ export type DiskLogErrorCode =
 export class DiskLogError extends Error {
   /** What went wrong, for programs. */
   readonly code: DiskLogErrorCode;
-  /** @param code What went wrong. @param message One line for people. */
+  /**
+   * Makes an error.
+   *
+   * @param code What went wrong.
+   * @param message One line for people.
+   */
   constructor(code: DiskLogErrorCode, message: string) {
     super(message);
     this.name = "DiskLogError";
@@ -140,12 +145,8 @@ export interface OpenOptions {
   maxRecordSize?: number;
   /** Register the owner process under this name. */
   processName?: string;
-  /**
-   * A module (URL or path) exporting `compact(records)`, which folds the
-   * log's records into fewer with the same replay: enables {@linkcode compact}
-   * and automatic compaction.
-   */
-  compactor?: string;
+  /** Enables {@linkcode compact} and automatic compaction: see {@linkcode Compactor}. */
+  compactor?: Compactor;
   /**
    * Compact automatically once the incremental files hold this many bytes
    * and more than the base (Redis's rule of thumb). Default 64 MiB; `Infinity`
@@ -181,8 +182,11 @@ export interface FileInfo {
 
 /** What {@linkcode info} returns. */
 export interface LogInfo {
+  /** The log's name. */
   name: string;
+  /** The directory of its files. */
   dir: string;
+  /** Its sync policy. */
   policy: SyncPolicy;
   /** The owner process. */
   owner: Pid;
@@ -210,9 +214,9 @@ export interface LogInfo {
 
 /** Where {@linkcode chunk} goes on. */
 export interface Continuation {
-  /** @internal */ readonly file: number;
-  /** @internal */ readonly offset: number;
-  /** @internal */ readonly generation: number;
+  /** @ignore */ readonly file: number;
+  /** @ignore */ readonly offset: number;
+  /** @ignore */ readonly generation: number;
 }
 
 /** A log, by its handle or its name. */
@@ -239,17 +243,20 @@ class Failure {
 
 /** An open log: the handle {@linkcode open} gives. Its fields are read-only for users. */
 export class Log {
+  /** The log's name. */
   readonly name: string;
+  /** The directory of its files. */
   readonly dir: string;
+  /** Its sync policy. */
   readonly policy: SyncPolicy;
-  /** @internal */ readonly fs: FileSystem;
-  /** @internal */ readonly maxRecordSize: number;
+  /** @ignore */ readonly fs: FileSystem;
+  /** @ignore */ readonly maxRecordSize: number;
   /** The owner process. */
   pid!: Pid;
-  /** @internal */ files: LogFile[] = [];
-  /** @internal */ generation = 0;
-  /** @internal */ fd = -1;
-  /** Size of the active file (where the buffer's first byte goes). @internal */
+  /** @ignore */ files: LogFile[] = [];
+  /** @ignore */ generation = 0;
+  /** @ignore */ fd = -1;
+  /** @ignore Size of the active file (where the buffer's first byte goes). */
   fileSize = 0;
   /** Bytes appended since open. */
   appended = 0;
@@ -259,39 +266,39 @@ export class Log {
   synced = 0;
   /** Records appended since open. */
   records = 0;
-  /** @internal */ buf: Uint8Array = new Uint8Array(INITIAL_BUFFER);
-  /** @internal */ bufLen = 0;
-  /** @internal */ flushScheduled = false;
-  /** @internal */ syncInFlight = false;
-  /** A file switch is under way: writes wait. @internal */
+  /** @ignore */ buf: Uint8Array = new Uint8Array(INITIAL_BUFFER);
+  /** @ignore */ bufLen = 0;
+  /** @ignore */ flushScheduled = false;
+  /** @ignore */ syncInFlight = false;
+  /** @ignore A file switch is under way: writes wait. */
   switching = false;
-  /** @internal */ lastSync: number | null = null;
-  /** @internal */ fsyncs = 0;
-  /** @internal */ compactions = 0;
-  /** @internal */ full = false;
-  /** @internal */ failed: unknown = undefined;
-  /** @internal */ closed = false;
-  /** @internal */ timer: ReturnType<typeof setInterval> | undefined;
-  /** @internal */ retry: ReturnType<typeof setTimeout> | undefined;
-  /** Waiters, by position: parallel arrays from `waitHead`. @internal */
+  /** @ignore */ lastSync: number | null = null;
+  /** @ignore */ fsyncs = 0;
+  /** @ignore */ compactions = 0;
+  /** @ignore */ full = false;
+  /** @ignore */ failed: unknown = undefined;
+  /** @ignore */ closed = false;
+  /** @ignore */ timer: ReturnType<typeof setInterval> | undefined;
+  /** @ignore */ retry: ReturnType<typeof setTimeout> | undefined;
+  /** @ignore Waiters, by position: parallel arrays from `waitHead`. */
   waitPos: number[] = [];
-  /** @internal */ waitFn: ((error?: unknown) => void)[] = [];
-  /** @internal */ waitHead = 0;
-  /** Sync requests (`sync`) waiting for `synced >= position`. @internal */
+  /** @ignore */ waitFn: ((error?: unknown) => void)[] = [];
+  /** @ignore */ waitHead = 0;
+  /** @ignore Sync requests (`sync`) waiting for `synced >= position`. */
   syncWaiters: [number, (error?: unknown) => void][] = [];
-  /** @internal */ compacting = false;
-  /** @internal */ compactor: string | undefined;
-  /** The compaction worker running, and the file it writes. @internal */
-  job: { worker: Worker; tmp: string } | undefined;
-  /** Files a new base covers, until deleted. @internal */
-  covered: LogFile[] = [];
-  /** @internal */ compactAt = 64 << 20;
-  /** Bytes of the closed incremental files. @internal */
+  /** @ignore */ compacting = false;
+  /** @ignore The longest synchronous step of the current (or last) compaction, ms. */
+  longestStep = 0;
+  /** @ignore */ compactor: Compactor | undefined;
+  /** @ignore The compaction worker running, and the file it writes. */
+  job: { worker: Worker } | undefined;
+  /** @ignore */ compactAt = 64 << 20;
+  /** @ignore Bytes of the closed incremental files. */
   closedBytes = 0;
-  /** Bytes of the base file. @internal */
+  /** @ignore Bytes of the base file. */
   baseBytes = 0;
 
-  /** @internal */
+  /** @ignore */
   constructor(name: string, dir: string, policy: SyncPolicy, fs: FileSystem, maxRecordSize: number) {
     this.name = name;
     this.dir = dir;
@@ -375,6 +382,17 @@ function openFiles(log: Log, repair: boolean | "truncate"): Repaired | undefined
   const fs = log.fs;
   fs.mkdir(log.dir);
   const files = listFiles(fs, log.dir, log.name);
+  // A compaction that crashed after preparing the next file and before
+  // switching to it leaves that file empty (a header, or less): it holds
+  // nothing, and the file before it is the one that was appended to.
+  while (files.length > 1) {
+    const last = files[files.length - 1];
+    if (last.kind !== KIND_INCREMENTAL || fs.size(last.path) > HEADER_SIZE) break;
+    const prev = files[files.length - 2];
+    if (prev.kind !== KIND_INCREMENTAL) break;
+    fs.unlink(last.path);
+    files.pop();
+  }
   let repaired: Repaired | undefined;
   let total = 0;
   for (let i = 0; i < files.length; i++) {
@@ -645,9 +663,8 @@ type Request =
   | readonly ["sync"]
   | readonly ["chunk", Continuation | "start"]
   | readonly ["truncate"]
-  | readonly ["switch"]
-  | readonly ["install_base", number, string, number]
-  | readonly ["drop_covered"];
+  | readonly ["switch", string, number]
+  | readonly ["install_base", number, string, number];
 
 interface InitArg {
   log: Log;
@@ -676,12 +693,9 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
         await truncateAll(log);
         return ["reply", "ok", log];
       case "switch":
-        return ["reply", await switchFile(log), log];
+        return ["reply", await switchFile(log, req[1], req[2]), log];
       case "install_base":
         installBase(log, req[1], req[2], req[3]);
-        return ["reply", "ok", log];
-      case "drop_covered":
-        dropCovered(log);
         return ["reply", "ok", log];
     }
   },
@@ -695,14 +709,9 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
     stopTimers(log);
     const job = log.job;
     if (job !== undefined) {
-      // A compaction still writing: stop it and drop its half-written base.
+      // A compaction still working: stop it (an open deletes its half-written base).
       log.job = undefined;
       await job.worker.terminate();
-      try {
-        log.fs.unlink(job.tmp);
-      } catch {
-        // The next open deletes it.
-      }
     }
     if (logs.get(log.name) === log) logs.delete(log.name);
     if (log.failed === undefined && !log.closed) {
@@ -1194,83 +1203,206 @@ export function accessibleLogs(): string[] {
   return [...logs.keys()];
 }
 
-// --- file switch, for compaction ----------------------------------------------
+// --- compaction ------------------------------------------------------------------
 
-/** The files a compaction folds: everything before the new active file. @internal */
+/** @ignore The files a compaction folds: everything before the new active file. */
 export interface Switched {
   /** The closed files, oldest first (a base first if any). */
   files: string[];
   /** The sequence number the new base gets (the last closed file's). */
   seq: number;
-  /** The generation after the switch. */
-  generation: number;
 }
 
-/** Closes the active file (written and synced) and starts the next one. */
-async function switchFile(log: Log): Promise<Switched> {
+/** Records how long a synchronous step of a compaction held the main thread. */
+function noteStep(log: Log, since: number): void {
+  const ms = performance.now() - since;
+  if (ms > log.longestStep) log.longestStep = ms;
+}
+
+/**
+ * Makes the prepared file `next` (created, header written and synced, off
+ * the main thread) the active one: everything appended so far is written and
+ * synced to the old one first.
+ */
+async function switchFile(log: Log, next: string, seq: number): Promise<Switched> {
+  let t = performance.now();
   flush(log);
+  noteStep(log, t);
   await syncAll(log);
-  log.switching = true;
-  try {
-    const fs = log.fs;
-    const old = log.files[log.files.length - 1];
-    const seq = old.seq + 1;
-    const file = { path: path(log.dir, log.name, seq, KIND_INCREMENTAL), kind: KIND_INCREMENTAL, seq };
-    const fd = fs.open(file.path);
-    fs.truncate(fd, 0);
-    writeAll(fs, fd, encodeHeader(KIND_INCREMENTAL, seq), 0);
-    await fdatasync(fs, fd);
-    fs.syncDir(log.dir);
-    fs.close(log.fd);
-    log.closedBytes += log.fileSize;
-    log.fd = fd;
-    log.fileSize = HEADER_SIZE;
-    log.files.push(file);
-    log.generation++;
-    return { files: log.files.slice(0, -1).map((f) => f.path), seq: old.seq, generation: log.generation };
-  } finally {
-    log.switching = false;
-    if (log.bufLen > 0) scheduleFlush(log);
-  }
+  t = performance.now();
+  const fs = log.fs;
+  const old = log.files[log.files.length - 1];
+  // An existing file: no creation, no directory update on the main thread.
+  const fd = fs.open(next);
+  fs.close(log.fd);
+  log.closedBytes += log.fileSize;
+  log.fd = fd;
+  log.fileSize = HEADER_SIZE;
+  log.files.push({ path: next, kind: KIND_INCREMENTAL, seq });
+  log.generation++;
+  noteStep(log, t);
+  if (log.bufLen > 0) scheduleFlush(log);
+  return { files: log.files.slice(0, -1).map((f) => f.path), seq: old.seq };
 }
 
-/** Puts a complete, synced base `tmp` in place of every file up to `seq` (they stay until `dropCovered`). */
-function installBase(log: Log, seq: number, tmp: string, bytes: number): void {
-  const fs = log.fs;
-  const base = path(log.dir, log.name, seq, KIND_BASE);
-  fs.rename(tmp, base);
-  fs.syncDir(log.dir);
-  // From here on the base holds everything up to `seq`: an open finds it and drops what it covers.
+/** The new base `base` (already renamed into place) replaces every file up to `seq` in the list. */
+function installBase(log: Log, seq: number, base: string, bytes: number): void {
+  const t = performance.now();
   const keep: LogFile[] = [{ path: base, kind: KIND_BASE, seq }];
-  const covered: LogFile[] = [];
-  for (const f of log.files) {
-    if (f.seq > seq) keep.push(f);
-    else if (f.path !== base) covered.push(f);
-  }
-  log.covered = covered;
+  for (const f of log.files) if (f.seq > seq) keep.push(f);
   log.files = keep;
   log.baseBytes = bytes;
   log.closedBytes = 0;
-  for (const f of keep.slice(1, -1)) log.closedBytes += fs.size(f.path);
+  for (const f of keep.slice(1, -1)) log.closedBytes += log.fs.size(f.path);
   log.generation++;
   log.compactions++;
-}
-
-/** Deletes the files the new base covers. */
-function dropCovered(log: Log): void {
-  for (const f of log.covered) log.fs.unlink(f.path);
-  log.covered = [];
-  log.fs.syncDir(log.dir);
+  noteStep(log, t);
 }
 
 /** The steps of a compaction, for {@linkcode CompactOptions.step}. */
-export type CompactStep = "switched" | "written" | "renamed" | "done";
+export type CompactStep = "prepared" | "switched" | "written" | "renamed" | "done";
+
+/**
+ * What compacts a log: a fold of its records into fewer with the same
+ * replay, and the module that runs it in a worker thread. That module
+ * (`worker`, a URL) calls {@linkcode serveCompaction} with the same fold when
+ * it loads; on the main thread the call does nothing.
+ */
+export interface Compactor {
+  /** The URL of the module that runs as the worker thread. */
+  readonly worker: string;
+  /** The fold: yields payloads whose replay gives the same result as replaying `records`. */
+  readonly compact: CompactFn;
+}
+
+export type { CompactFn };
+
+const WORKER_TAG = "otp-ts-disk-log-compaction";
+
+/** A request to the compaction worker. */
+type WorkerRequest =
+  | { op: "prepare"; path: string; header: Uint8Array; dir: string }
+  | {
+    op: "base";
+    files: string[];
+    tmp: string;
+    header: Uint8Array;
+    base: string;
+    dir: string;
+    maxSize: number;
+  };
+
+/** The file work of a compaction: in the worker thread, or inline (another file system: tests). */
+interface CompactionOps {
+  /** Creates `path` with `header`, synced, and syncs `dir`. */
+  prepare(path: string, header: Uint8Array, dir: string): Promise<void>;
+  /** Writes the base to `tmp`, renames it to `base`, syncs the directory, deletes `files`, syncs again. */
+  base(req: Extract<WorkerRequest, { op: "base" }>): Promise<BaseWritten>;
+  close(): void;
+}
+
+/** Runs one request with `fs`; `step` is told "written" and "renamed". */
+async function runRequest(
+  fs: FileSystem,
+  req: WorkerRequest,
+  compact: CompactFn,
+  step?: (s: CompactStep) => void | Promise<void>,
+): Promise<BaseWritten | undefined> {
+  if (req.op === "prepare") {
+    const fd = fs.open(req.path);
+    try {
+      fs.truncate(fd, 0);
+      writeAll(fs, fd, req.header, 0);
+      await fdatasync(fs, fd);
+    } finally {
+      fs.close(fd);
+    }
+    fs.syncDir(req.dir);
+    return undefined;
+  }
+  const written = await writeBase(fs, req.files, req.tmp, req.header, compact, req.maxSize);
+  await step?.("written");
+  fs.rename(req.tmp, req.base);
+  fs.syncDir(req.dir);
+  await step?.("renamed");
+  // From here on the base holds everything the files held: an open would drop them anyway.
+  for (const f of req.files) if (f !== req.base) fs.unlink(f);
+  fs.syncDir(req.dir);
+  return written;
+}
+
+function inlineOps(fs: FileSystem, compact: CompactFn, step?: (s: CompactStep) => void | Promise<void>): CompactionOps {
+  return {
+    prepare: async (path, header, dir) => void await runRequest(fs, { op: "prepare", path, header, dir }, compact),
+    base: async (req) => (await runRequest(fs, req, compact, step))!,
+    close() {},
+  };
+}
+
+function workerOps(log: Log, module: string): CompactionOps {
+  const worker = new Worker(new URL(toUrl(module)), { workerData: { tag: WORKER_TAG } });
+  let pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
+  const settle = (f: (p: NonNullable<typeof pending>) => void) => {
+    const p = pending;
+    pending = undefined;
+    if (p !== undefined) f(p);
+  };
+  worker.on(
+    "message",
+    (m: { ok: boolean; result?: BaseWritten; error?: string }) =>
+      settle((p) => m.ok ? p.resolve(m.result) : p.reject(new DiskLogError("failed", `compaction: ${m.error}`))),
+  );
+  worker.on("error", (e) => settle((p) => p.reject(e)));
+  worker.on(
+    "exit",
+    () =>
+      settle((p) => p.reject(new DiskLogError("failed", `disk log ${log.name}: compaction stopped (the log closed)`))),
+  );
+  const ask = <T>(req: WorkerRequest): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      pending = { resolve: resolve as (v: unknown) => void, reject };
+      worker.postMessage(req);
+    });
+  log.job = { worker };
+  return {
+    prepare: (path, header, dir) => ask<undefined>({ op: "prepare", path, header, dir }).then(() => {}),
+    base: (req) => ask<BaseWritten>(req),
+    close() {
+      if (log.job?.worker === worker) log.job = undefined;
+      void worker.terminate();
+    },
+  };
+}
+
+/**
+ * Call at the top level of a compactor's worker module: when the module runs
+ * as a compaction worker thread, serves the compaction's file work with
+ * `compact`; anywhere else it does nothing.
+ *
+ * @example
+ * ```ts
+ * import * as DiskLog from "./disk_log.ts";
+ * DiskLog.serveCompaction((records) => records); // on the main thread: a no-op
+ * ```
+ */
+export function serveCompaction(compact: CompactFn): void {
+  const data = workerData as { tag?: string } | null | undefined;
+  if (isMainThread || parentPort === null || data?.tag !== WORKER_TAG) return;
+  const port = parentPort;
+  port.on("message", async (req: WorkerRequest) => {
+    try {
+      port.postMessage({ ok: true, result: await runRequest(nodeFileSystem, req, compact) });
+    } catch (error) {
+      port.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+    }
+  });
+}
 
 /** Options of {@linkcode compact}. */
 export interface CompactOptions {
-  /** The compactor module; default the log's `compactor` option. */
-  compactor?: string;
-  /** Write the base on the main thread (default: only when the log's file system is not the real one). */
+  /** Default the log's `compactor` option. */
+  compactor?: Compactor;
+  /** Do the file work on the main thread (default: only when the log's file system is not the real one). */
   inline?: boolean;
   /** Called after each step (tests inject crashes here: a throw stops the compaction there). */
   step?: (step: CompactStep) => void | Promise<void>;
@@ -1286,23 +1418,32 @@ export interface Compacted {
   replaced: number;
   /** Its path. */
   base: string;
+  /** How long, in ms, the longest synchronous step held the main thread (the file work is done in a worker). */
+  longestStepMs: number;
 }
 
 /**
- * Compacts the log without stopping it: appends switch to a new file; the
- * closed files are folded by the compactor into a new base, written in a
- * worker thread (`node:worker_threads`) and synced every few MB; the base is
- * renamed into place and the directory synced; then the files it covers are
- * deleted. A crash at any step leaves a complete set: before the rename the
- * old files are whole (a leftover `.tmp` is deleted on open), after it the
- * base covers them (an open deletes them). Rejects with
- * {@linkcode DiskLogError} `busy` while another compaction runs, `badarg`
- * without a compactor.
+ * Compacts the log without stopping it. Off the main thread (a worker
+ * thread running the compactor's module): the next file is created and
+ * synced; then appends switch to it (the old one is written and synced
+ * first, asynchronously); the closed files are folded by the compactor into
+ * a new base, synced every few MB, renamed into place, the directory synced,
+ * and the files it covers deleted. A crash at any step leaves a complete
+ * set: before the rename the old files are whole (a leftover `.tmp` or an
+ * empty next file is deleted on open), after it the base covers them (an
+ * open deletes them). Rejects with {@linkcode DiskLogError} `busy` while
+ * another compaction runs, `badarg` without a compactor.
  *
  * @example
  * ```ts
  * import * as DiskLog from "./disk_log.ts";
- * const compactor = "data:text/javascript,export function* compact(records) { let last; for (const r of records) last = r; if (last) yield last; }";
+ * // Keeps the last record only (the worker module is used on a real disk).
+ * const compact = function* (records: Iterable<Uint8Array>) {
+ *   let last: Uint8Array | undefined;
+ *   for (const r of records) last = r;
+ *   if (last !== undefined) yield last;
+ * };
+ * const compactor = { worker: "file:///unused-in-memory.ts", compact };
  * const [, log] = await DiskLog.open({ name: "doc_compact", dir: "/d", fs: new DiskLog.MemoryFileSystem(), compactor });
  * for (let i = 0; i < 3; i++) DiskLog.alog(log, new Uint8Array([i]));
  * const done = await DiskLog.compact(log);
@@ -1316,55 +1457,37 @@ export async function compact(ref: LogRef, opts: CompactOptions = {}): Promise<C
   if (compactor === undefined) throw new DiskLogError("badarg", `disk log ${log.name} has no compactor`);
   if (log.compacting) throw new DiskLogError("busy", `disk log ${log.name} is already compacting`);
   log.compacting = true;
+  log.longestStep = 0;
+  const inline = opts.inline ?? log.fs !== nodeFileSystem;
+  let t = performance.now();
+  const ops = inline ? inlineOps(log.fs, compactor.compact, opts.step) : workerOps(log, compactor.worker);
+  noteStep(log, t);
   try {
-    const switched = await GenServer.call(log.pid, ["switch"], Infinity) as Switched;
+    const seq = log.files[log.files.length - 1].seq + 1;
+    const next = path(log.dir, log.name, seq, KIND_INCREMENTAL);
+    await ops.prepare(next, encodeHeader(KIND_INCREMENTAL, seq), log.dir);
+    await opts.step?.("prepared");
+    const switched = await GenServer.call(log.pid, ["switch", next, seq], Infinity) as Switched;
     await opts.step?.("switched");
-    const tmp = `${path(log.dir, log.name, switched.seq, KIND_BASE)}.tmp`;
-    const header = encodeHeader(KIND_BASE, switched.seq);
-    const inline = opts.inline ?? log.fs !== nodeFileSystem;
-    const written = inline
-      ? await writeBase(log.fs, switched.files, tmp, header, await import(compactor) as Compactor, log.maxRecordSize)
-      : await inWorker(log, switched.files, tmp, header, compactor, log.maxRecordSize);
-    await opts.step?.("written");
-    await GenServer.call(log.pid, ["install_base", switched.seq, tmp, written.bytes], Infinity);
-    await opts.step?.("renamed");
-    await GenServer.call(log.pid, ["drop_covered"], Infinity);
+    const base = path(log.dir, log.name, switched.seq, KIND_BASE);
+    const written = await ops.base({
+      op: "base",
+      files: switched.files,
+      tmp: `${base}.tmp`,
+      header: encodeHeader(KIND_BASE, switched.seq),
+      base,
+      dir: log.dir,
+      maxSize: log.maxRecordSize,
+    });
+    await GenServer.call(log.pid, ["install_base", switched.seq, base, written.bytes], Infinity);
     await opts.step?.("done");
-    return { ...written, replaced: switched.files.length, base: path(log.dir, log.name, switched.seq, KIND_BASE) };
+    return { ...written, replaced: switched.files.length, base, longestStepMs: log.longestStep };
   } finally {
+    t = performance.now();
+    ops.close();
+    noteStep(log, t);
     log.compacting = false;
   }
-}
-
-function inWorker(
-  log: Log,
-  files: string[],
-  tmp: string,
-  header: Uint8Array,
-  compactor: string,
-  maxSize: number,
-): Promise<{ records: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./_compact_worker.ts", import.meta.url), {
-      workerData: { files, tmp, header, compactor: toUrl(compactor), maxSize },
-    });
-    log.job = { worker, tmp };
-    worker.once("message", (m: { ok: boolean; records: number; bytes: number; error?: string }) => {
-      log.job = undefined;
-      void worker.terminate();
-      if (m.ok) resolve({ records: m.records, bytes: m.bytes });
-      else reject(new DiskLogError("failed", `compaction: ${m.error}`));
-    });
-    worker.once("error", (e) => {
-      log.job = undefined;
-      reject(e);
-    });
-    worker.once("exit", () => {
-      if (log.job?.worker !== worker) return;
-      log.job = undefined;
-      reject(new DiskLogError("failed", `disk log ${log.name}: compaction stopped (the log closed)`));
-    });
-  });
 }
 
 function toUrl(module: string): string {

@@ -32,6 +32,7 @@
  * @module
  */
 export {
+  AddressInUseError,
   connect,
   type ConnectOptions,
   DEFAULT_HIGH_WATER_MARK,

@@ -163,6 +163,7 @@ class DistSocket {
   /** Empty packets (ticks) received: tests watch ticks flow. */
   ticksReceived = 0;
   tickTimer: ReturnType<typeof setInterval> | undefined;
+  handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Why it closed (set by whoever closes it first). */
   closeReason = "";
   /** The peer's status answer when we started: kept to tell `nok` from a failure. */
@@ -178,6 +179,10 @@ class DistSocket {
       () => this.close(this.phase === "up" ? "connection_closed" : "connection closed during handshake"),
     );
     if (weStarted) this.expect = "status";
+    // A connection that never completes its handshake (a port scanner, a stuck peer) is dropped.
+    this.handshakeTimer = setTimeout(() => {
+      if (this.phase === "handshake") this.close("handshake timed out");
+    }, node.opts.setupTimeMs);
   }
 
   /** Writes one handshake packet (2-byte length). */
@@ -303,11 +308,12 @@ class DistSocket {
   /** Switches to message framing and starts ticking. */
   goUp(tickMs: number): void {
     this.phase = "up";
+    clearTimeout(this.handshakeTimer);
     const interval = Math.max(1, Math.floor(tickMs / 4));
     this.tickTimer = setInterval(() => this.tick(), interval);
     (this.tickTimer as { unref?: () => void }).unref?.();
-    // Bytes after the last handshake packet are already framed messages.
-    if (this.packets.buf.length > this.packets.start) this.onData(new Uint8Array(0));
+    // Bytes after the last handshake packet are already framed messages: onData's second loop
+    // reads them once the handshake has finished (after nodeup).
   }
 
   tick(): void {
@@ -358,6 +364,7 @@ class DistSocket {
     this.phase = "closed";
     this.closeReason = reason;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    clearTimeout(this.handshakeTimer);
     if (wasUp) this.socket.end();
     this.socket.destroy();
     this.node.onSocketClosed(this, reason, wasUp);

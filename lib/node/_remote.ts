@@ -525,7 +525,7 @@ wire.setControlHandler(onControl as wire.ControlHandler);
 wire.onNodeDown(onNodeDown);
 
 /**
- * @internal For tests: replaces the wire with `fake`; returns how to play the
+ * @ignore For tests: replaces the wire with `fake`; returns how to play the
  * peer (inject a control message, a lost connection) and how to put the wire back.
  */
 export function _scriptedPeer(fake: typeof io): {

@@ -165,7 +165,7 @@ export function onNodeUp(fn: (node: string) => void): () => void {
   return () => upHandlers.delete(fn);
 }
 
-/** @internal For node.ts: down events that also say whether the connection had been up. */
+/** @ignore For node.ts: down events that also say whether the connection had been up. */
 export function onNodeDownRaw(fn: (node: string, reason: string, wasUp: boolean) => void): () => void {
   rawDownHandlers.add(fn);
   return () => rawDownHandlers.delete(fn);
@@ -250,7 +250,7 @@ export function disconnectNode(node: string): boolean {
   return local !== null && local.disconnect(node);
 }
 
-/** @internal Starts distribution (node.ts validates and resolves the options). */
+/** @ignore Starts distribution (node.ts validates and resolves the options). */
 export async function startLocal(name: string, opts: DistOptions): Promise<LocalNode> {
   if (local !== null) throw new Error(`distribution is already started as ${local.name}`);
   const node = await LocalNode.start(name, opts, events);
@@ -262,7 +262,7 @@ export async function startLocal(name: string, opts: DistOptions): Promise<Local
   return node;
 }
 
-/** @internal Stops distribution: every connection goes down with reason `shutdown`. */
+/** @ignore Stops distribution: every connection goes down with reason `shutdown`. */
 export async function stopLocal(): Promise<void> {
   const node = local;
   if (node === null) return;
@@ -270,7 +270,7 @@ export async function stopLocal(): Promise<void> {
   local = null;
 }
 
-/** @internal The running node (tests use its port). */
+/** @ignore The running node (tests use its port). */
 export function localNode(): LocalNode | null {
   return local;
 }

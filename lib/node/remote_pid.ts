@@ -30,7 +30,7 @@ export class RemotePid extends Pid {
   readonly serial: number;
   /** The creation of the node incarnation that made it. */
   readonly creation: number;
-  /** @internal Use {@linkcode RemotePid.of}. */
+  /** @ignore Use {@linkcode RemotePid.of}. */
   constructor(node: string, id: number, serial: number, creation: number) {
     super(id, null);
     this.node = node;

@@ -76,8 +76,15 @@ export interface TermMap extends Map<Term, Term> {}
  * ```
  */
 export class Float {
-  /** @param value the float's value. */
-  constructor(readonly value: number) {}
+  /** The float's value. */
+  readonly value: number;
+  /**
+   * Wraps a float value.
+   * @param value the float's value.
+   */
+  constructor(value: number) {
+    this.value = value;
+  }
   /** The value, so `+f` and comparisons work. */
   valueOf(): number {
     return this.value;
@@ -101,11 +108,15 @@ const theNil: { list?: List } = {}; // set once NIL exists, so new List(items) c
 export class List {
   /** What follows the items: {@link NIL} for a proper list. */
   readonly tail: Term;
+  /** The elements, in order. */
+  readonly items: Term[];
   /**
+   * A list of `items` followed by `tail`.
    * @param items the elements, in order.
    * @param tail what follows them ({@link NIL} by default).
    */
-  constructor(readonly items: Term[], tail?: Term) {
+  constructor(items: Term[], tail?: Term) {
+    this.items = items;
     this.tail = tail ?? theNil.list ?? this;
   }
   /** True when the tail is the empty list. */
@@ -141,11 +152,18 @@ Object.freeze(NIL);
  * ```
  */
 export class BitBinary {
+  /** The bytes, the last one partly used. */
+  readonly bytes: Uint8Array;
+  /** How many high bits of the last byte belong to the bitstring (1..8). */
+  readonly bits: number;
   /**
+   * A bitstring of `bytes` whose last byte has `bits` bits used.
    * @param bytes the bytes, the last one partly used.
    * @param bits how many high bits of the last byte belong to the bitstring (1..8).
    */
-  constructor(readonly bytes: Uint8Array, readonly bits: number) {
+  constructor(bytes: Uint8Array, bits: number) {
+    this.bytes = bytes;
+    this.bits = bits;
     if (!Number.isInteger(bits) || bits < 1 || bits > 8 || bytes.length === 0) {
       throw new RangeError(
         `BitBinary: bits must be 1..8 and bytes non-empty, got ${bits} bits of ${bytes.length} bytes`,
@@ -172,17 +190,26 @@ function nodeName(node: symbol | string): string {
  */
 export class ErlPid {
   /**
+   * A pid of `node`.
    * @param node the node's name (`"name@host"` or its atom).
    * @param id the 32-bit process number.
    * @param serial the 32-bit serial.
    * @param creation the 32-bit creation of the node's incarnation.
    */
-  constructor(
-    readonly node: symbol | string,
-    readonly id: number,
-    readonly serial: number,
-    readonly creation: number,
-  ) {}
+  constructor(node: symbol | string, id: number, serial: number, creation: number) {
+    this.node = node;
+    this.id = id;
+    this.serial = serial;
+    this.creation = creation;
+  }
+  /** The node's name. */
+  readonly node: symbol | string;
+  /** The process number. */
+  readonly id: number;
+  /** The serial. */
+  readonly serial: number;
+  /** The creation of the node's incarnation. */
+  readonly creation: number;
   /** A string equal for equal pids, usable as a Map key. */
   get key(): string {
     return `${nodeName(this.node)}/${this.id}.${this.serial}.${this.creation}`;
@@ -205,11 +232,22 @@ export class ErlPid {
  */
 export class ErlRef {
   /**
+   * A reference of `node`.
    * @param node the node's name.
    * @param creation the node incarnation's creation.
    * @param ids the 32-bit words (1..5).
    */
-  constructor(readonly node: symbol | string, readonly creation: number, readonly ids: number[]) {}
+  constructor(node: symbol | string, creation: number, ids: number[]) {
+    this.node = node;
+    this.creation = creation;
+    this.ids = ids;
+  }
+  /** The node's name. */
+  readonly node: symbol | string;
+  /** The creation of the node's incarnation. */
+  readonly creation: number;
+  /** The 32-bit words (1..5). */
+  readonly ids: number[];
   /** A string equal for equal refs, usable as a Map key. */
   get key(): string {
     return `${nodeName(this.node)}/${this.creation}/${this.ids.join(".")}`;
@@ -232,11 +270,22 @@ export class ErlRef {
  */
 export class ErlPort {
   /**
+   * A port of `node`.
    * @param node the node's name.
    * @param id the port number (up to 64 bits: a bigint past 2^53).
    * @param creation the node incarnation's creation.
    */
-  constructor(readonly node: symbol | string, readonly id: number | bigint, readonly creation: number) {}
+  constructor(node: symbol | string, id: number | bigint, creation: number) {
+    this.node = node;
+    this.id = id;
+    this.creation = creation;
+  }
+  /** The node's name. */
+  readonly node: symbol | string;
+  /** The port number (a bigint past 2^53). */
+  readonly id: number | bigint;
+  /** The creation of the node's incarnation. */
+  readonly creation: number;
   /** A string equal for equal ports, usable as a Map key. */
   get key(): string {
     return `${nodeName(this.node)}/${this.id}/${this.creation}`;
@@ -261,8 +310,14 @@ export class ErlPort {
  * ```
  */
 export class ErlFun {
-  /** @param bytes the term's bytes from its tag (112 or 113) on. */
-  constructor(readonly bytes: Uint8Array) {
+  /** The term's bytes from its tag on. */
+  readonly bytes: Uint8Array;
+  /**
+   * A fun from its bytes.
+   * @param bytes the term's bytes from its tag (112 or 113) on.
+   */
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
     if (bytes[0] !== 112 && bytes[0] !== 113) throw new RangeError(`ErlFun: bytes must start with tag 112 or 113`);
   }
 }
@@ -391,8 +446,11 @@ class Writer {
   }
 }
 
-function fail(path: string, what: string): never {
-  throw new TypeError(`Term.encode: ${what} at ${path || "top"}`);
+/** What cannot be encoded; `encode` then finds where (see `locate`) and says it. */
+class EncodeFault extends TypeError {}
+
+function fail(what: string): never {
+  throw new EncodeFault(what);
 }
 
 function isAsciiAtomSafe(name: string): boolean {
@@ -400,7 +458,7 @@ function isAsciiAtomSafe(name: string): boolean {
   return true;
 }
 
-function writeAtom(w: Writer, name: string, path: string): void {
+function writeAtom(w: Writer, name: string): void {
   if (name.length <= 255 && isAsciiAtomSafe(name)) {
     w.u8(SMALL_ATOM_UTF8_EXT);
     w.u8(name.length);
@@ -410,7 +468,7 @@ function writeAtom(w: Writer, name: string, path: string): void {
   }
   let chars = 0;
   for (const _ of name) chars++;
-  if (chars > 255) fail(path, `atom longer than 255 characters (${chars})`);
+  if (chars > 255) fail(`atom longer than 255 characters (${chars})`);
   const b = utf8.encode(name);
   if (b.length <= 255) {
     w.u8(SMALL_ATOM_UTF8_EXT);
@@ -422,10 +480,10 @@ function writeAtom(w: Writer, name: string, path: string): void {
   w.bytes(b);
 }
 
-function writeNode(w: Writer, node: symbol | string, path: string): void {
+function writeNode(w: Writer, node: symbol | string): void {
   const name = typeof node === "string" ? node : Symbol.keyFor(node);
-  if (name === undefined) fail(path, "node name is an unregistered symbol");
-  writeAtom(w, name, path);
+  if (name === undefined) fail("node name is an unregistered symbol");
+  writeAtom(w, name);
 }
 
 function writeBig(w: Writer, v: bigint): void {
@@ -475,8 +533,8 @@ function writeInteger(w: Writer, v: number): void {
   }
 }
 
-function writeFloat(w: Writer, v: number, path: string): void {
-  if (!Number.isFinite(v)) fail(path, `non-finite float ${v}`);
+function writeFloat(w: Writer, v: number): void {
+  if (!Number.isFinite(v)) fail(`non-finite float ${v}`);
   w.u8(NEW_FLOAT_EXT);
   w.ensure(8);
   w.view.setFloat64(w.pos, v);
@@ -496,25 +554,25 @@ function isByteString(items: Term[]): boolean {
   return true;
 }
 
-function write(w: Writer, t: Term, path: string, depth: number): void {
-  if (depth > 10000) fail(path, "term nested too deeply");
+function write(w: Writer, t: Term, depth: number): void {
+  if (depth > 10000) fail("term nested too deeply");
   switch (typeof t) {
     case "number":
       // -0 from JS arithmetic is integer 0; a decoded -0.0 is a Float and stays one.
       if (Number.isInteger(t)) writeInteger(w, t === 0 ? 0 : t);
-      else writeFloat(w, t, path);
+      else writeFloat(w, t);
       return;
     case "bigint":
       if (t >= -0x80000000n && t <= 0x7fffffffn) writeInteger(w, Number(t));
       else writeBig(w, t);
       return;
     case "boolean":
-      writeAtom(w, t ? "true" : "false", path);
+      writeAtom(w, t ? "true" : "false");
       return;
     case "symbol": {
       const name = Symbol.keyFor(t);
-      if (name === undefined) fail(path, `unregistered symbol ${String(t)} (atoms are Symbol.for(name))`);
-      writeAtom(w, name, path);
+      if (name === undefined) fail(`unregistered symbol ${String(t)} (atoms are Symbol.for(name))`);
+      writeAtom(w, name);
       return;
     }
     case "string": {
@@ -527,9 +585,9 @@ function write(w: Writer, t: Term, path: string, depth: number): void {
     case "object":
       break;
     default:
-      fail(path, `cannot encode a ${typeof t}`);
+      fail(`cannot encode a ${typeof t}`);
   }
-  if (t === null) fail(path, "cannot encode null");
+  if (t === null) fail("cannot encode null");
   if (Array.isArray(t)) {
     if (t.length <= 255) {
       w.u8(SMALL_TUPLE_EXT);
@@ -538,51 +596,51 @@ function write(w: Writer, t: Term, path: string, depth: number): void {
       w.u8(LARGE_TUPLE_EXT);
       w.u32(t.length);
     }
-    for (let i = 0; i < t.length; i++) write(w, t[i], `${path}[${i}]`, depth + 1);
+    for (let i = 0; i < t.length; i++) write(w, t[i], depth + 1);
   } else if (t instanceof Uint8Array) {
     w.u8(BINARY_EXT);
     w.u32(t.length);
     w.bytes(t);
   } else if (t instanceof List) {
-    writeList(w, t, path, depth);
+    writeList(w, t, depth);
   } else if (t instanceof Float) {
-    writeFloat(w, t.value, path);
+    writeFloat(w, t.value);
   } else if (t instanceof Map) {
     w.u8(MAP_EXT);
     w.u32(t.size);
     let i = 0;
     for (const [k, v] of t) {
-      write(w, k, `${path}{key ${i}}`, depth + 1);
-      write(w, v, `${path}{value ${i}}`, depth + 1);
+      write(w, k, depth + 1);
+      write(w, v, depth + 1);
       i++;
     }
   } else if (t instanceof ErlPid) {
     w.u8(NEW_PID_EXT);
-    writeNode(w, t.node, path);
-    w.u32(checkU32(t.id, path, "pid id"));
-    w.u32(checkU32(t.serial, path, "pid serial"));
-    w.u32(checkU32(t.creation, path, "pid creation"));
+    writeNode(w, t.node);
+    w.u32(checkU32(t.id, "pid id"));
+    w.u32(checkU32(t.serial, "pid serial"));
+    w.u32(checkU32(t.creation, "pid creation"));
   } else if (t instanceof ErlRef) {
-    if (t.ids.length < 1 || t.ids.length > 5) fail(path, `reference with ${t.ids.length} words (1..5)`);
+    if (t.ids.length < 1 || t.ids.length > 5) fail(`reference with ${t.ids.length} words (1..5)`);
     w.u8(NEWER_REFERENCE_EXT);
     w.u16(t.ids.length);
-    writeNode(w, t.node, path);
-    w.u32(checkU32(t.creation, path, "ref creation"));
-    for (const id of t.ids) w.u32(checkU32(id, path, "ref word"));
+    writeNode(w, t.node);
+    w.u32(checkU32(t.creation, "ref creation"));
+    for (const id of t.ids) w.u32(checkU32(id, "ref word"));
   } else if (t instanceof ErlPort) {
     const id = BigInt(t.id);
-    if (id < 0n || id > 0xffffffffffffffffn) fail(path, `port id out of range`);
+    if (id < 0n || id > 0xffffffffffffffffn) fail(`port id out of range`);
     if (id > 0xfffffffn) { // the BEAM switches to V4_PORT_EXT past 28 bits
       w.u8(V4_PORT_EXT);
-      writeNode(w, t.node, path);
+      writeNode(w, t.node);
       w.u32(Number(id >> 32n));
       w.u32(Number(id & 0xffffffffn));
     } else {
       w.u8(NEW_PORT_EXT);
-      writeNode(w, t.node, path);
+      writeNode(w, t.node);
       w.u32(Number(id));
     }
-    w.u32(checkU32(t.creation, path, "port creation"));
+    w.u32(checkU32(t.creation, "port creation"));
   } else if (t instanceof BitBinary) {
     w.u8(BIT_BINARY_EXT);
     w.u32(t.bytes.length);
@@ -591,16 +649,16 @@ function write(w: Writer, t: Term, path: string, depth: number): void {
   } else if (t instanceof ErlFun) {
     w.bytes(t.bytes);
   } else {
-    fail(path, `cannot encode ${Object.prototype.toString.call(t)} (maps are JS Map, tuples arrays)`);
+    fail(`cannot encode ${Object.prototype.toString.call(t)} (maps are JS Map, tuples arrays)`);
   }
 }
 
-function checkU32(v: number, path: string, what: string): number {
-  if (!Number.isInteger(v) || v < 0 || v > MAX_U32) fail(path, `${what} ${v} is not a 32-bit unsigned integer`);
+function checkU32(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > MAX_U32) fail(`${what} ${v} is not a 32-bit unsigned integer`);
   return v;
 }
 
-function writeList(w: Writer, list: List, path: string, depth: number): void {
+function writeList(w: Writer, list: List, depth: number): void {
   // Flatten nested List tails ([1 | [2, 3]] is [1, 2, 3]) the way the BEAM sees it.
   let items = list.items;
   let tail = list.tail;
@@ -613,7 +671,7 @@ function writeList(w: Writer, list: List, path: string, depth: number): void {
   }
   if (items.length === 0) {
     if (tail === NIL) w.u8(NIL_EXT);
-    else write(w, tail, path, depth + 1);
+    else write(w, tail, depth + 1);
     return;
   }
   if (tail === NIL && isByteString(items)) {
@@ -625,9 +683,53 @@ function writeList(w: Writer, list: List, path: string, depth: number): void {
   }
   w.u8(LIST_EXT);
   w.u32(items.length);
-  for (let i = 0; i < items.length; i++) write(w, items[i], `${path}[${i}]`, depth + 1);
+  for (let i = 0; i < items.length; i++) write(w, items[i], depth + 1);
   if (tail === NIL) w.u8(NIL_EXT);
-  else write(w, tail, `${path}|tail`, depth + 1);
+  else write(w, tail, depth + 1);
+}
+
+/** The parts of a compound term, each with how a path names it. */
+function childrenOf(t: Term): [label: string, child: Term][] {
+  if (Array.isArray(t)) return t.map((c, i) => [`[${i}]`, c]);
+  if (t instanceof List) {
+    const { items, tail } = flatten(t);
+    const out: [string, Term][] = items.map((c, i) => [`[${i}]`, c]);
+    if (tail !== NIL) out.push(["|tail", tail]);
+    return out;
+  }
+  if (t instanceof Map) {
+    const out: [string, Term][] = [];
+    let i = 0;
+    for (const [k, v] of t) {
+      out.push([`{key ${i}}`, k], [`{value ${i}}`, v]);
+      i++;
+    }
+    return out;
+  }
+  return [];
+}
+
+/** The path of the deepest part of `t` that cannot be encoded (only walked after a failure). */
+function locate(t: Term, path: string): string {
+  for (const [label, child] of childrenOf(t)) {
+    try {
+      write(new Writer(16), child, 0);
+    } catch (e) {
+      if (e instanceof EncodeFault) return locate(child, path + label);
+      throw e;
+    }
+  }
+  return path || "top";
+}
+
+/** Writes `t`; a value that cannot be encoded gets an error naming where it is. */
+function writeTop(w: Writer, t: Term): void {
+  try {
+    write(w, t, 0);
+  } catch (e) {
+    if (e instanceof EncodeFault) throw new TypeError(`Term.encode: ${e.message} at ${locate(t, "")}`);
+    throw e;
+  }
 }
 
 /**
@@ -644,7 +746,7 @@ function writeList(w: Writer, list: List, path: string, depth: number): void {
 export function encode(term: Term): Uint8Array {
   const w = new Writer(64);
   w.u8(VERSION);
-  write(w, term, "", 0);
+  writeTop(w, term);
   return w.buf.slice(0, w.pos);
 }
 
@@ -666,7 +768,7 @@ export function encodeSequence(terms: readonly Term[], prefix: readonly number[]
   for (const b of prefix) w.u8(b);
   for (const t of terms) {
     w.u8(VERSION);
-    write(w, t, "", 0);
+    writeTop(w, t);
   }
   return w.buf.slice(0, w.pos);
 }

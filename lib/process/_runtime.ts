@@ -274,7 +274,7 @@ export interface RemoteHooks {
 /** The distribution layer, once loaded. */
 export let remote: RemoteHooks | null = null;
 
-/** Plugs in the distribution layer. @internal */
+/** @ignore Plugs in the distribution layer. */
 export function setRemoteHooks(hooks: RemoteHooks | null): void {
   remote = hooks;
 }

@@ -72,7 +72,7 @@ class Context implements ProcessContext {
   }
 }
 
-/** Creates the process; the body starts later, from the scheduler. @ignore */
+/** @ignore Creates the process; the body starts later, from the scheduler. */
 export function spawnBody(body: ProcessBody, opts: SpawnOptions | undefined, kind: string): Proc {
   const parent = currentProc();
   const p = spawnProc(parent, kind, null, null);
@@ -132,7 +132,7 @@ export function receiveIn(p: Proc, pattern: unknown, after: number | undefined):
   });
 }
 
-/** Registers `p` under `name`. @ignore */
+/** @ignore Registers `p` under `name`. */
 export function registerProc(name: string, p: Proc): void {
   if (typeof name !== "string" || name === "") throw new TypeError("A process name must be a non-empty string");
   const holder = names.get(name);

@@ -61,7 +61,7 @@ function shapeMatches(pattern: unknown, value: unknown): boolean {
   return true;
 }
 
-/** Compiles a pattern to a predicate (null matches everything). @ignore */
+/** @ignore Compiles a pattern to a predicate (null matches everything). */
 export function toMatcher(pattern: unknown): ((m: unknown) => boolean) | null {
   if (pattern === undefined || pattern === _) return null;
   if (typeof pattern === "function") return pattern as (m: unknown) => boolean;

@@ -59,6 +59,15 @@ let nextRef = 1;
 /**
  * A unique reference, as made by Erlang's `make_ref/0`: used by monitors,
  * calls and timers. Two refs are the same only if they are the same object.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(() => {
+ *   const ref = Process.monitor(Process.self()); // a ref, even for a monitor that is not made
+ *   console.assert(ref instanceof Process.Ref);
+ * });
+ * ```
  */
 export class Ref {
   /** A number unique to this reference. */
@@ -95,7 +104,7 @@ export function makeRef(): Ref {
   return new Ref(nextRef++);
 }
 
-/** Returns a fresh ref id without allocating a {@linkcode Ref}. @ignore */
+/** @ignore Returns a fresh ref id without allocating a {@linkcode Ref}. */
 export function nextRefId(): number {
   return nextRef++;
 }

@@ -262,6 +262,12 @@ export class NoProcessError extends Error {
   readonly reason = "noproc";
   /** The process that was not there. */
   readonly pid: Pid;
+  /**
+   * Makes the error.
+   *
+   * @param pid The missing process.
+   * @param what The operation that found it missing, as `Process.link`.
+   */
   constructor(pid: Pid, what: string) {
     super(`${what}(${pid}): no such process`);
     this.name = "NoProcessError";

@@ -37,7 +37,7 @@ interface DynChild {
   pid: Pid | "restarting";
 }
 
-/** The process state. @ignore */
+/** @ignore The process state. */
 export class DynState {
   readonly self: Proc;
   readonly intensity: RestartIntensity;
@@ -185,7 +185,7 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
   },
 };
 
-/** Starts a DynamicSupervisor process; `kind` names it for introspection. @ignore */
+/** @ignore Starts a DynamicSupervisor process; `kind` names it for introspection. */
 export function startDynamic(opts: DynamicSupervisorOptions | undefined, kind: string): Promise<Pid> {
   const o = opts ?? {};
   try {
@@ -203,7 +203,7 @@ export function startDynamic(opts: DynamicSupervisorOptions | undefined, kind: s
   return startBehaviour(new GenServerProcess(callbacks, kind), o, { name: o.name }, true);
 }
 
-/** Sends a request and turns the reply into a value or an error. @ignore */
+/** @ignore Sends a request and turns the reply into a value or an error. */
 export async function request<T>(sup: Pid | string, req: Request, op: string): Promise<T> {
   const r = await call<Request, Reply>(sup, req, Infinity);
   if (r[0] === "ok") return r[1] as T;
@@ -216,7 +216,9 @@ export async function request<T>(sup: Pid | string, req: Request, op: string): P
  * caller: `spawn(supProc)` must create the child linked to `supProc`; the
  * supervisor then knows it before it can run. Throws `CallError` `noproc`
  * if `sup` is not running, `StartError` `"max_children"` when it is full, and
- * a `TypeError` if `sup` is not a DynamicSupervisor. @ignore
+ * a `TypeError` if `sup` is not a DynamicSupervisor.
+ *
+ * @ignore
  */
 export function adoptChild(sup: Pid | string, spec: FullChildSpec, spawn: (supProc: Proc) => Pid): Pid {
   const p = lookup(sup);

@@ -46,7 +46,7 @@ export class RestartIntensity {
   }
 }
 
-/** Validates intensity options; throws a `TypeError` naming the bad one. @ignore */
+/** @ignore Validates intensity options; throws a `TypeError` naming the bad one. */
 export function checkIntensity(maxRestarts: unknown, maxSeconds: unknown): void {
   if (typeof maxRestarts !== "number" || !(maxRestarts >= 0)) {
     throw new TypeError(`"maxRestarts" must be a non-negative number, got ${String(maxRestarts)}`);
@@ -56,7 +56,7 @@ export function checkIntensity(maxRestarts: unknown, maxSeconds: unknown): void 
   }
 }
 
-/** The report's words for a supervisor that gives up. @internal */
+/** @ignore The report's words for a supervisor that gives up. */
 export function shutdownAction(intensity: RestartIntensity): string {
   return `more than ${intensity.maxRestarts} restarts in ${intensity.periodMs / 1000} s: shutting down`;
 }

@@ -105,7 +105,7 @@ function show(v: unknown): string {
   }
 }
 
-/** Renders a child id for error messages. @ignore */
+/** @ignore Renders a child id for error messages. */
 export function showId(id: ChildId): string {
   return show(id);
 }
@@ -214,7 +214,7 @@ export function childModule<A = undefined>(
   };
 }
 
-/** True if `v` is a pid (used to check what `start` returned). @ignore */
+/** @ignore True if `v` is a pid (used to check what `start` returned). */
 export function isPid(v: unknown): v is Pid {
   return v instanceof Pid;
 }

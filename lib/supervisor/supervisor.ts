@@ -406,7 +406,7 @@ const callbacks: Callbacks<State, InitArg, Request, Reply> = {
   },
 };
 
-/** Spawns a supervisor process. @ignore */
+/** @ignore Spawns a supervisor process. */
 function spawnSupervisor(arg: InitArg, name: string | undefined): Promise<Pid> {
   return startBehaviour(new GenServerProcess(callbacks, "Supervisor"), arg, { name }, true);
 }

@@ -5,7 +5,8 @@
  *
  * Mapping of values (the library's conventions for Erlang terms): a string is
  * an atom, an array is a tuple, {@linkcode list} marks a list, `null` is `nil`,
- * an object is a map, an `ExitMessage`/`DownMessage` is the Erlang tuple, and
+ * an object is a map, an `ExitMessage`/`DownMessage` is the Erlang tuple (a
+ * DOWN of a monitor by name names `{Name,nonode@nohost}`), and
  * `["error", Error]` (a throw) is `{crash,Message}` as the BEAM's
  * `{Reason, Stacktrace}` is.
  */
@@ -47,7 +48,10 @@ export class Trace {
     if (t instanceof Ets.Table) return t.named ? this.fmt(Ets.info(t)?.name ?? "?") : this.#name(this.#refs, "R", t);
     if (t instanceof List) return `[${t.items.map((x) => this.fmt(x)).join(",")}]`;
     if (t instanceof ExitMessage) return this.fmt(["EXIT", t.from, t.reason]);
-    if (t instanceof DownMessage) return this.fmt(["DOWN", t.ref, "process", t.pid, t.reason]);
+    // A DOWN for a monitor made by name names {Name, Node}; this runtime is one node, OTP's nonode@nohost.
+    if (t instanceof DownMessage) {
+      return this.fmt(["DOWN", t.ref, "process", t.name === undefined ? t.pid : [t.name, "nonode@nohost"], t.reason]);
+    }
     if (t instanceof Error) return `{crash,${t.message}}`;
     if (Array.isArray(t)) {
       if (t.length === 2 && t[0] === "error" && t[1] instanceof Error) return this.fmt(t[1]);

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { runtime } from "../../lib/net/runtime.ts";
+import * as Wire from "../../lib/node/_wire.ts";
 
 let unique = 0;
 /** A node name no other test (or helper) uses: `prefix` + pid + counter. */
@@ -218,4 +219,20 @@ export async function startBeamPeer(
   const peer = new LineProcess(spawn("erl", args, { stdio: ["pipe", "pipe", "pipe"], env }), `beam peer ${name}`);
   const m = await peer.waitLine(/^ready (\S+)/, 30000);
   return Object.assign(peer, { node: m[1] });
+}
+
+/**
+ * Runs `body` with `handler` receiving this node's control messages, then restores the previous.
+ * The process runtime (loaded by mod.ts) takes the handler back at each nodeup, so ours is put
+ * back after it.
+ */
+export async function withHandler<T>(handler: Wire.ControlHandler, body: () => Promise<T>): Promise<T> {
+  const previous = Wire.setControlHandler(handler);
+  const off = Wire.onNodeUp(() => Wire.setControlHandler(handler));
+  try {
+    return await body();
+  } finally {
+    off();
+    Wire.setControlHandler(previous);
+  }
 }

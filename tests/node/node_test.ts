@@ -14,7 +14,7 @@ import { Node, Process, Term } from "../../mod.ts";
 import * as Wire from "../../lib/node/_wire.ts";
 import { portPlease, register } from "../../lib/node/_epmd.ts";
 import { OUR_FLAGS } from "../../lib/node/_dist.ts";
-import { freePort, PrivateEpmd, startTsPeer, uniqueName } from "./_helpers.ts";
+import { freePort, PrivateEpmd, startTsPeer, uniqueName, withHandler } from "./_helpers.ts";
 
 const COOKIE = "distcodec-test-cookie";
 type Received = [from: string, control: Term.Term, payload: Term.Term | undefined];
@@ -54,16 +54,6 @@ async function until(cond: () => boolean, what: string, timeoutMs = 15000): Prom
   }
 }
 
-/** Runs `body` with `handler` receiving this node's control messages, then restores the previous. */
-async function withHandler<T>(handler: Wire.ControlHandler, body: () => Promise<T>): Promise<T> {
-  const previous = Wire.setControlHandler(handler);
-  try {
-    return await body();
-  } finally {
-    Wire.setControlHandler(previous);
-  }
-}
-
 /** Runs `body` with a private EPMD and this runtime started as a node; stops both after. */
 async function withNode<T>(
   prefix: string,
@@ -85,7 +75,7 @@ async function withNode<T>(
 
 const echoTo = (me: Term.ErlPid): Term.Term => [6, me, Symbol.for(""), Symbol.for("echo")];
 
-test("TS -> TS: connect, messages both ways, nodedown when the peer stops", async () => {
+test("TS -> TS: connect, messages both ways, nodedown when the peer stops", { timeout: 60_000 }, async () => {
   await withNode("parent", async (epmd, self) => {
     const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
     try {
@@ -121,34 +111,38 @@ test("TS -> TS: connect, messages both ways, nodedown when the peer stops", asyn
   });
 });
 
-test("TS <- TS: the peer connects to us; sends queued while connecting arrive in order", async () => {
-  await withNode("parent", async (epmd, self) => {
-    const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
-    try {
-      const up = nextUp();
-      const m = await peer.ask(`connect ${self}`, /^connect \S+ (true|false)$/);
-      assert.equal(m[1], "true");
-      assert.equal(await up, peer.node);
-      assert.deepEqual(Node.list(), [peer.node]);
-      // A lazy connect from our side: 200 sends before the connection is up keep their order.
-      assert.equal(Node.disconnect(peer.node), true);
-      await peer.waitLine(new RegExp(`^down ${self} `));
-      const seen: number[] = [];
-      await withHandler((_from, _control, payload) => {
-        if (Array.isArray(payload)) seen.push(payload[1] as number);
-      }, async () => {
-        const me = new Term.ErlPid(self, 1, 0, Wire.creation());
-        for (let i = 0; i < 200; i++) assert.equal(Wire.sendControl(peer.node, echoTo(me), [me, i]), true);
-        await until(() => seen.length === 200, "200 echoes");
-      });
-      assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i));
-    } finally {
-      await peer.kill();
-    }
-  });
-});
+test(
+  "TS <- TS: the peer connects to us; sends queued while connecting arrive in order",
+  { timeout: 60_000 },
+  async () => {
+    await withNode("parent", async (epmd, self) => {
+      const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
+      try {
+        const up = nextUp();
+        const m = await peer.ask(`connect ${self}`, /^connect \S+ (true|false)$/);
+        assert.equal(m[1], "true");
+        assert.equal(await up, peer.node);
+        assert.deepEqual(Node.list(), [peer.node]);
+        // A lazy connect from our side: 200 sends before the connection is up keep their order.
+        assert.equal(Node.disconnect(peer.node), true);
+        await peer.waitLine(new RegExp(`^down ${self} `));
+        const seen: number[] = [];
+        await withHandler((_from, _control, payload) => {
+          if (Array.isArray(payload)) seen.push(payload[1] as number);
+        }, async () => {
+          const me = new Term.ErlPid(self, 1, 0, Wire.creation());
+          for (let i = 0; i < 200; i++) assert.equal(Wire.sendControl(peer.node, echoTo(me), [me, i]), true);
+          await until(() => seen.length === 200, "200 echoes");
+        });
+        assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i));
+      } finally {
+        await peer.kill();
+      }
+    });
+  },
+);
 
-test("a wrong cookie is refused both ways, and the attempt reports why", async () => {
+test("a wrong cookie is refused both ways, and the attempt reports why", { timeout: 60_000 }, async () => {
   await withNode("parent", async (epmd, self) => {
     const peer = await startTsPeer(uniqueName("peer"), "another-cookie", epmd.port);
     try {
@@ -168,7 +162,7 @@ test("a wrong cookie is refused both ways, and the attempt reports why", async (
   });
 });
 
-test("sendControl to a node that is not registered fails the attempt with nodedown", async () => {
+test("sendControl to a node that is not registered fails the attempt with nodedown", { timeout: 60_000 }, async () => {
   await withNode("parent", async (_epmd, self) => {
     const ghost = uniqueName("ghost") + "@localhost";
     const down = nextDown(ghost);
@@ -181,7 +175,7 @@ test("sendControl to a node that is not registered fails the attempt with nodedo
   });
 });
 
-test("EPMD: registered as a hidden version-6 node on our port, unregistered on stop", async () => {
+test("EPMD: registered as a hidden version-6 node on our port, unregistered on stop", { timeout: 60_000 }, async () => {
   const epmd = await PrivateEpmd.start();
   try {
     const name = uniqueName("reg");
@@ -215,24 +209,28 @@ test("EPMD: registered as a hidden version-6 node on our port, unregistered on s
   }
 });
 
-test("EPMD: with none answering, start runs 'epmd -daemon' (or says clearly it cannot)", async () => {
-  const port = await freePort();
-  await assert.rejects(
-    Node.start(uniqueName("noepmd"), { cookie: COOKIE, epmdPort: port, startEpmd: false }),
-    /no EPMD answers on 127\.0\.0\.1:\d+/,
-  );
-  assert.equal(Node.isAlive(), false);
-  const self = await Node.start(uniqueName("autoepmd"), { cookie: COOKIE, epmdPort: port });
-  try {
-    assert.ok((await portPlease("127.0.0.1", self.split("@")[0], port)) !== undefined);
-  } finally {
-    await Node.stop();
-    // This daemon is ours (its port was free): stop it.
-    spawnSync("epmd", ["-port", String(port), "-kill"]);
-  }
-});
+test(
+  "EPMD: with none answering, start runs 'epmd -daemon' (or says clearly it cannot)",
+  { timeout: 60_000 },
+  async () => {
+    const port = await freePort();
+    await assert.rejects(
+      Node.start(uniqueName("noepmd"), { cookie: COOKIE, epmdPort: port, startEpmd: false }),
+      /no EPMD answers on 127\.0\.0\.1:\d+/,
+    );
+    assert.equal(Node.isAlive(), false);
+    const self = await Node.start(uniqueName("autoepmd"), { cookie: COOKIE, epmdPort: port });
+    try {
+      assert.ok((await portPlease("127.0.0.1", self.split("@")[0], port)) !== undefined);
+    } finally {
+      await Node.stop();
+      // This daemon is ours (its port was free): stop it.
+      spawnSync("epmd", ["-port", String(port), "-kill"]);
+    }
+  },
+);
 
-test("bad input: names, cookies, tick times are refused and nothing starts", async () => {
+test("bad input: names, cookies, tick times are refused and nothing starts", { timeout: 60_000 }, async () => {
   await assert.rejects(Node.start("bad name", { cookie: COOKIE }), /bad node name/);
   await assert.rejects(Node.start("a@b@c", { cookie: COOKIE }), /bad node name/);
   await assert.rejects(Node.start("ok", { cookie: "has space" }), /cookie/);
@@ -257,25 +255,29 @@ test("bad input: names, cookies, tick times are refused and nothing starts", asy
   await Process.run(() => assert.throws(() => Node.monitor("bad"), /bad node name/));
 });
 
-test("ticks keep an idle connection up; a silent peer is dropped with net_tick_timeout", async () => {
-  await withNode("parent", async (epmd) => {
-    const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port, 1);
-    try {
-      assert.equal(await Node.connect(peer.node), true);
-      const conn = () => Wire.localNode()!.peers.get(peer.node)?.conn;
-      // 1 s tick time: a tick every 250 ms each way; 8 of them span twice the tick time.
-      await until(() => (conn()?.ticksReceived ?? 0) >= 8, "8 ticks from the peer");
-      assert.deepEqual(Node.list(), [peer.node]);
-      await peer.waitLine(/./, 50).catch(() => {});
-      assert.ok(!peer.lines.some((l) => l.startsWith("down")), peer.lines.join("\n"));
-      const down = nextDown(peer.node);
-      peer.freeze();
-      assert.equal(await down, "net_tick_timeout");
-    } finally {
-      await peer.kill();
-    }
-  }, { netTickTime: 1 });
-});
+test(
+  "ticks keep an idle connection up; a silent peer is dropped with net_tick_timeout",
+  { timeout: 60_000 },
+  async () => {
+    await withNode("parent", async (epmd) => {
+      const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port, 1);
+      try {
+        assert.equal(await Node.connect(peer.node), true);
+        const conn = () => Wire.localNode()!.peers.get(peer.node)?.conn;
+        // 1 s tick time: a tick every 250 ms each way; 8 of them span twice the tick time.
+        await until(() => (conn()?.ticksReceived ?? 0) >= 8, "8 ticks from the peer");
+        assert.deepEqual(Node.list(), [peer.node]);
+        await peer.waitLine(/./, 50).catch(() => {});
+        assert.ok(!peer.lines.some((l) => l.startsWith("down")), peer.lines.join("\n"));
+        const down = nextDown(peer.node);
+        peer.freeze();
+        assert.equal(await down, "net_tick_timeout");
+      } finally {
+        await peer.kill();
+      }
+    }, { netTickTime: 1 });
+  },
+);
 
 /** A fake node registered in EPMD whose listener takes the connection and then stays silent. */
 async function silentNode(epmdPort: number, alive: string) {
@@ -353,81 +355,89 @@ function nameBody(tag: number, name: string, challenge?: number): number[] {
 }
 const md5 = (cookie: string, challenge: number) => [...createHash("md5").update(cookie + String(challenge)).digest()];
 
-test("simultaneous connect, scripted: the greater name's connection wins, as in OTP's net_kernel", async () => {
-  // Our node is "m…": a peer named "z…" wins (we answer ok_simultaneous and drop our attempt),
-  // a peer named "a…" loses (we answer nok and keep ours).
-  await withNode("m", async (epmd, self) => {
-    for (const [prefix, expected] of [["z", "ok_simultaneous"], ["a", "nok"]] as const) {
-      const alive = uniqueName(prefix);
-      const other = `${alive}@localhost`;
-      const fake = await silentNode(epmd.port, alive);
-      try {
-        const me = new Term.ErlPid(self, 1, 0, Wire.creation());
-        assert.equal(Wire.sendControl(other, echoTo(me), [me, "queued"]), true);
-        await until(() => fake.named.length > 0, "our send_name at the silent node");
-        assert.equal(fake.named[0][2], 78, "version 6 send_name ('N')");
-        // Now the same node connects to us while our attempt is pending.
-        const raw = net.connect({ host: "127.0.0.1", port: Wire.localNode()!.port });
-        const rd = handshakeReader(raw);
-        raw.write(frame2(nameBody(78, other)));
-        const status = await rd.packet();
-        assert.equal(new TextDecoder().decode(status!.subarray(1)), expected);
-        if (expected === "nok") {
-          assert.equal(await rd.packet(), undefined, "closed after nok");
-          assert.equal(Node.list().length, 0);
+test(
+  "simultaneous connect, scripted: the greater name's connection wins, as in OTP's net_kernel",
+  { timeout: 60_000 },
+  async () => {
+    // Our node is "m…": a peer named "z…" wins (we answer ok_simultaneous and drop our attempt),
+    // a peer named "a…" loses (we answer nok and keep ours).
+    await withNode("m", async (epmd, self) => {
+      for (const [prefix, expected] of [["z", "ok_simultaneous"], ["a", "nok"]] as const) {
+        const alive = uniqueName(prefix);
+        const other = `${alive}@localhost`;
+        const fake = await silentNode(epmd.port, alive);
+        try {
+          const me = new Term.ErlPid(self, 1, 0, Wire.creation());
+          assert.equal(Wire.sendControl(other, echoTo(me), [me, "queued"]), true);
+          await until(() => fake.named.length > 0, "our send_name at the silent node");
+          assert.equal(fake.named[0][2], 78, "version 6 send_name ('N')");
+          // Now the same node connects to us while our attempt is pending.
+          const raw = net.connect({ host: "127.0.0.1", port: Wire.localNode()!.port });
+          const rd = handshakeReader(raw);
+          raw.write(frame2(nameBody(78, other)));
+          const status = await rd.packet();
+          assert.equal(new TextDecoder().decode(status!.subarray(1)), expected);
+          if (expected === "nok") {
+            assert.equal(await rd.packet(), undefined, "closed after nok");
+            assert.equal(Node.list().length, 0);
+            raw.destroy();
+            continue;
+          }
+          await until(() => fake.sockets[0].destroyed || fake.sockets[0].readableEnded, "our own attempt dropped");
+          const challenge = await rd.packet();
+          assert.equal(challenge![0], 78);
+          const theirs = new DataView(challenge!.buffer, challenge!.byteOffset).getUint32(9);
+          const ours = 123456789;
+          const u32 = [(ours >>> 24) & 255, (ours >>> 16) & 255, (ours >>> 8) & 255, ours & 255];
+          raw.write(frame2([114, ...u32, ...md5(COOKIE, theirs)]));
+          const ack = await rd.packet();
+          assert.deepEqual([...ack!], [97, ...md5(COOKIE, ours)]);
+          // Up: what we queued while pending flows on the winning connection.
+          const msg = await rd.packet(4);
+          assert.equal(msg![0], 112);
+          const control = Term.decodeAt(msg!, 1);
+          assert.ok(Term.equals(control.term, echoTo(me)));
+          assert.ok(Term.equals(Term.decodeAt(msg!, control.end).term, [me, "queued"]));
+          assert.deepEqual(Node.list(), [other]);
+          const down = nextDown(other);
           raw.destroy();
-          continue;
+          assert.equal(await down, "connection_closed");
+        } finally {
+          fake.close();
         }
-        await until(() => fake.sockets[0].destroyed || fake.sockets[0].readableEnded, "our own attempt dropped");
-        const challenge = await rd.packet();
-        assert.equal(challenge![0], 78);
-        const theirs = new DataView(challenge!.buffer, challenge!.byteOffset).getUint32(9);
-        const ours = 123456789;
-        const u32 = [(ours >>> 24) & 255, (ours >>> 16) & 255, (ours >>> 8) & 255, ours & 255];
-        raw.write(frame2([114, ...u32, ...md5(COOKIE, theirs)]));
-        const ack = await rd.packet();
-        assert.deepEqual([...ack!], [97, ...md5(COOKIE, ours)]);
-        // Up: what we queued while pending flows on the winning connection.
-        const msg = await rd.packet(4);
-        assert.equal(msg![0], 112);
-        const control = Term.decodeAt(msg!, 1);
-        assert.ok(Term.equals(control.term, echoTo(me)));
-        assert.ok(Term.equals(Term.decodeAt(msg!, control.end).term, [me, "queued"]));
-        assert.deepEqual(Node.list(), [other]);
-        const down = nextDown(other);
-        raw.destroy();
-        assert.equal(await down, "connection_closed");
+      }
+    });
+  },
+);
+
+test(
+  "simultaneous connect, raced: both sides connect at once, one connection survives",
+  { timeout: 60_000 },
+  async () => {
+    await withNode("parent", async (epmd, self) => {
+      const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
+      try {
+        for (let round = 0; round < 5; round++) {
+          const [ours, theirs] = await Promise.all([
+            Node.connect(peer.node),
+            peer.ask(`connect ${self}`, /^connect \S+ (true|false)$/),
+          ]);
+          assert.equal(ours, true, `round ${round}`);
+          assert.equal(theirs[1], "true", `round ${round}`);
+          assert.deepEqual(Node.list(), [peer.node]);
+          assert.equal((await peer.ask("list", /^list (.*)$/))[1], self);
+          const from = peer.lines.length;
+          Node.disconnect(peer.node);
+          await peer.waitLine(new RegExp(`^down ${self} `), 15000, from);
+        }
       } finally {
-        fake.close();
+        await peer.kill();
       }
-    }
-  });
-});
+    });
+  },
+);
 
-test("simultaneous connect, raced: both sides connect at once, one connection survives", async () => {
-  await withNode("parent", async (epmd, self) => {
-    const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
-    try {
-      for (let round = 0; round < 5; round++) {
-        const [ours, theirs] = await Promise.all([
-          Node.connect(peer.node),
-          peer.ask(`connect ${self}`, /^connect \S+ (true|false)$/),
-        ]);
-        assert.equal(ours, true, `round ${round}`);
-        assert.equal(theirs[1], "true", `round ${round}`);
-        assert.deepEqual(Node.list(), [peer.node]);
-        assert.equal((await peer.ask("list", /^list (.*)$/))[1], self);
-        const from = peer.lines.length;
-        Node.disconnect(peer.node);
-        await peer.waitLine(new RegExp(`^down ${self} `), 15000, from);
-      }
-    } finally {
-      await peer.kill();
-    }
-  });
-});
-
-test("Node.monitor and Node.monitorNodes deliver nodeup/nodedown to the process", async () => {
+test("Node.monitor and Node.monitorNodes deliver nodeup/nodedown to the process", { timeout: 60_000 }, async () => {
   await withNode("parent", async (epmd) => {
     const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
     try {
@@ -453,4 +463,23 @@ test("Node.monitor and Node.monitorNodes deliver nodeup/nodedown to the process"
       await peer.kill();
     }
   });
+});
+
+test("a peer lacking OTP 25's flags is refused; a silent connection is dropped after the setup time", {
+  timeout: 60_000,
+}, async () => {
+  await withNode("guard", async () => {
+    const port = Wire.localNode()!.port;
+    const old = net.connect({ host: "127.0.0.1", port });
+    const rd = handshakeReader(old);
+    const body = nameBody(78, uniqueName("old") + "@localhost");
+    for (let i = 1; i <= 8; i++) body[i] = 0; // flags 0
+    old.write(frame2(body));
+    assert.equal(new TextDecoder().decode((await rd.packet())!.subarray(1)), "not_allowed");
+    assert.equal(await rd.packet(), undefined);
+    old.destroy();
+    const silent = net.connect({ host: "127.0.0.1", port });
+    assert.equal(await handshakeReader(silent).packet(), undefined, "closed by us");
+    silent.destroy();
+  }, { setupTime: 300 });
 });

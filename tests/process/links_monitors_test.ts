@@ -5,7 +5,7 @@ import { ExitMessage, Process } from "../../mod.ts";
 import { idle } from "../_helpers.ts";
 
 /** A pid whose process has ended. */
-async function deadPid(): Promise<Process.Pid> {
+function deadPid(): Process.Pid {
   const pid = idle();
   Process.exit(pid, "kill");
   return pid;
@@ -13,7 +13,7 @@ async function deadPid(): Promise<Process.Pid> {
 
 test("monitoring a dead pid gives a DOWN naming that pid; an unknown name gives one naming the name", async () => {
   await Process.run(async ({ receive }) => {
-    const dead = await deadPid();
+    const dead = deadPid();
     const ref = Process.monitor(dead);
     const down = await receive<Process.DownMessage>({ ref });
     assert.equal(down.pid, dead);
@@ -34,7 +34,7 @@ test("monitoring a dead pid gives a DOWN naming that pid; an unknown name gives 
 
 test("link to a dead pid: a catchable noproc error when not trapping, an EXIT message when trapping", async () => {
   await Process.run(async ({ receive }) => {
-    const dead = await deadPid();
+    const dead = deadPid();
     assert.throws(() => Process.link(dead), (e: unknown) => e instanceof Process.NoProcessError && e.pid === dead);
     Process.trapExit(true);
     Process.link(dead);

@@ -1,8 +1,9 @@
 /**
- * The KV log's compactor (see `DiskLog.compact`): folds the records of the
- * closed log files into the buckets that exist at their end, and yields one
- * `CREATE` per bucket and one `PUT` per key. Loaded by the compaction worker
- * thread, so it depends on the record format only.
+ * The KV log's compactor ({@linkcode COMPACTOR}, see `DiskLog.compact`):
+ * folds the records of the closed log files into the buckets that exist at
+ * their end, and yields one `CREATE` per bucket and one `PUT` per key. This
+ * module is also the compaction worker thread's entry: loaded there, it
+ * serves the compaction (`DiskLog.serveCompaction`).
  *
  * @example
  * ```ts
@@ -19,6 +20,7 @@
  *
  * @module
  */
+import { DiskLog } from "../../../mod.ts";
 import { decode, encode } from "./kv_log.ts";
 
 /** Yields the compacted records of `records`. */
@@ -49,3 +51,18 @@ export function* compact(records: Iterable<Uint8Array>): Generator<Uint8Array> {
     for (const [key, value] of pairs) yield encode({ type: "put", bucket, key, value });
   }
 }
+
+/**
+ * The KV log's compactor: {@linkcode compact}, run in a worker thread from
+ * this module.
+ *
+ * @example
+ * ```ts
+ * import { COMPACTOR } from "./compactor.ts";
+ * console.assert(COMPACTOR.worker.endsWith("compactor.ts"));
+ * ```
+ */
+export const COMPACTOR: DiskLog.Compactor = { worker: import.meta.url, compact };
+
+// In a compaction worker thread: do the work. On the main thread: nothing.
+void DiskLog.serveCompaction(compact);

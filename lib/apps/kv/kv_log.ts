@@ -46,7 +46,7 @@ export type LogRecord =
   | { readonly type: "drop"; readonly bucket: string };
 
 const CREATE = 1, PUT = 2, DELETE = 3, DROP = 4, WIDE = 0x80;
-/** @internal Record type bytes. */
+/** @ignore Record type bytes. */
 export const _TYPES = { CREATE, PUT, DELETE, DROP, WIDE } as const;
 const TYPES = ["", "create", "put", "delete", "drop"] as const;
 
@@ -64,14 +64,15 @@ export interface KVLogOptions {
   fs?: DiskLog.FileSystem;
   /** Compact automatically at this many incremental bytes (see `DiskLog.OpenOptions.compactAt`). Default 64 MiB. */
   compactAt?: number;
+  /** The log's compactor; the KV tree passes `compactor.ts`'s. */
+  compactor?: DiskLog.Compactor;
 }
-
-/** The compactor module of the KV log (`compactor.ts`). */
-export const COMPACTOR: string = new URL("./compactor.ts", import.meta.url).href;
 
 /** A durable bucket's log and name. */
 export interface DurableBucket {
+  /** The tree's log. */
   readonly log: DiskLog.Log;
+  /** The bucket's name. */
   readonly name: string;
 }
 
@@ -92,12 +93,12 @@ export function durableOf(pid: Pid): DurableBucket | undefined {
   return durable.get(pid.id);
 }
 
-/** @internal The registry marks a bucket durable (before publishing it). */
+/** @ignore The registry marks a bucket durable (before publishing it). */
 export function _register(pid: Pid, log: DiskLog.Log, name: string): void {
   durable.set(pid.id, { log, name });
 }
 
-/** @internal The registry forgets a bucket. */
+/** @ignore The registry forgets a bucket. */
 export function _unregister(pid: Pid): void {
   durable.delete(pid.id);
 }
@@ -148,22 +149,22 @@ function appendRecord(log: DiskLog.Log, type: number, a: string, b?: string, c?:
   });
 }
 
-/** @internal Logs a bucket's creation. */
+/** @ignore Logs a bucket's creation. */
 export function _logCreate(log: DiskLog.Log, bucket: string): number {
   return appendRecord(log, CREATE, bucket);
 }
 
-/** @internal Logs a bucket's removal. */
+/** @ignore Logs a bucket's removal. */
 export function _logDrop(log: DiskLog.Log, bucket: string): number {
   return appendRecord(log, DROP, bucket);
 }
 
-/** @internal Logs a put by the bucket `d`. */
+/** @ignore Logs a put by the bucket `d`. */
 export function _logPut(d: DurableBucket, key: string, value: string): number {
   return appendRecord(d.log, PUT, d.name, key, value);
 }
 
-/** @internal Logs a delete by the bucket `d`. */
+/** @ignore Logs a delete by the bucket `d`. */
 export function _logDelete(d: DurableBucket, key: string): number {
   return appendRecord(d.log, DELETE, d.name, key);
 }
@@ -196,17 +197,29 @@ export function encode(record: LogRecord): Uint8Array {
 
 /** A payload that is not a KV record. */
 export class BadRecord extends Error {
-  /** @param message What is wrong. */
+  /**
+   * Makes an error.
+   *
+   * @param message What is wrong.
+   */
   constructor(message: string) {
     super(message);
     this.name = "BadRecord";
   }
 }
 
-/** Reads strings off a payload. @internal */
+/** @ignore Reads strings off a payload. */
 export class _Reader {
+  /** Where the next string starts. */
   at = 1;
+  /**
+   * Reads `bytes` from after its type byte.
+   *
+   * @param bytes The payload.
+   * @param wide Its strings are UTF-16LE.
+   */
   constructor(readonly bytes: Uint8Array, readonly wide: boolean) {}
+  /** The next string. */
   str(): string {
     const bytes = this.bytes;
     let n = 0, shift = 1, b: number;
@@ -285,7 +298,7 @@ export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpe
     sync: opts.sync ?? "everysec",
     repair: opts.repair ?? true,
     fs: opts.fs,
-    compactor: COMPACTOR,
+    ...(opts.compactor === undefined ? {} : { compactor: opts.compactor }),
     ...(opts.compactAt === undefined ? {} : { compactAt: opts.compactAt }),
     onRepaired: opts.onRepaired ?? ((r) =>
       console.error(

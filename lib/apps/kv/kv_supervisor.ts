@@ -60,6 +60,7 @@ import { Ets, EventManager, type Pid, Supervisor } from "../../../mod.ts";
 import * as BucketSupervisor from "./bucket_supervisor.ts";
 import * as Registry from "./registry.ts";
 import * as KVLog from "./kv_log.ts";
+import { COMPACTOR } from "./compactor.ts";
 
 /** The registered names of one KV tree. */
 export interface Names {
@@ -123,7 +124,7 @@ const KVSupervisor: Supervisor.SupervisorModule<[Names, KVLog.KVLogOptions | und
     // fsync) restarts them and the registry rebuilds them from the file.
     return Supervisor.init([
       { id: EVENT_MANAGER_ID, start: () => EventManager.startLink<Registry.Event>({ name: n.events }) },
-      ...(log === undefined ? [] : [KVLog.childSpec(n.log, log)]),
+      ...(log === undefined ? [] : [KVLog.childSpec(n.log, { compactor: COMPACTOR, ...log })]),
       BucketSupervisor.childSpec({ name: n.buckets }),
       Registry.childSpec({
         name: n.registry,

@@ -37,8 +37,11 @@
  */
 
 import process from "node:process";
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { Application, formatReason, Logger, Node } from "../../../mod.ts";
 import * as Server from "./server.ts";
+import { AddressInUseError } from "../../net/mod.ts";
 import { app as kvApp, Bucket, type KVEnv, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
 import { routerApp } from "./router.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
@@ -80,7 +83,9 @@ Options of serve:
   --routes TABLE          bucket routes by first byte, e.g. 'a-m=foo@localhost,n-z=bar@localhost'
                           (default: $KV_ROUTES; none: every bucket on this node); needs --name
 
-Prints "listening on HOST:PORT" once it accepts connections; SIGINT or SIGTERM stops it.
+Prints "listening on HOST:PORT" once it accepts connections. SIGINT or SIGTERM stops it: the requests
+already received are answered, then it exits 0; a second signal exits 1 at once. If the KV tree or the
+server stops for good, it says so in one line and exits 1.
 `;
 
 /** What the command line asks for. */
@@ -99,6 +104,14 @@ export type Invocation =
     readonly distribution?: Distribution;
   };
 
+/** What `kv serve` does as a program (not the server's settings). */
+export interface ProcessFlags {
+  /** `--log-level`. */
+  readonly logLevel?: Logger.Level | "none";
+  /** `--drain-timeout`, in seconds. */
+  readonly drainTimeout?: number;
+}
+
 /** `--name`, `--cookie`, `--routes`: run as a node of a KV cluster. */
 export interface Distribution {
   /** The node's name (`name@host`, or `name` for `name@localhost`). */
@@ -107,14 +120,6 @@ export interface Distribution {
   readonly cookie?: string;
   /** The routing table (empty: every bucket here). */
   readonly routes: RoutingTable;
-}
-
-/** What `kv serve` does as a program (not the server's settings). */
-export interface ProcessFlags {
-  /** `--log-level`. */
-  readonly logLevel?: Logger.Level | "none";
-  /** `--drain-timeout`, in seconds. */
-  readonly drainTimeout?: number;
 }
 
 /** A command line that cannot be run; the message says why. */
@@ -173,12 +178,12 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   const extra = new Map<string, string>();
   let observer: string | undefined; // observer
   let observerReadOnly = false; // observer
-  let nodeName: string | undefined;
-  let cookie: string | undefined;
-  let routes: string | undefined;
   let dir: string | undefined;
   let appendfsync: string | undefined;
   let repair: string | undefined;
+  let nodeName: string | undefined;
+  let cookie: string | undefined;
+  let routes: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === "--help" || arg === "-h") return { command: "help" };
@@ -484,7 +489,10 @@ export async function main(args: readonly string[]): Promise<number | undefined>
 /** A short description of a start failure (the innermost cause). */
 function describe(error: unknown): string {
   let e = error;
-  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  // The innermost cause, except that "address … is already in use" says it better than the runtime's own words.
+  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined && !(e instanceof AddressInUseError); i++) {
+    e = e.cause;
+  }
   // Application and supervisor errors carry the reason as ["start_failed", ...] tuples.
   const reason = (e as { reason?: unknown } | null)?.reason;
   if (reason !== undefined) return findMessage(reason) ?? String(e);
@@ -506,7 +514,25 @@ function findMessage(value: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-if (import.meta.main) {
+/**
+ * Whether this module is the program's entry point: `import.meta.main` on Bun
+ * and Deno; on Node (no `import.meta.main` before Node 24) whether the script
+ * Node was given is this file. Without it, `node cli.js serve` would do
+ * nothing and exit 0.
+ */
+function isEntryPoint(): boolean {
+  const main = (import.meta as { main?: boolean }).main;
+  if (main !== undefined) return main;
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   const code = await main(process.argv.slice(2));
   if (code !== undefined) process.exit(code);
 }

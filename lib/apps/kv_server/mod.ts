@@ -27,7 +27,7 @@
 export * as Server from "./server.ts";
 export * as Command from "./command.ts";
 export { DEFAULT_MAX_LINE_LENGTH, LineReader, type LineReaderOptions, type LineSink } from "./line_reader.ts";
-export { serveConnection, type ServeConnectionOptions } from "./serve_connection.ts";
+export { serveConnection, type ServeConnectionOptions, type ServedConnection } from "./serve_connection.ts";
 export { MapStore } from "./map_store.ts";
 export { RegistryStore, registryStore } from "./kv_store.ts";
 // The store contract, flat as well as in `Command`: the stores and `serveConnection` name it.

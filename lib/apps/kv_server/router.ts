@@ -226,12 +226,12 @@ export class RoutedStore implements KvStore<unknown> {
     return runInOrder(this.#local, commands, done, onError);
   }
 
-  /** @internal */
+  /** @ignore */
   runLocal(commands: readonly Command[], done: (replies: Reply[]) => void, onError?: (error: unknown) => void) {
     return this.#runLocal(commands, done, onError);
   }
 
-  /** @internal Sends `commands` to `node`'s router; exactly one callback runs, later. */
+  /** @ignore Sends `commands` to `node`'s router; exactly one callback runs, later. */
   runRemote(node: string, commands: Command[], hops: number, done: (replies: Reply[]) => void): void {
     const n = commands.length;
     GenServer.callWith(

@@ -60,6 +60,8 @@ type Request = Command | typeof TOO_LONG;
 
 /** Write when this much output is ready even in the middle of a read. */
 const FLUSH_SIZE = 64 * 1024;
+/** Output at least this large is handed to the connection without a copy (`writeOwned`). */
+const HAND_OVER_SIZE = 16 * 1024;
 /**
  * Most requests in one batch to the store. A batch is run whole before the
  * output is looked at again, so this bounds how far past the high-water mark
@@ -426,11 +428,19 @@ class ConnectionServer<B> implements ServedConnection, LineSink {
   #write(): void {
     if (this.#out.length === 0 || this.#closed) return;
     const conn = this.#conn;
-    // Handed over, not copied: the reply bytes waiting for a slow reader exist once.
-    const ok = conn.writeOwned(this.#out.bytes, this.#out.length);
+    const out = this.#out;
+    let ok: boolean;
+    if (out.length < HAND_OVER_SIZE) {
+      // Small: a copy (if the runtime queues it at all) costs less than a new buffer.
+      ok = conn.write(out.bytes, out.length);
+      out.clear();
+    } else {
+      // Large: handed over, not copied, so the reply bytes waiting for a slow reader exist once.
+      ok = conn.writeOwned(out.bytes, out.length);
+      if (conn.bufferedAmount === 0) out.clear();
+      else out.release();
+    }
     const unsent = conn.bufferedAmount;
-    if (unsent === 0) this.#out.clear();
-    else this.#out.release();
     if (!ok) this.#outputFull = true;
     if (unsent > this.#outputLimit) this.#overLimit(unsent);
   }

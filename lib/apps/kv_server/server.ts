@@ -223,6 +223,8 @@ class ServerState {
   readonly connections = new Set<Connection>();
   /** Draining: new connections are refused. */
   draining = false;
+  /** Told when the last open connection closed (while draining). */
+  onAllClosed: (() => void) | undefined;
   /** The current Task.Supervisor of connections. */
   tasks: Pid | undefined;
   /** The current (or last) listener. */
@@ -389,7 +391,9 @@ class Connection implements TcpConnectionHandler {
   }
 
   close(error?: unknown): void {
-    this.#state.connections.delete(this);
+    const state = this.#state;
+    state.connections.delete(this);
+    if (state.connections.size === 0) state.onAllClosed?.();
     try {
       this.#inner.close?.(error);
     } finally {
@@ -409,11 +413,27 @@ class Connection implements TcpConnectionHandler {
   }
 }
 
+/** A promise and its settle functions (`Promise.withResolvers`, which Node 20 lacks). */
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void, reject!: (error: unknown) => void;
+  const promise = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
 /**
  * The acceptor process: binds, then waits for an exit signal (it traps
  * exits) to stop accepting. `ready` settles once it listens (or failed to).
  */
-async function acceptorBody(state: ServerState, ready: PromiseWithResolvers<void>): Promise<void> {
+async function acceptorBody(state: ServerState, ready: Deferred): Promise<void> {
   Process.trapExit(true);
   Process.setLabel("acceptor");
   let listener: TcpListener;
@@ -449,7 +469,7 @@ async function acceptorBody(state: ServerState, ready: PromiseWithResolvers<void
 
 /** Starts the acceptor (inside the supervisor, which it links to); resolves once it listens. */
 function startAcceptor(state: ServerState): Promise<Pid> {
-  const ready = Promise.withResolvers<void>();
+  const ready = deferred();
   const task = Task.async(() => acceptorBody(state, ready));
   void Task.yield(task, Infinity).then((outcome) => {
     // Killed, crashed or stopped: the port must be released in every case.
@@ -573,14 +593,17 @@ export async function drain(server: Pid | string = NAME, timeoutMs = DEFAULT_DRA
   if (state === undefined) return true;
   state.draining = true;
   await state.listener?.stopAccepting();
-  for (const conn of state.connections) conn.shutdown();
-  const deadline = performance.now() + timeoutMs;
-  // Each connection's close callback removes it; poll the set at a coarse pace (no event per close needed).
-  while (state.connections.size > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - performance.now()))));
+  const allClosed = new Promise<void>((resolve) => state.onAllClosed = resolve);
+  for (const conn of [...state.connections]) conn.shutdown();
+  if (state.connections.size > 0) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
+    await Promise.race([allClosed, late]);
+    clearTimeout(timer);
   }
+  state.onAllClosed = undefined;
   if (state.connections.size === 0) return true;
-  for (const conn of state.connections) conn.abort();
+  for (const conn of [...state.connections]) conn.abort();
   return false;
 }
 
@@ -675,6 +698,7 @@ function appStore(): AnyStore {
   return currentRoutes().length === 0 ? local : new RoutedStore(local);
 }
 
+/** The `"kv_server"` application: the acceptor and its connections under one supervisor. */
 export const app: Application.Spec<ServerEnv> = Application.define<ServerEnv>({
   name: "kv_server",
   description: "The KV text protocol over TCP",

@@ -20,7 +20,18 @@
  * @module
  */
 import { memoryUsage } from "node:process";
-import { Application, Ets, GenServer, Node, Pid, Process, Ref, remoteNodes, type Supervisor } from "../../../mod.ts";
+import {
+  Application,
+  DiskLog,
+  Ets,
+  GenServer,
+  Node,
+  Pid,
+  Process,
+  Ref,
+  remoteNodes,
+  type Supervisor,
+} from "../../../mod.ts";
 
 type ChildInfo = Supervisor.ChildInfo;
 
@@ -513,6 +524,76 @@ export function etsTables(): EtsSummary[] {
       size: i.size,
       memory: i.memory,
       heir: pidStr(i.heir),
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- disk logs
+
+/** One open disk log, as the page shows it. */
+export interface DiskLogSummary {
+  /** The log's name. */
+  name: string;
+  /** The directory of its files. */
+  dir: string;
+  /** `"always"`, `"everysec"` or `"no"`. */
+  policy: string;
+  /** The owner process. */
+  owner: string | null;
+  /** Every file, oldest first (the last is appended to). */
+  files: { path: string; kind: "incremental" | "base"; bytes: number }[];
+  /** Sum of the files' sizes. */
+  bytes: number;
+  /** Bytes appended and not yet durable under the policy. */
+  pendingBytes: number;
+  /** Bytes written and not yet synced. */
+  unsyncedBytes: number;
+  /** When the last fdatasync completed (ms since the epoch), or null. */
+  lastSync: number | null;
+  /** Records appended since it opened. */
+  records: number;
+  /** fdatasync calls since it opened. */
+  fsyncs: number;
+  /** Compactions since it opened. */
+  compactions: number;
+  /** A full disk stopped writing. */
+  full: boolean;
+}
+
+/**
+ * Every open {@linkcode DiskLog}: policy, files and sizes, last sync,
+ * pending bytes.
+ *
+ * @example
+ * ```ts
+ * import { diskLogs } from "./introspect.ts";
+ * console.assert(Array.isArray(diskLogs()));
+ * ```
+ */
+export function diskLogs(): DiskLogSummary[] {
+  const out: DiskLogSummary[] = [];
+  for (const name of DiskLog.accessibleLogs()) {
+    let i: DiskLog.LogInfo;
+    try {
+      i = DiskLog.info(name);
+    } catch {
+      continue; // closed meanwhile
+    }
+    out.push({
+      name: i.name,
+      dir: i.dir,
+      policy: i.policy,
+      owner: pidStr(i.owner),
+      files: i.files,
+      bytes: i.files.reduce((n, f) => n + f.bytes, 0),
+      pendingBytes: i.pendingBytes,
+      unsyncedBytes: i.appended - i.synced,
+      lastSync: i.lastSync,
+      records: i.records,
+      fsyncs: i.fsyncs,
+      compactions: i.compactions,
+      full: i.full,
     });
   }
   return out;

@@ -16,6 +16,8 @@ export {
   applications,
   type AppTree,
   describeLabel,
+  diskLogs,
+  type DiskLogSummary,
   type EtsSummary,
   etsTables,
   kill,

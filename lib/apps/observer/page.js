@@ -315,6 +315,29 @@
     }));
   }
 
+  function drawLogs(data) {
+    $("logs-count").textContent = `(${data.logs.length})`;
+    const body = $("logs").tBodies[0];
+    if (data.logs.length === 0) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: "8", class: "empty", text: "No disk log." })));
+      return;
+    }
+    body.replaceChildren(...data.logs.map((l) =>
+      el(
+        "tr",
+        { "data-log": l.name, title: l.files.map((f) => `${f.path} (${f.kind}, ${f.bytes} B)`).join("\n") },
+        el("td", { text: l.full ? `${l.name} (disk full)` : l.name }),
+        el("td", { text: l.policy }),
+        el("td", { class: "num", text: fmtNum(l.files.length) }),
+        el("td", { class: "num", text: fmtBytes(l.bytes) }),
+        el("td", { class: "num", text: fmtBytes(l.pendingBytes) }),
+        el("td", { class: "num", text: fmtBytes(l.unsyncedBytes) }),
+        el("td", { text: l.lastSync == null ? "never" : new Date(l.lastSync).toLocaleTimeString() }),
+        el("td", { class: "num", text: fmtNum(l.compactions) }),
+      )
+    ));
+  }
+
   // ------------------------------------------------------------ detail
 
   async function drawDetail() {
@@ -439,11 +462,12 @@
     state.inFlight = true;
     try {
       const q = `sort=${encodeURIComponent(state.sort.key)}&desc=${state.sort.desc ? 1 : 0}&limit=1000`;
-      const [sys, apps, procs, ets] = await Promise.all([
+      const [sys, apps, procs, ets, logs] = await Promise.all([
         api("/api/system"),
         api("/api/apps"),
         api(`/api/processes?${q}`),
         api("/api/ets"),
+        api("/api/logs"),
       ]);
       state.readOnly = sys.readOnly;
       $("readonly-badge").hidden = !sys.readOnly;
@@ -456,6 +480,7 @@
       drawApps(apps.applications);
       drawProcesses(procs);
       drawEts(ets);
+      drawLogs(logs);
       await drawDetail();
       document.body.dataset.updated = String(Date.now());
     } catch (e) {

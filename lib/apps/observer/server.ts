@@ -11,6 +11,7 @@
  * | `GET /api/apps`                  | `{ applications }`, each with its tree            |
  * | `GET /api/ets`                   | `{ tables }`                                      |
  * | `GET /api/nodes`                 | `{ self, alive, nodes }`: other nodes and what is held with each |
+ * | `GET /api/logs`                  | `{ logs }`: open disk logs (policy, files, sync)  |
  * | `POST /api/process/:pid/kill`    | exit signal `kill`; 403 when read-only            |
  *
  * `:pid` is `<0.N.0>` (URL-encoded) or just `N`. The kill request must carry
@@ -31,6 +32,7 @@
 import { type HttpRequest, type HttpResponse, type HttpServer, json, serve } from "../../net/mod.ts";
 import {
   applications,
+  diskLogs,
   etsTables,
   kill,
   nodes,
@@ -144,6 +146,7 @@ function handler(readOnly: boolean, loopback: boolean, sampler: Sampler): (req: 
     }
     if (p === "/api/ets") return get ? json({ tables: etsTables() }, 200, SECURITY_HEADERS) : notAllowed();
     if (p === "/api/nodes") return get ? json(nodes(), 200, SECURITY_HEADERS) : notAllowed();
+    if (p === "/api/logs") return get ? json({ logs: diskLogs() }, 200, SECURITY_HEADERS) : notAllowed();
     const m = /^\/api\/process\/([^/]{1,40})(\/kill)?$/.exec(p);
     if (m !== null) {
       const ref = m[1];

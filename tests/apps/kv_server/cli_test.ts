@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { cliCommand, Client, runCommand, spawnServe } from "../../_kv_server_helpers.ts";
+import { cliCommand, Client, runCommand, RUNTIME, spawnServe } from "../../_kv_server_helpers.ts";
 import { parseArgs, USAGE, VERSION } from "../../../lib/apps/kv_server/cli.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../../../lib/apps/kv_server/server.ts";
 
@@ -44,9 +44,9 @@ test("parseArgs: defaults, PORT, options in both spellings, and errors", () => {
   assert.throws(() => parseArgs(["serve"], { PORT: "http" }), /PORT must be an integer/);
 });
 
-for (const runtime of ["bun", "deno"] as const) {
+for (const runtime of [RUNTIME]) {
   const kv = (args: string[], env: Record<string, string> = {}) => {
-    const [command, full] = cliCommand(runtime, args);
+    const [command, full] = cliCommand(args);
     return runCommand(command, full, env);
   };
 
@@ -67,7 +67,7 @@ for (const runtime of ["bun", "deno"] as const) {
 
   test(`[${runtime}] kv serve prints one listening line, serves, and exits 0 on SIGTERM and on SIGINT`, async () => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      const [command, args] = cliCommand(runtime, ["serve", "--port", "0"]);
+      const [command, args] = cliCommand(["serve", "--port", "0"]);
       const server = await spawnServe(command, args);
       assert.match(server.line, /^listening on 127\.0\.0\.1:[1-9]\d*\n$/);
       const c = await Client.open(server.port);
@@ -81,7 +81,7 @@ for (const runtime of ["bun", "deno"] as const) {
   });
 
   test(`[${runtime}] PORT from the environment; --host; --max-line; --max-connections`, async () => {
-    const [command, args] = cliCommand(runtime, [
+    const [command, args] = cliCommand([
       "serve",
       "--host",
       "127.0.0.1",
@@ -119,3 +119,30 @@ for (const runtime of ["bun", "deno"] as const) {
     }
   });
 }
+
+test("parseArgs: the operating flags, and their errors", () => {
+  const parsed = parseArgs([
+    "serve",
+    "--high-water",
+    "2000000",
+    "--low-water=1000",
+    "--output-limit",
+    "5000000",
+    "--idle-timeout",
+    "0.5",
+    "--drain-timeout",
+    "2",
+    "--log-level",
+    "debug",
+  ], {});
+  assert.ok(parsed.command === "serve");
+  assert.equal(parsed.options.highWaterMark, 2_000_000);
+  assert.equal(parsed.options.lowWaterMark, 1000);
+  assert.equal(parsed.options.outputLimit, 5_000_000);
+  assert.equal(parsed.options.idleTimeout, 0.5);
+  assert.deepEqual(parsed.process, { logLevel: "debug", drainTimeout: 2 });
+  assert.throws(() => parseArgs(["serve", "--low-water", "2000000"], {}), /--low-water \(2000000\) must be below/);
+  assert.throws(() => parseArgs(["serve", "--log-level", "loud"], {}), /--log-level must be one of/);
+  assert.throws(() => parseArgs(["serve", "--idle-timeout", "soon"], {}), /--idle-timeout must be a number/);
+  assert.throws(() => parseArgs(["serve", "--output-limit", "0"], {}), /--output-limit must be an integer/);
+});

@@ -5,7 +5,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { runtime } from "../../../lib/net/runtime.ts";
 import * as Supervisor from "../../../lib/supervisor/supervisor.ts";
 import * as TaskSupervisor from "../../../lib/task_supervisor.ts";
 import type { Pid } from "../../../lib/process/pid.ts";
@@ -150,7 +149,7 @@ test("a few hundred connections at once", async () => {
 });
 
 test("a client that never reads is paused, not buffered: the server's memory stays bounded", async () => {
-  const [command, args] = cliCommand(runtime === "deno" ? "deno" : "bun", ["serve", "--port", "0"]);
+  const [command, args] = cliCommand(["serve", "--port", "0"]);
   const server = await spawnServe(command, args);
   try {
     const c = await Client.open(server.port);
@@ -189,7 +188,7 @@ test("a client that never reads is paused, not buffered: the server's memory sta
 });
 
 test("10 MB lines again and again: the server's memory stays bounded", async () => {
-  const [command, args] = cliCommand(runtime === "deno" ? "deno" : "bun", ["serve", "--port", "0"]);
+  const [command, args] = cliCommand(["serve", "--port", "0"]);
   const server = await spawnServe(command, args);
   try {
     const c = await Client.open(server.port);

@@ -4,7 +4,7 @@
 // Deno. Plus the guide's acceptance test "server interaction", as written.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cliCommand, Client, type ServeProcess, spawnServe, startServer } from "../../_kv_server_helpers.ts";
+import { cliCommand, Client, RUNTIME, type ServeProcess, spawnServe, startServer } from "../../_kv_server_helpers.ts";
 
 /** A running server to test against. */
 interface Target {
@@ -23,10 +23,10 @@ const targets: [string, () => Promise<Target>][] = [
       },
     };
   }],
-  ...(["bun", "deno"] as const).map((runtime): [string, () => Promise<Target>] => [
+  ...[RUNTIME].map((runtime): [string, () => Promise<Target>] => [
     `kv serve on ${runtime}`,
     async () => {
-      const [command, args] = cliCommand(runtime, ["serve", "--port", "0"]);
+      const [command, args] = cliCommand(["serve", "--port", "0"]);
       const child: ServeProcess = await spawnServe(command, args);
       assert.match(child.line, /^listening on 127\.0\.0\.1:\d+\n$/);
       return {

@@ -106,6 +106,38 @@ process_scenarios() ->
         exit(P, kill),
         ev(recv(100))
     end},
+    {"monitor.by_name_live", fun() ->
+        P = idle(),
+        register(diff_n9, P),
+        R = monitor(process, diff_n9),
+        exit(P, kill),
+        receive {'DOWN', R, _, _, _} = D -> ev(D) end
+    end},
+    {"link.link_to_self", fun() ->
+        process_flag(trap_exit, true),
+        ev(attempt(fun() -> link(self()) end)),
+        ev({links, erlang:process_info(self(), links)}),
+        ev(recv(100))
+    end},
+    {"monitor.demonitor_no_flush_keeps_down", fun() ->
+        P = idle(),
+        M1 = monitor(process, P),
+        M2 = monitor(process, P),
+        exit(P, kill),
+        receive {'DOWN', M2, _, _, _} -> ok end,
+        ev({demonitor, demonitor(M1)}),
+        ev(recv(100))
+    end},
+    {"order.message_then_exit2", fun() ->
+        T = fwd(self(), true),
+        receive ready -> ok end,
+        spawn(fun() -> T ! hello, exit(T, boom) end),
+        collect(fun(M) -> case M of {got, {'EXIT', _, _}} -> true; _ -> false end end, 1000)
+    end},
+    {"link.spawn_link_crash.notrap", fun() ->
+        spawn_link(fun() -> exit(boom) end),
+        ev(recv(1000))
+    end},
     {"monitor.normal_exit_reason", fun() ->
         {_, M} = spawn_monitor(fun() -> ok end),
         receive {'DOWN', M, _, _, _} = D -> ev(D) end
@@ -451,6 +483,44 @@ gen_server_scenarios() -> [
         ok = gen_server:stop(P),
         ev(attempt(fun() -> gen_server:call(P, hi) end))
     end},
+    {"gs.continue_stop", fun() ->
+        process_flag(trap_exit, true),
+        Init = fun(S) -> {ok, S, {continue, c1}} end,
+        Cont = fun(_, S) -> {stop, bye, S} end,
+        {ok, _} = gen_server:start_link(diff_gs, #{owner => self(), init => Init, continue => Cont}, []),
+        collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
+    end},
+    {"gs.reply_from_other_process", fun() ->
+        Call = fun(R, From, S) -> spawn(fun() -> gen_server:reply(From, {helper, R}) end), {noreply, S} end,
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self(), call => Call}, []),
+        ev(attempt(fun() -> gen_server:call(P, hi) end))
+    end},
+    {"gs.trapping_starter_sees_normal_exit", fun() ->
+        process_flag(trap_exit, true),
+        {ok, P} = gen_server:start_link(diff_gs, #{owner => self()}, []),
+        ok = gen_server:stop(P),
+        collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
+    end},
+    {"gs.stop_timeout", fun() ->
+        Info = fun(_, S) -> {noreply, S} end,
+        Call = fun(_, _, S) -> {reply, ok, S} end,
+        Init = fun(S) -> process_flag(trap_exit, true), {ok, S#{info => Info, call => Call}} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), init => Init,
+            terminate_blocks => true}, []),
+        ev(attempt(fun() -> gen_server:stop(P, normal, 50) end)),
+        ev(recv(100))
+    end},
+    {"gs.call_stop_normal_noreply", fun() ->
+        Call = fun(_, _, S) -> {stop, normal, S} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), call => Call}, []),
+        ev(attempt(fun() -> gen_server:call(P, go) end)),
+        ev(recv(1000))
+    end},
+    {"gs.init_timeout_info", fun() ->
+        Init = fun(S) -> {ok, S, 10} end,
+        {ok, _} = gen_server:start_link(diff_gs, #{owner => self(), init => Init}, []),
+        ev(recv(1000))
+    end},
     {"gs.named_whereis", fun() ->
         {ok, P} = gen_server:start({local, diff_gs2}, diff_gs, #{owner => self()}, []),
         ev({whereis, whereis(diff_gs2), P}),
@@ -598,6 +668,14 @@ supervisor_scenarios() -> [
         ev(recv(1000)),
         ev({delete, supervisor:delete_child(Sup, b)}),
         ev({which, which(Sup)})
+    end},
+    {"sup.terminate_temporary_removes", fun() ->
+        {ok, Sup} = supervisor:start_link(diff_sup, {flags(one_for_one, 3), [spec(a, temporary), spec(b, permanent)]}),
+        started(2),
+        ev({terminate, supervisor:terminate_child(Sup, a)}),
+        ev(recv(1000)),
+        ev({which, which(Sup)}),
+        ev({restart, supervisor:restart_child(Sup, a)})
     end},
     {"sup.child_op_errors", fun() ->
         {ok, Sup} = sup([a], one_for_one),
@@ -785,6 +863,21 @@ application_scenarios() -> [
         ev({k, application:get_env(diff_app7, k)}),
         application:unload(diff_app7)
     end},
+    {"app.load_twice", fun() ->
+        app_load(diff_app10, [], []),
+        ev({load_again, err_tag(application:load({application, diff_app10, [{description, "d"}, {vsn, "1"},
+            {modules, []}, {registered, []}, {applications, [kernel, stdlib]}]}))}),
+        application:unload(diff_app10)
+    end},
+    {"app.unload", fun() ->
+        app_load(diff_app11, [], []),
+        ok = application:start(diff_app11),
+        ev({unload_running, err_tag(application:unload(diff_app11))}),
+        ok = application:stop(diff_app11),
+        ev({unload, err_tag(application:unload(diff_app11))}),
+        ev({unload_again, err_tag(application:unload(diff_app11))}),
+        ev({env_unloaded, application:get_env(diff_app11, k)})
+    end},
     {"app.start_callback_fails", fun() ->
         ok = application:load({application, diff_app8, [{description, "d"}, {vsn, "1"}, {modules, []},
             {registered, []}, {applications, [kernel, stdlib]}, {mod, {diff_app, {fail, diff_app8, self()}}}]}),
@@ -810,6 +903,10 @@ app_load(Name, Deps, Children) ->
     Specs = [spec(Id, permanent) || Id <- Children],
     ok = application:load({application, Name, [{description, "d"}, {vsn, "1"}, {modules, []}, {registered, []},
         {applications, [kernel, stdlib | Deps]}, {mod, {diff_app, {Name, self(), Specs}}}]}).
+
+%% ok, or {error, Tag} of an {error, {Tag, Detail}}.
+err_tag(ok) -> ok;
+err_tag({error, {Tag, _}}) -> {error, Tag}.
 
 mine(Names) -> [A || {A, _, _} <- application:which_applications(), lists:member(A, Names)].
 event_scenarios() -> [
@@ -882,6 +979,24 @@ event_scenarios() -> [
         gen_event:notify(M, e1),
         ev({which, handlers(M)}),
         ev(recv(1000))
+    end},
+    {"event.sup_handler_owner_dies", fun() ->
+        Main = self(),
+        {ok, M} = gen_event:start_link(),
+        ok = gen_event:add_handler(M, {diff_evh, h1}, {self(), h1}),
+        {O, R} = spawn_monitor(fun() ->
+            ok = gen_event:add_sup_handler(M, {diff_evh, h2}, {Main, h2}),
+            Main ! added
+        end),
+        receive added -> ok end,
+        receive {'DOWN', R, _, O, _} -> ok end,
+        ev({which, handlers(M)}),
+        ev(recv(1000))
+    end},
+    {"event.notify_dead_manager", fun() ->
+        {ok, M} = gen_event:start(),
+        ok = gen_event:stop(M),
+        ev(attempt(fun() -> gen_event:notify(M, e) end))
     end},
     {"event.info_to_handlers", fun() ->
         {ok, M} = gen_event:start_link(),
@@ -1148,6 +1263,51 @@ ets_scenarios() -> [
         ev(ets:delete_all_objects(T)),
         ev({all, ets:tab2list(T)})
     end},
+    {"ets.int_float_keys", fun() ->
+        S = ets:new(t, [set]), O = ets:new(t, [ordered_set]),
+        [ets:insert(T, [{1, int}, {1.0, float}]) || T <- [S, O]],
+        ev({set_size, ets:info(S, size)}),
+        ev({ordered_set_size, ets:info(O, size)})
+    end},
+    {"ets.utf16_order", fun() ->
+        T = ets:new(t, [ordered_set]),
+        ets:insert(T, [{<<16#FFFD/utf8>>, replacement}, {<<16#1F600/utf8>>, emoji}]),
+        ev({order, [Tag || {_, Tag} <- ets:tab2list(T)]})
+    end},
+    {"ets.ordered_walk_delete", fun() ->
+        T = ets:new(t, [ordered_set]),
+        [ets:insert(T, {N}) || N <- [1, 2, 3, 4]],
+        ev({visited, walk_delete(T, ets:first(T))}),
+        ev({left, ets:tab2list(T)})
+    end},
+    {"ets.foldr_and_foldl_order", fun() ->
+        T = ets:new(t, [ordered_set]),
+        [ets:insert(T, {N}) || N <- [2, 3, 1]],
+        ev({foldl, ets:foldl(fun({K}, A) -> [K | A] end, [], T)}),
+        ev({foldr, ets:foldr(fun({K}, A) -> [K | A] end, [], T)})
+    end},
+    {"ets.bag_delete_key_and_take", fun() ->
+        T = ets:new(t, [bag]),
+        ets:insert(T, [{k, 1}, {k, 2}, {j, 1}]),
+        ev({take, lists:sort(ets:take(T, k))}),
+        ev({member, ets:member(T, k)}),
+        ev({delete, ets:delete(T, j)}),
+        ev({size, ets:info(T, size)})
+    end},
+    {"ets.match_repeated_variable", fun() ->
+        T = ets:new(t, [ordered_set]),
+        ets:insert(T, [{a, a, 1}, {b, c, 2}, {d, d, 3}]),
+        ev({match, ets:match(T, {'$1', '$1', '$2'})}),
+        ev({select, ets:select(T, [{{'$1', '$1', '_'}, [], ['$_']}])})
+    end},
+    {"ets.update_counter_thresholds", fun() ->
+        T = ets:new(t, [set]),
+        ets:insert(T, {c, 5, 5}),
+        ev(ets:update_counter(T, c, {2, -10, 0, 100})),
+        ev(ets:update_counter(T, c, {3, 10, 12, -1})),
+        ev(ets:update_counter(T, c, [{2, 1}, {3, -1}])),
+        ev({lookup, ets:lookup(T, c)})
+    end},
     {"ets.update_counter_bag_badarg", fun() ->
         T = ets:new(t, [bag]),
         ets:insert(T, {c, 0}),
@@ -1155,6 +1315,12 @@ ets_scenarios() -> [
         ev(attempt(fun() -> ets:update_element(T, c, {2, 1}) end))
     end}
     ].
+
+walk_delete(_, '$end_of_table') -> [];
+walk_delete(T, K) ->
+    ets:delete(T, K),
+    Next = ets:next(T, K),
+    [K | walk_delete(T, Next)].
 
 walk(_, '$end_of_table') -> [];
 walk(T, K) -> [K | walk(T, ets:next(T, K))].

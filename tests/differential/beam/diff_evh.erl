@@ -5,7 +5,7 @@
 
 init({Owner, Id}) -> {ok, {Owner, Id}}.
 
-handle_event(remove_me, S) -> remove_handler;
+handle_event(remove_me, _S) -> remove_handler;
 handle_event(crash, _S) -> exit(boom);
 handle_event(E, {Owner, Id} = S) -> Owner ! {event, Id, E}, {ok, S}.
 

@@ -20,4 +20,7 @@ handle_continue(C, S) ->
 
 terminate(Reason, S) ->
     maps:get(owner, S) ! {terminate, Reason},
-    ok.
+    case S of
+        #{terminate_blocks := true} -> receive never -> ok end;
+        _ -> ok
+    end.

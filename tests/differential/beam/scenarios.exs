@@ -47,6 +47,11 @@ defmodule Diff do
   def blocked, do: fn -> receive do: (:never -> :ok) end
 end
 
+defmodule DiffNoCall do
+  use GenServer
+  def init(s), do: {:ok, s}
+end
+
 defmodule DiffScenarios do
   import Diff
 
@@ -106,6 +111,12 @@ defmodule DiffScenarios do
      ev(attempt(fn -> Task.await(t, 20) end))
      ev({:alive, Process.alive?(t.pid)})
    end},
+  {"task.trapping_owner_sees_normal_exit", fn ->
+     Process.flag(:trap_exit, true)
+     t = Task.async(fn -> 1 end)
+     ev(Task.await(t))
+     ev(recv(1000))
+   end},
   {"task.start_no_link", fn ->
      main = self()
      {:ok, _} = Task.start(fn -> send(main, :hi) end)
@@ -114,6 +125,29 @@ defmodule DiffScenarios do
   {"task.await_many_order", fn ->
      ts = for n <- [3, 1, 2], do: Task.async(fn -> n * 10 end)
      ev(Task.await_many(ts))
+   end},
+  {"genserver.no_handle_call", fn ->
+     Process.flag(:trap_exit, true)
+     {:ok, p} = GenServer.start_link(DiffNoCall, :ok)
+     ev(case attempt(fn -> GenServer.call(p, :hi, 2000) end) do
+          {:caught, {_, stack}} when is_list(stack) -> {:caught, :crash}
+          r -> r
+        end)
+   end},
+  {"tasksup.async_nolink_crash", fn ->
+     {:ok, s} = Task.Supervisor.start_link()
+     t = Task.Supervisor.async_nolink(s, fn -> exit(:boom) end)
+     ev(Task.yield(t, 1000))
+     ev({:children, length(Task.Supervisor.children(s))})
+   end},
+  {"tasksup.start_child", fn ->
+     main = self()
+     {:ok, s} = Task.Supervisor.start_link()
+     {:ok, p} = Task.Supervisor.start_child(s, fn -> send(main, :ran); receive do: (:never -> :ok) end)
+     ev(recv(1000))
+     ev({:children, Task.Supervisor.children(s) == [p]})
+     ev(Task.Supervisor.terminate_child(s, p))
+     ev({:children, Task.Supervisor.children(s)})
    end},
   {"agent.get_update", fn ->
      {:ok, a} = Agent.start_link(fn -> 0 end)
@@ -150,6 +184,10 @@ defmodule DiffScenarios do
      {:ok, a} = Agent.start_link(fn -> 0 end)
      ev(attempt(fn -> Agent.get(a, fn _ -> exit(:boom) end) end))
      ev(recv(1000))
+   end},
+  {"agent.noproc", fn ->
+     ev(attempt(fn -> Agent.update(:diff_no_such_agent, & &1) end))
+     ev(attempt(fn -> Agent.get(:diff_no_such_agent, & &1) end))
    end},
   {"agent.init_exit", fn ->
      ev(Agent.start(fn -> exit(:bad) end))

@@ -1,6 +1,6 @@
 /** Twins of `application_scenarios()` and `event_scenarios()` in beam/diff_erl.erl. */
 import { Application, EventManager, type Pid, Process, Supervisor } from "../../../mod.ts";
-import { type Ctx, type Scenario } from "../scenario.ts";
+import { attempt, type Ctx, type Scenario } from "../scenario.ts";
 import { list } from "../trace.ts";
 
 /** diff_erl's child: reports started/stopped to `owner`. */
@@ -46,6 +46,16 @@ async function res(p: Promise<unknown>): Promise<unknown> {
     return "ok";
   } catch (e) {
     return ["error", (e as { reason?: unknown }).reason];
+  }
+}
+
+/** err_tag: "ok", or ["error", tag] of a failure's [tag, detail] (unload's false is OTP's not_loaded). */
+async function errTag(fn: () => unknown): Promise<unknown> {
+  try {
+    const r = await fn();
+    return r === false ? ["error", "not_loaded"] : "ok";
+  } catch (e) {
+    return ["error", ((e as { reason?: unknown[] }).reason ?? [])[0]];
   }
 }
 
@@ -156,6 +166,30 @@ export const applicationScenarios: Scenario[] = [
       Application.deleteEnv(a, "k");
       c.ev(["k", get("k")]);
       Application.unload(a);
+    },
+  },
+  {
+    name: "app.load_twice",
+    deviation: "load_twice",
+    async run(c) {
+      const a = app("diff_app10", [], []);
+      Application.load(a);
+      c.ev(["load_again", await errTag(() => Application.load(app("diff_app10", [], [])))]);
+      Application.unload(a);
+    },
+  },
+  {
+    name: "app.unload",
+    async run(c) {
+      const a = app("diff_app11", [], []);
+      Application.load(a);
+      await Application.start(a);
+      c.ev(["unload_running", await errTag(() => Application.unload(a))]);
+      await Application.stop(a);
+      c.ev(["unload", await errTag(() => Application.unload(a))]);
+      c.ev(["unload_again", await errTag(() => Application.unload(a))]);
+      const env = Application.getEnv("diff_app11", "k");
+      c.ev(["env_unloaded", env === undefined ? "undefined" : ["ok", env]]);
     },
   },
   {
@@ -333,6 +367,29 @@ export const eventScenarios: Scenario[] = [
       EventManager.notify(m, "e1");
       c.ev(["which", await handlers(m)]);
       c.ev(await c.recv(1000));
+    },
+  },
+  {
+    name: "event.sup_handler_owner_dies",
+    async run(c) {
+      const main = Process.self();
+      const m = await manager(["h1"]);
+      const [o, ref] = Process.spawnMonitor(async () => {
+        await EventManager.addMonHandler(m, evh(main), "h2", { id: "h2" });
+        Process.send(main, "added");
+      });
+      await Process.receive("added");
+      await Process.receive((d: unknown) => d instanceof Process.DownMessage && d.ref === ref && d.pid === o);
+      c.ev(["which", await handlers(m)]);
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
+    name: "event.notify_dead_manager",
+    async run(c) {
+      const m = await EventManager.start();
+      await EventManager.stop(m);
+      c.ev(await attempt(() => (EventManager.notify(m, "e"), "ok")));
     },
   },
   {

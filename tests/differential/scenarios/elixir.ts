@@ -1,5 +1,5 @@
 /** Twins of beam/scenarios.exs (Elixir's Task, Agent and DynamicSupervisor). */
-import { Agent, DynamicSupervisor, type Pid, Process, Supervisor, Task } from "../../../mod.ts";
+import { Agent, DynamicSupervisor, type Pid, Process, type Supervisor, Task, TaskSupervisor } from "../../../mod.ts";
 import { GenServer } from "../../../mod.ts";
 import { attempt, type Ctx, isDown, type Scenario } from "../scenario.ts";
 import { list } from "../trace.ts";
@@ -147,6 +147,14 @@ export const elixirScenarios: Scenario[] = [
     },
   },
   {
+    name: "task.trapping_owner_sees_normal_exit",
+    async run(c) {
+      Process.trapExit(true);
+      c.ev(await Task.await(Task.async(() => 1)));
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
     name: "task.start_no_link",
     async run(c) {
       const main = Process.self();
@@ -161,6 +169,41 @@ export const elixirScenarios: Scenario[] = [
       const rs: unknown[] = [];
       for (const t of ts) rs.push(await Task.await(t));
       c.ev(list(rs));
+    },
+  },
+  {
+    name: "genserver.no_handle_call",
+    async run(c) {
+      Process.trapExit(true);
+      const p = await GenServer.startLink({ init: (s: unknown) => ["ok", s] }, "ok");
+      const r = await attempt(() => GenServer.call(p, "hi", 2000));
+      const crashed = Array.isArray(r) && Array.isArray(r[1]) && r[1][0] === "error";
+      c.ev(crashed ? ["caught", "crash"] : r);
+    },
+  },
+  {
+    name: "tasksup.async_nolink_crash",
+    async run(c) {
+      const s = await TaskSupervisor.startLink();
+      const t = TaskSupervisor.asyncNolink(s, () => Process.exit("boom"));
+      c.ev(await Task.yield(t, 1000));
+      c.ev(["children", (await TaskSupervisor.children(s)).length]);
+    },
+  },
+  {
+    name: "tasksup.start_child",
+    async run(c) {
+      const main = Process.self();
+      const s = await TaskSupervisor.startLink();
+      const p = await TaskSupervisor.startChild(s, async () => {
+        Process.send(main, "ran");
+        await blocked();
+      });
+      c.ev(await c.recv(1000));
+      const kids = await TaskSupervisor.children(s);
+      c.ev(["children", kids.length === 1 && kids[0] === p]);
+      c.ev(await res(TaskSupervisor.terminateChild(s, p)));
+      c.ev(["children", list(await TaskSupervisor.children(s))]);
     },
   },
   {
@@ -215,6 +258,13 @@ export const elixirScenarios: Scenario[] = [
       const a = await Agent.startLink(() => 0);
       c.ev(await attempt(() => Agent.get(a, () => Process.exit("boom"))));
       c.ev(await c.recv(1000));
+    },
+  },
+  {
+    name: "agent.noproc",
+    async run(c) {
+      c.ev(await attempt(() => Agent.update("diff_no_such_agent", (s) => s)));
+      c.ev(await attempt(() => Agent.get("diff_no_such_agent", (s) => s)));
     },
   },
   {

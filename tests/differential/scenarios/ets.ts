@@ -414,6 +414,81 @@ export const etsScenarios: Scenario[] = [
     },
   },
   {
+    name: "ets.int_float_keys",
+    deviation: "int_float",
+    run(c) {
+      const s = Ets.new("t", { type: "set" });
+      const o = Ets.new("t", { type: "ordered_set" });
+      for (const t of [s, o]) Ets.insertMany(t, [[1, "int"], [1.0, "float"]]);
+      c.ev(["set_size", Ets.info(s)!.size]);
+      c.ev(["ordered_set_size", Ets.info(o)!.size]);
+    },
+  },
+  {
+    name: "ets.utf16_order",
+    deviation: "utf16_order",
+    run(c) {
+      const t = Ets.new("t", { type: "ordered_set" });
+      Ets.insertMany(t, [["\uFFFD", "replacement"], ["\u{1F600}", "emoji"]]);
+      c.ev(["order", list(Ets.tab2list(t).map((o) => o[1]))]);
+    },
+  },
+  {
+    name: "ets.ordered_walk_delete",
+    run(c) {
+      const t = Ets.new("t", { type: "ordered_set" });
+      for (const n of [1, 2, 3, 4]) Ets.insert(t, [n]);
+      const visited: unknown[] = [];
+      for (let k: unknown = Ets.first(t); k !== Ets.END_OF_TABLE;) {
+        Ets.delete(t, k);
+        visited.push(k);
+        k = Ets.next(t, k);
+      }
+      c.ev(["visited", list(visited)]);
+      c.ev(["left", list(Ets.tab2list(t))]);
+    },
+  },
+  {
+    name: "ets.foldr_and_foldl_order",
+    run(c) {
+      const t = Ets.new("t", { type: "ordered_set" });
+      for (const n of [2, 3, 1]) Ets.insert(t, [n]);
+      c.ev(["foldl", list(Ets.foldl(t, (o, acc: unknown[]) => [o[0], ...acc], []))]);
+      c.ev(["foldr", list(Ets.foldr(t, (o, acc: unknown[]) => [o[0], ...acc], []))]);
+    },
+  },
+  {
+    name: "ets.bag_delete_key_and_take",
+    run(c) {
+      const t = Ets.new("t", { type: "bag" });
+      Ets.insertMany(t, [["k", 1], ["k", 2], ["j", 1]]);
+      c.ev(["take", sorted(Ets.take(t, "k"))]);
+      c.ev(["member", Ets.member(t, "k")]);
+      c.ev(["delete", Ets.delete(t, "j")]);
+      c.ev(["size", Ets.info(t)!.size]);
+    },
+  },
+  {
+    name: "ets.match_repeated_variable",
+    run(c) {
+      const t = Ets.new("t", { type: "ordered_set" });
+      Ets.insertMany(t, [["a", "a", 1], ["b", "c", 2], ["d", "d", 3]]);
+      c.ev(["match", list(Ets.match(t, [$(1), $(1), $(2)]).map((b) => list(b)))]);
+      c.ev(["select", list(Ets.select(t, { head: [$(1), $(1), _], result: Ets.$_ }))]);
+    },
+  },
+  {
+    name: "ets.update_counter_thresholds",
+    run(c) {
+      const t = Ets.new("t");
+      Ets.insert(t, ["c", 5, 5]);
+      c.ev(Ets.updateCounter(t, "c", [2, -10, 0, 100]));
+      c.ev(Ets.updateCounter(t, "c", [3, 10, 12, -1]));
+      c.ev(list(Ets.updateCounter(t, "c", [[2, 1], [3, -1]])));
+      c.ev(lookup(t, "c"));
+    },
+  },
+  {
     name: "ets.update_counter_bag_badarg",
     async run(c) {
       const t = Ets.new("t", { type: "bag" });

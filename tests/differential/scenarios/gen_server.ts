@@ -297,6 +297,73 @@ export const genServerScenarios: Scenario[] = [
     },
   },
   {
+    name: "gs.continue_stop",
+    async run(c) {
+      Process.trapExit(true);
+      await GenServer.startLink(
+        gs({ init: (s) => ["ok", s, { continue: "c1" }], handleContinue: (_x, s) => ["stop", "bye", s] }),
+        st(),
+      );
+      await c.collect(isExit, 1000);
+    },
+  },
+  {
+    name: "gs.reply_from_other_process",
+    async run(c) {
+      const p = await GenServer.startLink(
+        gs({
+          handleCall(req, from, s) {
+            Process.spawn(() => GenServer.reply(from, ["helper", req]));
+            return ["noreply", s];
+          },
+        }),
+        st(),
+      );
+      c.ev(await attempt(() => GenServer.call(p, "hi")));
+    },
+  },
+  {
+    name: "gs.trapping_starter_sees_normal_exit",
+    async run(c) {
+      Process.trapExit(true);
+      const p = await GenServer.startLink(gs(), st());
+      await GenServer.stop(p);
+      await c.collect(isExit, 1000);
+    },
+  },
+  {
+    name: "gs.stop_timeout",
+    async run(c) {
+      const p = await GenServer.start(
+        gs({
+          init: (s) => (Process.trapExit(true), ["ok", s]),
+          terminate: (r, s) => {
+            Process.send(s.owner, ["terminate", r]);
+            return Process.receive(() => false);
+          },
+        }),
+        st(),
+      );
+      c.ev(await attempt(() => GenServer.stop(p, "normal", 50)));
+      c.ev(await c.recv(100));
+    },
+  },
+  {
+    name: "gs.call_stop_normal_noreply",
+    async run(c) {
+      const p = await GenServer.start(gs({ handleCall: (_r, _f, s) => ["stop", "normal", s] }), st());
+      c.ev(await attempt(() => GenServer.call(p, "go")));
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
+    name: "gs.init_timeout_info",
+    async run(c) {
+      await GenServer.startLink(gs({ init: (s) => ["ok", s, 10] }), st());
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
     name: "gs.named_whereis",
     async run(c) {
       const p = await GenServer.start(gs(), st(), { name: "diff_gs2" });

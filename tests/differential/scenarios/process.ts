@@ -1,5 +1,6 @@
 /** Twins of `process_scenarios()` in beam/diff_erl.erl: exit signals, links, monitors, order, names. */
 import { type Pid, Process, Ref } from "../../../mod.ts";
+import { list } from "../trace.ts";
 import { attempt, type Ctx, forwarder, idle, isDown, isExit, type Scenario } from "../scenario.ts";
 
 const REASONS: Record<string, unknown> = {
@@ -135,6 +136,56 @@ export const processScenarios: Scenario[] = [
       c.ev(["demonitor", Process.demonitor(m)]);
       Process.exit(p, "kill");
       c.ev(await c.recv(100));
+    },
+  },
+  {
+    name: "monitor.by_name_live",
+    async run(c) {
+      const p = idle();
+      Process.register("diff_n9", p);
+      const r = Process.monitor("diff_n9");
+      Process.exit(p, "kill");
+      c.ev(await waitDown(r));
+    },
+  },
+  {
+    name: "link.link_to_self",
+    async run(c) {
+      Process.trapExit(true);
+      c.ev(await attempt(() => (Process.link(Process.self()), true)));
+      c.ev(["links", ["links", list(Process.info(Process.self())!.links)]]);
+      c.ev(await c.recv(100));
+    },
+  },
+  {
+    name: "monitor.demonitor_no_flush_keeps_down",
+    async run(c) {
+      const p = idle();
+      const m1 = Process.monitor(p);
+      const m2 = Process.monitor(p);
+      Process.exit(p, "kill");
+      await waitDown(m2);
+      c.ev(["demonitor", (Process.demonitor(m1), true)]);
+      c.ev(await c.recv(100));
+    },
+  },
+  {
+    name: "order.message_then_exit2",
+    async run(c) {
+      const t = forwarder(Process.self(), true);
+      await Process.receive("ready");
+      Process.spawn(() => {
+        Process.send(t, "hello");
+        Process.exit(t, "boom");
+      });
+      await c.collect((m) => Array.isArray(m) && m[0] === "got" && isExit(m[1]), 1000);
+    },
+  },
+  {
+    name: "link.spawn_link_crash.notrap",
+    async run(c) {
+      Process.spawnLink(() => Process.exit("boom"));
+      c.ev(await c.recv(1000));
     },
   },
   {

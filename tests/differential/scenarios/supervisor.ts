@@ -213,6 +213,21 @@ export const supervisorScenarios: Scenario[] = [
     },
   },
   {
+    name: "sup.terminate_temporary_removes",
+    async run(c) {
+      const s = await Supervisor.startLink([spec("a", "temporary"), spec("b")], {
+        strategy: "one_for_one",
+        maxRestarts: 3,
+        maxSeconds: 5,
+      });
+      await started(c, 2);
+      c.ev(["terminate", await res(Supervisor.terminateChild(s, "a"))]);
+      c.ev(await c.recv(1000));
+      c.ev(["which", await which(s)]);
+      c.ev(["restart", await res(Supervisor.restartChild(s, "a"), true)]);
+    },
+  },
+  {
     name: "sup.child_op_errors",
     async run(c) {
       const s = await sup(["a"], "one_for_one");
