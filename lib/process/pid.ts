@@ -35,6 +35,8 @@ export class Pid<M = any> {
    * so that a supervisor's report of the process's death can still name it.
    */
   _label: unknown = undefined;
+  /** @ignore Messages its process has handled (see `Proc.handled`). */
+  _handled = 0;
   /** @ignore */
   constructor(id: number, proc: unknown = null) {
     this.id = id;
