@@ -147,7 +147,16 @@ export class Proc {
     return x === null ? null : x.init;
   }
   set init(v: (() => unknown) | null) {
-    if (v !== null || this.x !== null) this.extra().init = v;
+    const x = this.x;
+    if (v !== null) this.extra().init = v;
+    else if (x !== null) {
+      x.init = null;
+      // A behaviour's init is most processes' only extra field: drop the side object with it.
+      if (
+        x.waiter === null && x.monitoring === null && !x.trapExit && x.name === undefined && x.exitHooks === null &&
+        x.kind === undefined
+      ) this.x = null;
+    }
   }
   /** A receive in progress (raw processes). */
   get waiter(): Waiter | null {
