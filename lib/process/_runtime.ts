@@ -104,7 +104,8 @@ export const stats = { spawned: 0, exited: 0, dispatched: 0 };
 class ProcExtra {
   init: (() => unknown) | null = null;
   waiter: Waiter | null = null;
-  monitoring: Map<number, Proc> | null = null;
+  /** The newest of the monitors this process holds (a list through {@linkcode ProcMonitor.nextHeld}). */
+  held: ProcMonitor | null = null;
   trapExit = false;
   name: string | undefined = undefined;
   exitHooks: Array<(reason: unknown) => void> | null = null;
@@ -153,7 +154,7 @@ export class Proc {
       x.init = null;
       // A behaviour's init is most processes' only extra field: drop the side object with it.
       if (
-        x.waiter === null && x.monitoring === null && !x.trapExit && x.name === undefined && x.exitHooks === null &&
+        x.waiter === null && x.held === null && !x.trapExit && x.name === undefined && x.exitHooks === null &&
         x.kind === undefined
       ) this.x = null;
     }
@@ -166,13 +167,13 @@ export class Proc {
   set waiter(v: Waiter | null) {
     if (v !== null || this.x !== null) this.extra().waiter = v;
   }
-  /** Monitors this process holds: ref id -> monitored process. */
-  get monitoring(): Map<number, Proc> | null {
+  /** Monitors this process holds, newest first (see {@linkcode holdMonitor}). */
+  get held(): ProcMonitor | null {
     const x = this.x;
-    return x === null ? null : x.monitoring;
+    return x === null ? null : x.held;
   }
-  set monitoring(v: Map<number, Proc> | null) {
-    if (v !== null || this.x !== null) this.extra().monitoring = v;
+  set held(v: ProcMonitor | null) {
+    if (v !== null || this.x !== null) this.extra().held = v;
   }
   get trapExit(): boolean {
     const x = this.x;
@@ -739,21 +740,72 @@ export function monitorsOf(p: Proc): DownTarget[] {
   return m === null ? [] : m instanceof Map ? [...m.values()] : [inlineWho(m)];
 }
 
-/** A process-to-process monitor: tells the watcher with a DOWN message. */
+/**
+ * A process-to-process monitor: tells the watcher with a DOWN message. While
+ * active it is also on its watcher's list of held monitors (intrusive, as a
+ * registry holding a million monitors would otherwise pay a Map entry for
+ * each), and its ref points back at it, for `demonitor`.
+ */
 export class ProcMonitor implements DownTarget {
   readonly ref: Ref;
   readonly watcher: Proc;
   /** The registered name it was made with, if any. */
   readonly name: string | undefined;
+  /** The monitored process while the watcher holds this monitor, else null. */
+  target: Proc | null = null;
+  prevHeld: ProcMonitor | null = null;
+  nextHeld: ProcMonitor | null = null;
   constructor(ref: Ref, watcher: Proc, name?: string) {
     this.ref = ref;
     this.watcher = watcher;
     this.name = name;
   }
   down(target: Proc, reason: unknown): void {
-    this.watcher.monitoring?.delete(this.ref.id);
+    unhold(this);
     deliver(this.watcher, new DownMessage(this.ref, target.pid, reason, this.name));
   }
+}
+
+/** Records that `m`'s watcher holds `m`, a monitor on the live process `target` (then call {@linkcode addMonitor}). */
+export function holdMonitor(m: ProcMonitor, target: Proc): void {
+  const w = m.watcher;
+  const head = w.held;
+  m.target = target;
+  m.nextHeld = head;
+  if (head !== null) head.prevHeld = m;
+  w.held = m;
+  m.ref._monitor = m;
+}
+
+function unhold(m: ProcMonitor): void {
+  if (m.target === null) return;
+  const prev = m.prevHeld, next = m.nextHeld;
+  if (prev !== null) prev.nextHeld = next;
+  else m.watcher.held = next;
+  if (next !== null) next.prevHeld = prev;
+  m.prevHeld = m.nextHeld = null;
+  m.target = null;
+  m.ref._monitor = undefined;
+}
+
+/**
+ * Takes back the monitor `ref` that `watcher` holds; returns the process it
+ * monitored (then drop it there with {@linkcode dropMonitor}), or null if
+ * `watcher` holds no such monitor.
+ */
+export function releaseMonitor(watcher: Proc, ref: Ref): Proc | null {
+  const m = ref._monitor;
+  if (!(m instanceof ProcMonitor) || m.watcher !== watcher) return null;
+  const target = m.target;
+  unhold(m);
+  return target;
+}
+
+/** The processes `p` monitors, oldest monitor first. */
+export function heldTargets(p: Proc): Proc[] {
+  const out: Proc[] = [];
+  for (let m = p.held; m !== null; m = m.nextHeld) out.push(m.target!);
+  return out.reverse();
 }
 
 /** Adds a monitor on `target`; if it is dead, tells `who` at once with `noproc`. */
@@ -827,11 +879,14 @@ export function die(p: Proc, reason: unknown): void {
   table.remove(p);
   p.pid._proc = null;
   stats.exited++;
-  const monitoring = p.monitoring;
-  if (monitoring !== null) {
-    for (const [refId, target] of monitoring) dropMonitor(target, refId);
-    p.monitoring = null;
+  for (let m = p.held; m !== null;) {
+    const next = m.nextHeld;
+    dropMonitor(m.target!, m.ref.id);
+    m.prevHeld = m.nextHeld = m.target = null;
+    m.ref._monitor = undefined;
+    m = next;
   }
+  p.held = null;
   // Exit signals go out before DOWNs, as on the BEAM: a process both linked and
   // monitoring gets the EXIT message first. Deaths they cause come after every DOWN.
   let signals = false;
