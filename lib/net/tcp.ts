@@ -306,14 +306,22 @@ export async function listen(
 export class AddressInUseError extends Error {
   /** Always `"EADDRINUSE"`, as Node names it. */
   readonly code = "EADDRINUSE";
+  /** The address asked for. */
+  readonly hostname: string;
+  /** The port asked for. */
+  readonly port: number;
   /**
+   * Creates the error.
+   *
    * @param hostname The address asked for.
    * @param port The port asked for.
    * @param cause The runtime's own error.
    */
-  constructor(readonly hostname: string, readonly port: number, cause?: unknown) {
+  constructor(hostname: string, port: number, cause?: unknown) {
     super(`address ${hostname.includes(":") ? `[${hostname}]` : hostname}:${port} is already in use`, { cause });
     this.name = "AddressInUseError";
+    this.hostname = hostname;
+    this.port = port;
   }
 }
 
