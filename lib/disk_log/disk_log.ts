@@ -34,9 +34,10 @@
  * owner process exits with `["disk_log", "fsync", error]` and its supervisor
  * rebuilds from the file. A short or failed write is truncated back to the
  * last whole record. A full disk (`ENOSPC`) under `"everysec"`/`"no"` makes
- * the log *full*: records already appended stay buffered and are retried,
- * {@linkcode isWritable} is false (callers refuse new writes) until a retry
- * succeeds. Under `"always"` it ends the owner like a failed fsync.
+ * the log *full*: records already appended stay buffered and are retried
+ * (their waiters fail at once with `full`: not acknowledged, though they
+ * may still reach the disk), and {@linkcode isWritable} is false (callers
+ * refuse new writes) until a retry succeeds. Under `"always"` it ends the owner like a failed fsync.
  *
  * **Files** live in `dir`: `NAME.SEQ.log` (incremental, the last one is
  * appended to) and at most one `NAME.SEQ.base` (a compacted snapshot of every
@@ -145,6 +146,8 @@ export interface OpenOptions {
   maxRecordSize?: number;
   /** Register the owner process under this name. */
   processName?: string;
+  /** Told why, when the log fails (its owner then exits with that reason). */
+  onFailure?: (reason: unknown) => void;
   /** Enables {@linkcode compact} and automatic compaction: see {@linkcode Compactor}. */
   compactor?: Compactor;
   /**
@@ -290,8 +293,9 @@ export class Log {
   /** @ignore The longest synchronous step of the current (or last) compaction, ms. */
   longestStep = 0;
   /** @ignore */ compactor: Compactor | undefined;
-  /** @ignore The compaction worker running, and the file it writes. */
-  job: { worker: Worker } | undefined;
+  /** @ignore */ onFailure: ((reason: unknown) => void) | undefined;
+  /** @ignore The log's compaction worker thread (real file system only). */
+  job: CompactionWorker | undefined;
   /** @ignore */ compactAt = 64 << 20;
   /** @ignore Bytes of the closed incremental files. */
   closedBytes = 0;
@@ -513,10 +517,14 @@ function flush(log: Log): boolean {
     if (code === "ENOSPC" && log.policy !== "always") {
       if (!log.full) console.error(`disk_log ${log.name}: disk full, writes refused until space returns (${code})`);
       log.full = true;
+      // Their records stay buffered and are written when space returns, but
+      // nobody waits for that: they fail now (not acknowledged), so their
+      // callers answer at once instead of hanging behind a full disk.
+      failWaiters(log, new DiskLogError("full", `disk log ${log.name}: disk full`));
       log.retry ??= setTimeout(retryFull, FULL_RETRY_MS, log);
       return false;
     }
-    fail(log, ["disk_log", "write", error]);
+    fail(log, ["disk_log", code === "ENOSPC" ? "full" : "write", error]);
     return false;
   }
   log.fileSize += n;
@@ -615,6 +623,11 @@ function fail(log: Log, reason: unknown): void {
     // Already failing.
   }
   if (logs.get(log.name) === log) logs.delete(log.name);
+  try {
+    log.onFailure?.(reason);
+  } catch {
+    // A broken hook must not keep the log from failing.
+  }
   Process.send(log.pid, new Failure(reason));
 }
 
@@ -680,6 +693,9 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
     arg.repaired = openFiles(log, arg.repair);
     logs.set(log.name, log);
     if (log.policy === "everysec") log.timer = setInterval(everySecond, 1000, log);
+    if (log.compactor !== undefined && log.fs === nodeFileSystem) {
+      log.job = new CompactionWorker(log, log.compactor.worker);
+    }
     return ["ok", log];
   },
   async handleCall(req, _from, log) {
@@ -709,7 +725,7 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
     stopTimers(log);
     const job = log.job;
     if (job !== undefined) {
-      // A compaction still working: stop it (an open deletes its half-written base).
+      // Stop the worker (a compaction still working leaves a half-written base, which an open deletes).
       log.job = undefined;
       await job.worker.terminate();
     }
@@ -765,6 +781,7 @@ async function start(opts: OpenOptions, link: boolean): Promise<OpenResult> {
     opts.maxRecordSize ?? DEFAULT_MAX,
   );
   log.compactor = opts.compactor;
+  log.onFailure = opts.onFailure;
   if (opts.compactAt !== undefined) log.compactAt = opts.compactAt;
   const arg: InitArg = { log, repair: opts.repair ?? true };
   const startOpts = opts.processName === undefined ? undefined : { name: opts.processName };
@@ -1339,38 +1356,53 @@ function inlineOps(fs: FileSystem, compact: CompactFn, step?: (s: CompactStep) =
   };
 }
 
-function workerOps(log: Log, module: string): CompactionOps {
-  const worker = new Worker(new URL(toUrl(module)), { workerData: { tag: WORKER_TAG } });
-  let pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
-  const settle = (f: (p: NonNullable<typeof pending>) => void) => {
-    const p = pending;
-    pending = undefined;
-    if (p !== undefined) f(p);
-  };
-  worker.on(
-    "message",
-    (m: { ok: boolean; result?: BaseWritten; error?: string }) =>
-      settle((p) => m.ok ? p.resolve(m.result) : p.reject(new DiskLogError("failed", `compaction: ${m.error}`))),
-  );
-  worker.on("error", (e) => settle((p) => p.reject(e)));
-  worker.on(
-    "exit",
-    () =>
-      settle((p) => p.reject(new DiskLogError("failed", `disk log ${log.name}: compaction stopped (the log closed)`))),
-  );
-  const ask = <T>(req: WorkerRequest): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      pending = { resolve: resolve as (v: unknown) => void, reject };
-      worker.postMessage(req);
+/**
+ * A log's compaction worker thread, started with the log (creating a thread
+ * holds the main thread for tens of ms: not during service) and kept idle
+ * between compactions.
+ */
+class CompactionWorker {
+  readonly worker: Worker;
+  #pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
+  exited = false;
+  constructor(readonly log: Log, module: string) {
+    this.worker = new Worker(new URL(toUrl(module)), { workerData: { tag: WORKER_TAG } });
+    // An idle worker must not keep the program alive.
+    this.worker.unref();
+    this.worker.on(
+      "message",
+      (m: { ok: boolean; result?: BaseWritten; error?: string }) =>
+        this.#settle((p) =>
+          m.ok ? p.resolve(m.result) : p.reject(new DiskLogError("failed", `compaction: ${m.error}`))
+        ),
+    );
+    this.worker.on("error", (e) => this.#settle((p) => p.reject(e)));
+    this.worker.on("exit", () => {
+      this.exited = true;
+      this.#settle((p) => p.reject(new DiskLogError("failed", `disk log ${log.name}: compaction worker stopped`)));
     });
-  log.job = { worker };
+  }
+  #settle(f: (p: { resolve: (v: unknown) => void; reject: (e: unknown) => void }) => void): void {
+    const p = this.#pending;
+    this.#pending = undefined;
+    if (p !== undefined) f(p);
+  }
+  ask<T>(req: WorkerRequest): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending = { resolve: resolve as (v: unknown) => void, reject };
+      this.worker.ref(); // working: keep the program alive until it answers
+      this.worker.postMessage(req);
+    }).finally(() => this.worker.unref());
+  }
+}
+
+function workerOps(log: Log, module: string): CompactionOps {
+  if (log.job === undefined || log.job.exited) log.job = new CompactionWorker(log, module);
+  const job = log.job;
   return {
-    prepare: (path, header, dir) => ask<undefined>({ op: "prepare", path, header, dir }).then(() => {}),
-    base: (req) => ask<BaseWritten>(req),
-    close() {
-      if (log.job?.worker === worker) log.job = undefined;
-      void worker.terminate();
-    },
+    prepare: (path, header, dir) => job.ask<undefined>({ op: "prepare", path, header, dir }).then(() => {}),
+    base: (req) => job.ask<BaseWritten>(req),
+    close() {},
   };
 }
 

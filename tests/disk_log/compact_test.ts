@@ -139,7 +139,9 @@ describe("DiskLog.compact", () => {
     await DiskLog.close(again);
   });
 
-  it("compacts on a real disk in a worker thread, automatically on growth, while appends go on", async () => {
+  it("compacts on a real disk in a worker thread, automatically on growth, while appends go on", {
+    timeout: 120_000,
+  }, async () => {
     const dir = fs.mkdtempSync(`${os.tmpdir()}/disk-log-compact-`);
     try {
       const name = `c${n++}`;

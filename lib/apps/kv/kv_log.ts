@@ -36,6 +36,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { DiskLog, type Pid, type Supervisor } from "../../../mod.ts";
 
 /** One change to the KV data, as logged. */
@@ -208,6 +209,19 @@ export class BadRecord extends Error {
   }
 }
 
+let viewOf: ArrayBufferLike | undefined;
+let view: Buffer | undefined;
+
+/** `bytes[start..end]` as a binary string (one char per byte). */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  // A replay's payloads are views into one chunk: one Buffer view per chunk, not per string.
+  if (bytes.buffer !== viewOf || view === undefined) {
+    viewOf = bytes.buffer;
+    view = Buffer.from(bytes.buffer);
+  }
+  return view.toString("latin1", bytes.byteOffset + start, bytes.byteOffset + end);
+}
+
 /** @ignore Reads strings off a payload. */
 export class _Reader {
   /** Where the next string starts. */
@@ -231,18 +245,14 @@ export class _Reader {
     } while (b & 0x80);
     const end = this.at + n;
     if (end > bytes.length) throw new BadRecord("record ends inside a string");
-    let s = "";
+    let s: string;
     if (this.wide) {
       if (n % 2 !== 0) throw new BadRecord("odd UTF-16 length");
+      s = "";
       for (let i = this.at; i < end; i += 2) s += String.fromCharCode(bytes[i] | (bytes[i + 1] << 8));
-    } else if (n <= 64) {
-      for (let i = this.at; i < end; i++) s += String.fromCharCode(bytes[i]);
     } else {
-      const parts: string[] = [];
-      for (let i = this.at; i < end; i += 8192) {
-        parts.push(String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + 8192)) as unknown as number[]));
-      }
-      s = parts.join("");
+      // One flat string, made natively (a char-by-char concatenation makes a rope, slow to hash as a Map key).
+      s = latin1(bytes, this.at, end);
     }
     this.at = end;
     return s;
@@ -292,7 +302,15 @@ export function decode(payload: Uint8Array): LogRecord {
  * ```
  */
 export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpec {
-  return DiskLog.childSpec({
+  // A full disk under "always" is not something a restart fixes: the log
+  // refuses to start again, so the tree gives up and the server stops.
+  let fatal: string | undefined;
+  const spec = DiskLog.childSpec({
+    onFailure: (reason) => {
+      if ((opts.sync ?? "everysec") === "always" && Array.isArray(reason) && reason[1] === "full") {
+        fatal = `${opts.dir}: disk full under appendfsync always`;
+      }
+    },
     name,
     dir: opts.dir,
     sync: opts.sync ?? "everysec",
@@ -305,4 +323,12 @@ export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpe
         `kv: ${r.file}: log cut at offset ${r.offset} (torn or damaged record): ${r.recovered} records recovered, ${r.badBytes} bytes dropped`,
       )),
   });
+  const start = spec.start;
+  return {
+    ...spec,
+    start: () => {
+      if (fatal !== undefined) return Promise.reject(new Error(`${fatal}: not restarting the log`));
+      return start();
+    },
+  };
 }

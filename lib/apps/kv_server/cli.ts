@@ -37,6 +37,7 @@
  */
 
 import process from "node:process";
+import { isMainThread } from "node:worker_threads";
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Application, formatReason, Logger, Node } from "../../../mod.ts";
@@ -521,6 +522,9 @@ function findMessage(value: unknown, depth = 0): string | undefined {
  * nothing and exit 0.
  */
 function isEntryPoint(): boolean {
+  // In a standalone binary every worker thread (the disk log's compaction
+  // worker) runs this bundle too: only the main thread is the program.
+  if (!isMainThread) return false;
   const main = (import.meta as { main?: boolean }).main;
   if (main !== undefined) return main;
   const script = process.argv[1];

@@ -44,7 +44,9 @@ function put(port: number, lines: string[]): Promise<string> {
   });
 }
 
-test("kv serve --dir: torn tail cut and reported; damage refused unless --repair truncate; unknown version refused", async () => {
+test("kv serve --dir: torn tail cut and reported; damage refused unless --repair truncate; unknown version refused", {
+  timeout: 120_000,
+}, async () => {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/kv-cli-durable-`);
   try {
     const first = await startServe(["--dir", dir]);
