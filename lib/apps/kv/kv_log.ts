@@ -99,6 +99,14 @@ export function _register(pid: Pid, log: DiskLog.Log, name: string): void {
   durable.set(pid.id, { log, name });
 }
 
+/**
+ * @ignore Forgets the buckets of logs that are closed or failed (their trees
+ * stopped without a registry to see the buckets go); run on each restore.
+ */
+export function _sweep(): void {
+  for (const [id, d] of durable) if (DiskLog.whereis(d.log.name) !== d.log) durable.delete(id);
+}
+
 /** @ignore The registry forgets a bucket. */
 export function _unregister(pid: Pid): void {
   durable.delete(pid.id);

@@ -154,6 +154,7 @@ async function restore(state: State, log: DiskLog.Log): Promise<void> {
     return acc;
   }, null);
   Ets.deleteAllObjects(state.table);
+  KVLog._sweep();
   await dropOrphans(state);
   const buckets = await replay(log);
   const names = [...buckets.keys()];
