@@ -5,11 +5,11 @@ import { Agent, DynamicSupervisor, GenServer, Process } from "../mod.ts";
 
 test("Agent.startChildren: values given, children known at once, temporary, stopped with the supervisor", async () => {
   const sup = await DynamicSupervisor.startLink();
-  const pids = Agent.startChildren(sup, [{ n: 1 }, null, "x"]);
+  const pids = Agent.startChildren<unknown>(sup, [{ n: 1 }, null, "x"]);
   assert.equal((await DynamicSupervisor.countChildren(sup)).active, 3);
   assert.deepEqual(await Agent.get(pids[0], (s) => s), { n: 1 });
   assert.equal(await Agent.get(pids[1], (s) => s), null);
-  await Agent.update(pids[2], (s: string) => s + "y");
+  await Agent.update(pids[2], (s) => String(s) + "y");
   assert.equal(await Agent.get(pids[2], (s) => s), "xy");
   // Temporary: a killed one is forgotten, not restarted.
   await Process.run(async () => {
