@@ -6,10 +6,10 @@
  *
  * @module
  */
-import net from "node:net";
 import { createHash, randomBytes } from "node:crypto";
 import * as Term from "./term.ts";
 import { type EpmdRegistration, portPlease, register } from "./_epmd.ts";
+import { connect, listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../net/tcp.ts";
 
 // Distribution flags (lib/kernel/include/dist.hrl). Values above 2^32 are plain numbers (< 2^53).
 const DFLAG_EXTENDED_REFERENCES = 0x4;
@@ -78,11 +78,14 @@ export interface DistEvents {
 class Packets {
   buf: Uint8Array = new Uint8Array(0);
   start = 0;
+  /** False while `buf` is the adapter's buffer (valid during its callback only). */
+  owned = true;
   push(chunk: Uint8Array): void {
     const rest = this.buf.length - this.start;
     if (rest === 0) {
       this.buf = chunk;
       this.start = 0;
+      this.owned = false;
       return;
     }
     const next = new Uint8Array(rest + chunk.length);
@@ -90,6 +93,18 @@ class Packets {
     next.set(chunk, rest);
     this.buf = next;
     this.start = 0;
+    this.owned = true;
+  }
+  /** Copies what is left unread: the adapters reuse their read buffers after the callback. */
+  retain(): void {
+    if (this.start >= this.buf.length) {
+      this.buf = new Uint8Array(0);
+      this.start = 0;
+    } else if (this.start > 0 || !this.owned) {
+      this.buf = this.buf.slice(this.start);
+      this.start = 0;
+    }
+    this.owned = true;
   }
   /** The next packet with a `headerBytes`-byte length prefix, or undefined if incomplete. */
   next(headerBytes: 2 | 4): Uint8Array | undefined {
@@ -169,15 +184,11 @@ class DistSocket {
   /** The peer's status answer when we started: kept to tell `nok` from a failure. */
   status = "";
 
-  constructor(readonly node: LocalNode, readonly socket: net.Socket, readonly weStarted: boolean, peer: string) {
+  /**
+   * @param socket the connection (lib/net: Bun's, Deno's or node:net sockets, TCP_NODELAY set).
+   */
+  constructor(readonly node: LocalNode, readonly socket: TcpConnection, readonly weStarted: boolean, peer: string) {
     this.peerName = peer;
-    socket.setNoDelay(true);
-    socket.on("data", (chunk: Uint8Array) => this.onData(chunk));
-    socket.on("error", (e: Error) => this.close(`${e.message}`));
-    socket.on(
-      "close",
-      () => this.close(this.phase === "up" ? "connection_closed" : "connection closed during handshake"),
-    );
     if (weStarted) this.expect = "status";
     // A connection that never completes its handshake (a port scanner, a stuck peer) is dropped.
     this.handshakeTimer = setTimeout(() => {
@@ -185,12 +196,25 @@ class DistSocket {
     }, node.opts.setupTimeMs);
   }
 
+  /** What lib/net calls on this connection's events. */
+  handler(): TcpConnectionHandler {
+    return {
+      data: (chunk) => this.onData(chunk),
+      close: (error) => {
+        if (this.phase === "handshake") {
+          // A peer refusing our digest just closes (or resets) the connection.
+          this.close(`connection closed during handshake${this.expect === "ack" ? " (wrong cookie?)" : ""}`);
+        } else this.close(error instanceof Error ? error.message : "connection_closed");
+      },
+    };
+  }
+
   /** Writes one handshake packet (2-byte length). */
   sendHandshake(body: number[]): void {
     const out = new Uint8Array(2 + body.length);
     out.set(u16(body.length));
     out.set(body, 2);
-    this.socket.write(out);
+    this.socket.writeOwned(out);
   }
 
   sendName(): void {
@@ -219,6 +243,11 @@ class DistSocket {
     if (this.phase === "closed") return;
     this.readSinceTick = true;
     this.packets.push(chunk);
+    this.readPackets();
+    this.packets.retain();
+  }
+
+  readPackets(): void {
     while (this.phase === "handshake") {
       const p = this.packets.next(2);
       if (p === undefined) return;
@@ -354,7 +383,7 @@ class DistSocket {
     this.out = [];
     this.outBytes = 0;
     this.wroteSinceTick = true;
-    this.socket.write(data);
+    this.socket.writeOwned(data);
   }
 
   close(reason: string): void {
@@ -365,8 +394,7 @@ class DistSocket {
     this.closeReason = reason;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     clearTimeout(this.handshakeTimer);
-    if (wasUp) this.socket.end();
-    this.socket.destroy();
+    this.socket.close(); // sends what is queued (a last status, the last frames) first
     this.node.onSocketClosed(this, reason, wasUp);
   }
 }
@@ -390,12 +418,16 @@ export class LocalNode {
   creation = 0;
   stopped = false;
   #digest: (challenge: number) => Uint8Array;
-  #server: net.Server | undefined;
+  #server: TcpListener | undefined;
   #epmd: EpmdRegistration | undefined;
   #sockets = new Set<DistSocket>();
 
-  private constructor(readonly name: string, readonly opts: DistOptions, readonly events: DistEvents) {
-    const cookie = opts.cookie;
+  /** The options, minus the cookie. */
+  readonly opts: Omit<DistOptions, "cookie">;
+
+  private constructor(readonly name: string, options: DistOptions, readonly events: DistEvents) {
+    const { cookie, ...rest } = options;
+    this.opts = rest;
     // The cookie lives only in this closure: never in a field, so it cannot be printed.
     this.#digest = (challenge) => new Uint8Array(createHash("md5").update(cookie + String(challenge >>> 0)).digest());
   }
@@ -403,23 +435,16 @@ export class LocalNode {
   /** Listens, registers with EPMD, and returns the started node. */
   static async start(name: string, opts: DistOptions, events: DistEvents): Promise<LocalNode> {
     const node = new LocalNode(name, opts, events);
-    const server = net.createServer((socket) => node.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host: opts.listenHost, port: opts.port }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    const server = await listen({ hostname: opts.listenHost, port: opts.port }, (conn) => node.accept(conn));
     node.#server = server;
-    const port = (server.address() as net.AddressInfo).port;
+    const port = server.port;
     try {
       node.#epmd = await register(name.slice(0, name.indexOf("@")), port, {
         epmdPort: opts.epmdPort,
         startEpmd: opts.startEpmd,
       });
     } catch (e) {
-      server.close();
+      await server.close();
       throw e;
     }
     node.creation = node.#epmd.creation;
@@ -428,7 +453,7 @@ export class LocalNode {
 
   /** The listener's port. */
   get port(): number {
-    return (this.#server?.address() as net.AddressInfo | null)?.port ?? 0;
+    return this.#server?.port ?? 0;
   }
 
   digest(challenge: number): Uint8Array {
@@ -439,13 +464,14 @@ export class LocalNode {
     console.warn(`[${this.name}] ${line}`);
   }
 
-  accept(socket: net.Socket): void {
+  accept(conn: TcpConnection): TcpConnectionHandler {
     if (this.stopped) {
-      socket.destroy();
-      return;
+      conn.abort();
+      return { data() {} };
     }
-    const s = new DistSocket(this, socket, false, "");
+    const s = new DistSocket(this, conn, false, "");
     this.#sockets.add(s);
+    return s.handler();
   }
 
   /** The names of the nodes connected now. */
@@ -506,19 +532,15 @@ export class LocalNode {
     const at = peer.name.indexOf("@");
     const alive = peer.name.slice(0, at);
     const host = peer.name.slice(at + 1);
-    let socket: net.Socket;
+    let s: DistSocket | undefined;
     try {
       const where = await portPlease(host, alive, this.opts.epmdPort);
       if (where === undefined) throw new Error(`${alive} is not registered with EPMD on ${host}`);
       if (where.highest < 6) throw new Error(`${peer.name} speaks distribution version ${where.highest} only`);
       if (this.peers.get(peer.name) !== peer || peer.state !== "pending" || peer.incoming) return;
-      socket = await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect({ host, port: where.port });
-        s.once("error", reject);
-        s.once("connect", () => {
-          s.off("error", reject);
-          resolve(s);
-        });
+      await connect({ hostname: host, port: where.port }, (conn) => {
+        s = new DistSocket(this, conn, true, peer.name);
+        return s.handler();
       });
     } catch (e) {
       if (this.peers.get(peer.name) === peer && peer.state === "pending" && !peer.incoming) {
@@ -526,11 +548,18 @@ export class LocalNode {
       }
       return;
     }
-    if (this.stopped || this.peers.get(peer.name) !== peer || peer.state !== "pending" || peer.incoming) {
-      socket.destroy();
+    if (s === undefined) return;
+    if (s.phase === "closed") {
+      // Refused or dropped before we could say our name.
+      if (this.peers.get(peer.name) === peer && peer.state === "pending" && !peer.incoming) {
+        this.failPeer(peer, s.closeReason);
+      }
       return;
     }
-    const s = new DistSocket(this, socket, true, peer.name);
+    if (this.stopped || this.peers.get(peer.name) !== peer || peer.state !== "pending" || peer.incoming) {
+      s.close("not needed any more");
+      return;
+    }
     this.#sockets.add(s);
     peer.outgoing = s;
     s.sendName();
@@ -688,6 +717,6 @@ export class LocalNode {
     for (const s of [...this.#sockets]) s.close("shutdown");
     this.#epmd?.close();
     const server = this.#server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await server.close();
   }
 }

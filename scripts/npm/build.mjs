@@ -4,7 +4,7 @@
 // "exports" are deno.json's, plus README.md and LICENSE. The same shape JSR gives npm users.
 // Plain JavaScript: it runs on Node alone, before anything is built.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -23,6 +23,24 @@ try {
 } catch {
   console.error("build:npm: tsc failed (errors above)");
   process.exit(1);
+}
+
+// A module loaded by URL (a worker's script, say) named as `new URL("./x.ts", import.meta.url)`
+// in the sources: tsc rewrites imports only, so point such URLs at the emitted .js too.
+const emitted = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? emitted(join(dir, e.name)) : e.name.endsWith(".js") ? [join(dir, e.name)] : []
+  );
+for (const path of emitted(out)) {
+  const code = readFileSync(path, "utf8");
+  const rewritten = code.replace(/new URL\("(\.\.?\/[^"]+)\.ts", import\.meta\.url\)/g, (_whole, stem) => {
+    if (!existsSync(join(dirname(path), `${stem}.js`))) {
+      console.error(`build:npm: ${path} names ${stem}.ts, which the build did not emit (add it to tsconfig.npm.json)`);
+      process.exit(1);
+    }
+    return `new URL("${stem}.js", import.meta.url)`;
+  });
+  if (rewritten !== code) writeFileSync(path, rewritten);
 }
 
 const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));

@@ -10,7 +10,7 @@ npm run --silent build:npm || exit 1
 
 work=dist/consumer
 rm -rf "$work" && mkdir -p "$work/node_modules/@otp-ts"
-cp scripts/npm/consumer/main.ts scripts/npm/consumer/tsconfig.json scripts/npm/consumer/package.json "$work/"
+cp scripts/npm/consumer/*.ts scripts/npm/consumer/tsconfig.json scripts/npm/consumer/package.json "$work/"
 # Installed as npm installs a local folder: a link to the built package.
 ln -s ../../../npm "$work/node_modules/@otp-ts/otp"
 # @types/node comes from the repository's dev dependencies (node resolution walks up to it).

@@ -11,6 +11,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { readFileSync } from "node:fs";
 import { compare, DEVIATIONS, missingTools, runBeam, SCENARIOS } from "./runner.ts";
 
 const missing = await missingTools();
@@ -34,6 +35,14 @@ if (missing.length > 0) {
     assert.deepEqual(SCENARIOS.filter((s) => !beam.has(s.name)).map((s) => s.name), [], "TS scenarios without a twin");
     for (const s of SCENARIOS) {
       if (s.deviation) assert.ok(s.deviation in DEVIATIONS, `${s.name}: unknown deviation ${s.deviation}`);
+    }
+  });
+
+  test("differential: every deviation a scenario shows is a row of the README's table of deviations", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const rows = readme.split("\n").filter((l) => l.startsWith("| ")).map((l) => l.split("|")[1].trim());
+    for (const title of Object.values(DEVIATIONS)) {
+      assert.ok(rows.includes(title), `README has no deviation row titled ${title}`);
     }
   });
 

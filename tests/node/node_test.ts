@@ -57,7 +57,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 15000): Prom
 /** Runs `body` with a private EPMD and this runtime started as a node; stops both after. */
 async function withNode<T>(
   prefix: string,
-  body: (epmd: PrivateEpmd, self: string) => Promise<T>,
+  body: (epmd: PrivateEpmd, self: string) => T | Promise<T>,
   opts: Node.StartOptions = {},
 ): Promise<T> {
   const epmd = await PrivateEpmd.start();
@@ -482,4 +482,64 @@ test("a peer lacking OTP 25's flags is refused; a silent connection is dropped a
     assert.equal(await handshakeReader(silent).packet(), undefined, "closed by us");
     silent.destroy();
   }, { setupTime: 300 });
+});
+
+test("the cookie is in no field of the running node", { timeout: 60_000 }, async () => {
+  await withNode("secret", () => {
+    const node = Wire.localNode()!;
+    const seen = new Set<unknown>();
+    const hasCookie = (v: unknown, depth: number): boolean => {
+      if (typeof v === "string") return v.includes(COOKIE);
+      if (v === null || typeof v !== "object" || depth > 4 || seen.has(v)) return false;
+      seen.add(v);
+      return Object.values(v).some((x) => hasCookie(x, depth + 1));
+    };
+    assert.equal(hasCookie(node, 0), false);
+    assert.doesNotMatch(JSON.stringify(node.opts), new RegExp(COOKIE));
+  });
+});
+
+/** Completes, as the connecting side, a raw handshake whose status was read; resolves when up. */
+async function finishRawHandshake(raw: net.Socket, rd: ReturnType<typeof handshakeReader>): Promise<void> {
+  const challenge = await rd.packet();
+  assert.equal(challenge![0], 78);
+  const theirs = new DataView(challenge!.buffer, challenge!.byteOffset).getUint32(9);
+  const ours = 987654321;
+  raw.write(
+    frame2([114, (ours >>> 24) & 255, (ours >>> 16) & 255, (ours >>> 8) & 255, ours & 255, ...md5(COOKIE, theirs)]),
+  );
+  assert.deepEqual([...(await rd.packet())!], [97, ...md5(COOKIE, ours)]);
+}
+
+test("a node we think is up connects again (it restarted): we ask 'alive', and on 'true' replace the old connection", {
+  timeout: 60_000,
+}, async () => {
+  await withNode("alive", async () => {
+    const other = uniqueName("phoenix") + "@localhost";
+    const port = Wire.localNode()!.port;
+    const first = net.connect({ host: "127.0.0.1", port });
+    const rd1 = handshakeReader(first);
+    first.write(frame2(nameBody(78, other)));
+    assert.equal(new TextDecoder().decode((await rd1.packet())!.subarray(1)), "ok");
+    await finishRawHandshake(first, rd1);
+    await until(() => Node.list().includes(other), "the first connection up");
+    // The same name again, while the first connection still looks up.
+    const second = net.connect({ host: "127.0.0.1", port });
+    const rd2 = handshakeReader(second);
+    const down = nextDown(other);
+    second.write(frame2(nameBody(78, other)));
+    assert.equal(new TextDecoder().decode((await rd2.packet())!.subarray(1)), "alive");
+    second.write(frame2([115, ...new TextEncoder().encode("true")]));
+    assert.equal(await down, "connection_closed");
+    assert.equal(await rd1.packet(4), undefined, "the old connection is closed");
+    await finishRawHandshake(second, rd2);
+    await until(() => Node.list().includes(other), "the new connection up");
+    // Messages now flow on the new one.
+    const me = new Term.ErlPid(Node.self(), 1, 0, Wire.creation());
+    Wire.sendControl(other, echoTo(me), [me, "after restart"]);
+    const frame = await rd2.packet(4);
+    assert.ok(Term.equals(Term.decodeAt(frame!, Term.decodeAt(frame!, 1).end).term, [me, "after restart"]));
+    first.destroy();
+    second.destroy();
+  });
 });

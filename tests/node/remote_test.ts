@@ -70,6 +70,14 @@ for (
       await GenServer.stop(local);
     });
 
+    test(
+      "net_adm:ping from the peer answers pong",
+      { skip: kind !== "BEAM" && "the TypeScript peer has no net_adm" },
+      async () => {
+        assert.equal(await call(peer.node, [A("ping"), A(Node.self())]), A("pong"));
+      },
+    );
+
     test("Task.await on a task that calls another node; Agent functions do not cross nodes", async () => {
       const t = Task.async(() => call(peer.node, [A("echo"), 7]));
 

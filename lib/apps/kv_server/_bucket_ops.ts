@@ -7,7 +7,7 @@
  * request per read it allocates next to nothing.
  *
  * The operations are applied to the bucket agent's state with the meaning of
- * `Bucket.get`, `Bucket.put` and `Bucket.del` (`tests/kv_server_test.ts`
+ * `Bucket.get`, `Bucket.put` and `Bucket.del` (`tests/apps/kv_server/server_test.ts`
  * checks them against each other). They rely on the state's documented shape
  * (`Bucket.State`: `null`, a `Bucket.Single`, or a `Map`); a state of any
  * other shape is left untouched and the operations answer `ERROR`, so a

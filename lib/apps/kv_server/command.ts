@@ -11,7 +11,7 @@
  * returns a promise only when the store does, so a plain `Map` store costs no
  * promise per request while an actor-based store can answer later.
  *
- * Every example below is run by `tests/command_test.ts`.
+ * Every example below runs as a test (`tests/doc_examples_test.ts`).
  *
  * @example A session, row by row of the protocol table
  * ```ts

@@ -26,7 +26,17 @@
  *
  * @module
  */
-import { Application, GenServer, Node, type Pid, Process, Supervisor, TaskSupervisor, Term } from "../../../mod.ts";
+import {
+  Application,
+  GenServer,
+  Node,
+  type Pid,
+  Process,
+  Supervisor,
+  Task,
+  TaskSupervisor,
+  Term,
+} from "../../../mod.ts";
 import { app as kvApp, checkRoutes, routeOf, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
 import { fromBinaryString, toBinaryString } from "./_binary.ts";
 import { type Awaitable, type Command, execute, type KvStore, type Reply, replyBytes } from "./command.ts";
@@ -347,13 +357,20 @@ const routerCallbacks: GenServer.Callbacks<RouterState, RouterState> = {
     const hops = Array.isArray(request) ? request[2] : undefined;
     if (items === undefined || typeof hops !== "number") return ["reply", atom("badarg"), state];
     const commands = items.map(commandFromTerm);
-    TaskSupervisor.startChild(state.tasks, () =>
-      new Promise<Reply[]>((resolve) => {
-        const r = state.store.executeMany(commands, resolve, undefined, hops);
-        if (r !== undefined) resolve(r);
-      }).then((replies) => GenServer.reply(from, new Term.List(replies.map(replyBytes))))).catch((error) =>
-        GenServer.reply(from, new Term.List(commands.map(() => errorReply(error))))
-      );
+    const fail = (error: unknown) => GenServer.reply(from, new Term.List(commands.map(() => errorReply(error))));
+    try {
+      // A task adopted by the supervisor at once (no call to it): the task replies, or its failure does.
+      const task = TaskSupervisor.asyncNolink(state.tasks, () =>
+        new Promise<Reply[]>((resolve) => {
+          const r = state.store.executeMany(commands, resolve, undefined, hops);
+          if (r !== undefined) resolve(r);
+        }).then((replies) => GenServer.reply(from, new Term.List(replies.map(replyBytes)))));
+      void Task.yield(task, Infinity).then((outcome) => {
+        if (outcome !== null && outcome[0] === "exit") fail(outcome[1]);
+      });
+    } catch (error) {
+      fail(error);
+    }
     return ["noreply", state];
   },
 };

@@ -7,7 +7,7 @@
  * node_modules/.bin/bun lib/apps/observer/build_assets.ts
  * ```
  *
- * `tests/observer_api_test.ts` fails if `_assets.ts` is out of date.
+ * `tests/apps/observer/observer_test.ts` fails if `_assets.ts` is out of date.
  *
  * @module
  */

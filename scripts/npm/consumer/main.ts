@@ -1,7 +1,11 @@
 // A Node program using the built npm package (dist/npm) as any consumer would: GenServer,
-// Supervisor and Ets from "@otp-ts/otp". .ci/checks/node.sh type-checks it with tsc --strict
+// Supervisor, Ets and DiskLog from "@otp-ts/otp". .ci/checks/node.sh type-checks it with tsc --strict
 // (noUncheckedIndexedAccess on) and runs the output under Node; it prints one line and exits 0.
-import { Ets, GenServer, Process, Supervisor } from "@otp-ts/otp";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DiskLog, Ets, GenServer, Process, Supervisor } from "@otp-ts/otp";
+import { KEEP_LAST } from "./keep_last.js";
 import type { Pid } from "@otp-ts/otp";
 
 type Call = "next" | { kind: "add"; n: number };
@@ -35,10 +39,23 @@ const restarted = await GenServer.call<Call, number>("counter", "next");
 const [row] = Ets.lookup(table, "ada");
 await Supervisor.stop(sup);
 
-const result = { first, second, restarted, score: row?.[1], children: 1 };
-const expected = { first: 41, second: 42, restarted: 41, score: 3, children: 1 };
+// A disk log on the real file system, compacted in a worker thread (keep_last.ts is the
+// compactor and the worker's script).
+const dir = mkdtempSync(join(tmpdir(), "otp_consumer_"));
+let compacted: number;
+try {
+  const [, log] = await DiskLog.open({ name: "consumer_log", dir, compactor: KEEP_LAST });
+  for (let i = 0; i < 3; i++) await DiskLog.log(log, new Uint8Array([i]));
+  compacted = (await DiskLog.compact(log)).records;
+  await DiskLog.close(log);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const result = { first, second, restarted, score: row?.[1], compacted };
+const expected = { first: 41, second: 42, restarted: 41, score: 3, compacted: 1 };
 if (JSON.stringify(result) !== JSON.stringify(expected)) {
   console.error(`unexpected: ${JSON.stringify(result)}, wanted ${JSON.stringify(expected)}`);
   process.exit(1);
 }
-console.log(`node ${process.version}: GenServer, Supervisor and Ets work: ${JSON.stringify(result)}`);
+console.log(`node ${process.version}: GenServer, Supervisor, Ets and DiskLog work: ${JSON.stringify(result)}`);

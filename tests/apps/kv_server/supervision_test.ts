@@ -144,3 +144,34 @@ test("the acceptor survives 100 kills in a row under load; open connections and 
     await setup.finish();
   });
 });
+
+test("a crash loop still runs out of restarts: the KV tree stops and the node-stop hook runs", async () => {
+  const lines: string[] = [];
+  const previousLog = Logger.setHandler((_level, message) => lines.push(message));
+  const stopped = Promise.withResolvers<[string, unknown]>();
+  const previousHook = Application.setNodeStopHandler((app, reason) => stopped.resolve([app, reason]));
+  try {
+    await Application.ensureAllStarted(Server.app, { env: { port: 0 }, type: "permanent" });
+    const top = Process.whereis("KV.Supervisor")!;
+    // Kill each new registry as soon as it is there: far faster than any operator.
+    let kills = 0;
+    while (Process.isAlive(top)) {
+      const registry = Process.whereis("KV.Registry");
+      if (registry !== undefined && Process.isAlive(registry)) {
+        Process.exit(registry, "kill");
+        kills++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    assert.deepEqual(await stopped.promise, ["kv", "shutdown"]);
+    assert.equal(kills, 201, "200 restarts allowed, the 201st kill ends the tree");
+    assert.ok(!Application.isStarted(Server.app), "the server stopped with it");
+    assert.match(
+      lines.at(-1)!,
+      /^supervisor KV\.Supervisor: child KV\.Registry .* more than 200 restarts in 10 s: shutting down$/,
+    );
+  } finally {
+    Application.setNodeStopHandler(previousHook);
+    Logger.setHandler(previousLog);
+  }
+});

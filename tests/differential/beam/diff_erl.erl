@@ -138,6 +138,30 @@ process_scenarios() ->
         spawn_link(fun() -> exit(boom) end),
         ev(recv(1000))
     end},
+    {"monitor.demonitor_foreign_ref", fun() ->
+        Main = self(),
+        P = idle(),
+        spawn(fun() -> Main ! {ref, monitor(process, P)}, receive never -> ok end end),
+        R = receive {ref, X} -> X end,
+        ev({demonitor, demonitor(R, [info])})
+    end},
+    {"trap.toggle", fun() ->
+        Main = self(),
+        T = spawn(fun() ->
+            process_flag(trap_exit, true),
+            Main ! ready,
+            receive {'EXIT', _, _} = E -> Main ! {got, E} end,
+            process_flag(trap_exit, false),
+            Main ! untrapped,
+            receive never -> ok end
+        end),
+        receive ready -> ok end,
+        monitor(process, T),
+        exit(T, first),
+        receive untrapped -> ok end,
+        exit(T, second),
+        collect(fun is_down/1, 1000)
+    end},
     {"monitor.normal_exit_reason", fun() ->
         {_, M} = spawn_monitor(fun() -> ok end),
         receive {'DOWN', M, _, _, _} = D -> ev(D) end
@@ -233,6 +257,26 @@ process_scenarios() ->
         collect(fun(M) -> tag(M) =:= 'EXIT' end, 1000)
     end},
     {"receive.after_zero_empty", fun() -> ev(recv(0)) end},
+    {"timer.send_after_order", fun() ->
+        erlang:send_after(40, self(), late),
+        erlang:send_after(10, self(), early),
+        ev(recv(1000)), ev(recv(1000))
+    end},
+    {"timer.cancel", fun() ->
+        T = erlang:send_after(50, self(), x),
+        ev({cancelled, is_integer(erlang:cancel_timer(T))}),
+        ev(recv(150))
+    end},
+    {"timer.cancel_after_fire", fun() ->
+        T = erlang:send_after(1, self(), fired),
+        ev(recv(1000)),
+        ev({cancel, erlang:cancel_timer(T)})
+    end},
+    {"timer.send_after_to_name", fun() ->
+        register(diff_t1, self()),
+        erlang:send_after(5, diff_t1, by_name),
+        ev(recv(1000))
+    end},
     {"dead.sleep_then_send", fun() ->
         Main = self(),
         P = spawn(fun() -> Main ! started, receive after 50 -> ok end, Main ! sent_after_death end),
@@ -520,6 +564,22 @@ gen_server_scenarios() -> [
         Init = fun(S) -> {ok, S, 10} end,
         {ok, _} = gen_server:start_link(diff_gs, #{owner => self(), init => Init}, []),
         ev(recv(1000))
+    end},
+    {"gs.stop_with_pending_call", fun() ->
+        Main = self(),
+        Call = fun(_, From, S) -> Main ! stored, {noreply, S#{from => From}} end,
+        {ok, P} = gen_server:start(diff_gs, #{owner => self(), call => Call}, []),
+        spawn(fun() -> Main ! {caller, attempt(fun() -> gen_server:call(P, wait) end)} end),
+        receive stored -> ok end,
+        ev({stop, gen_server:stop(P)}),
+        ev(recv(1000)),
+        ev(recv(1000))
+    end},
+    {"gs.cast_dead_pid", fun() ->
+        {ok, P} = gen_server:start(diff_gs, #{owner => self()}, []),
+        ok = gen_server:stop(P),
+        ev(recv(1000)),
+        ev(attempt(fun() -> gen_server:cast(P, hi) end))
     end},
     {"gs.named_whereis", fun() ->
         {ok, P} = gen_server:start({local, diff_gs2}, diff_gs, #{owner => self()}, []),
@@ -1180,6 +1240,41 @@ ets_scenarios() -> [
         ev({owner, ets:info(T, owner) =:= C}),
         ev(attempt(fun() -> ets:insert(T, {k}) end)),
         ev(attempt(fun() -> ets:give_away(T, Main, x) end))
+    end},
+    {"ets.heir_after_give_away", fun() ->
+        Main = self(),
+        C = spawn(fun() -> receive {'ETS-TRANSFER', _, _, _} -> Main ! taken end, receive die -> ok end end),
+        T = ets:new(t, [{heir, Main, hdata}]),
+        ets:give_away(T, C, gdata),
+        receive taken -> ok end,
+        M = monitor(process, C),
+        C ! die,
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev(recv(1000)),
+        ev({owner_is_self, ets:info(T, owner) =:= self()})
+    end},
+    {"ets.heir_dead_before_owner", fun() ->
+        Main = self(),
+        H = spawn(fun() -> ok end),
+        HM = monitor(process, H),
+        receive {'DOWN', HM, _, _, _} -> ok end,
+        {_, M} = spawn_monitor(fun() ->
+            T = ets:new(diff_heirless, [named_table, {heir, H, x}]),
+            Main ! {table, T}
+        end),
+        receive {table, _} -> ok end,
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev({info, ets:info(diff_heirless)})
+    end},
+    {"ets.heir_self", fun() ->
+        Main = self(),
+        {_, M} = spawn_monitor(fun() ->
+            T = ets:new(diff_selfheir, [named_table]),
+            Main ! {table, T, attempt(fun() -> ets:setopts(T, {heir, self(), x}) end)}
+        end),
+        receive {table, _, R} -> ev({setopts, R}) end,
+        receive {'DOWN', M, _, _, _} -> ok end,
+        ev({info, ets:info(diff_selfheir)})
     end},
     {"ets.give_away_errors", fun() ->
         T = ets:new(t, []),

@@ -86,7 +86,9 @@ defmodule DiffScenarios do
      ev(Task.shutdown(t, :brutal_kill))
    end},
   {"task.shutdown_timeout_kills", fn ->
-     t = Task.async(fn -> Process.flag(:trap_exit, true); receive do: (:never -> :ok) end)
+     main = self()
+     t = Task.async(fn -> Process.flag(:trap_exit, true); send(main, :trapping); receive do: (:never -> :ok) end)
+     receive do: (:trapping -> :ok)
      ev(Task.shutdown(t, 50))
    end},
   {"task.shutdown_finished", fn ->

@@ -104,10 +104,13 @@ export const elixirScenarios: Scenario[] = [
   {
     name: "task.shutdown_timeout_kills",
     async run(c) {
+      const main = Process.self();
       const t = Task.async(() => {
         Process.trapExit(true);
+        Process.send(main, "trapping");
         return blocked();
       });
+      await Process.receive("trapping");
       c.ev(await Task.shutdown(t, 50));
     },
   },

@@ -295,6 +295,57 @@ export const etsScenarios: Scenario[] = [
     },
   },
   {
+    name: "ets.heir_after_give_away",
+    async run(c) {
+      const main = Process.self();
+      const child = Process.spawn(async ({ receive }) => {
+        await receive((m: unknown) => Array.isArray(m) && m[0] === "ETS-TRANSFER");
+        Process.send(main, "taken");
+        await receive("die");
+      });
+      const t = Ets.new("t", { heir: { pid: main, data: "hdata" } });
+      Ets.giveAway(t, child, "gdata");
+      await Process.receive("taken");
+      const ref = Process.monitor(child);
+      Process.send(child, "die");
+      await Process.receive({ ref });
+      c.ev(await c.recv(1000));
+      c.ev(["owner_is_self", Ets.info(t)!.owner === Process.self()]);
+    },
+  },
+  {
+    name: "ets.heir_dead_before_owner",
+    async run(c) {
+      const main = Process.self();
+      const h = await deadPid();
+      const [, ref] = Process.spawnMonitor(() => {
+        const t = Ets.new("diff_heirless", { named: true, heir: { pid: h, data: "x" } });
+        Process.send(main, ["table", t]);
+      });
+      await Process.receive((m: unknown) => Array.isArray(m) && m[0] === "table");
+      await Process.receive({ ref });
+      c.ev(["info", Ets.info("diff_heirless")]);
+    },
+  },
+  {
+    name: "ets.heir_self",
+    async run(c) {
+      const main = Process.self();
+      const [, ref] = Process.spawnMonitor(async () => {
+        const t = Ets.new("diff_selfheir", { named: true });
+        Process.send(main, [
+          "table",
+          t,
+          await attempt(() => Ets.setopts(t, { heir: { pid: Process.self(), data: "x" } })),
+        ]);
+      });
+      const [, , r] = await Process.receive<unknown[]>((m: unknown) => Array.isArray(m) && m[0] === "table");
+      c.ev(["setopts", r]);
+      await Process.receive({ ref });
+      c.ev(["info", Ets.info("diff_selfheir")]);
+    },
+  },
+  {
     name: "ets.give_away_errors",
     async run(c) {
       const t = Ets.new("t");

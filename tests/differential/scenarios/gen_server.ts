@@ -364,6 +364,30 @@ export const genServerScenarios: Scenario[] = [
     },
   },
   {
+    name: "gs.stop_with_pending_call",
+    async run(c) {
+      const main = Process.self();
+      const p = await GenServer.start(
+        gs({ handleCall: (_r, from, s) => (Process.send(main, "stored"), ["noreply", { ...s, from }]) }),
+        st(),
+      );
+      Process.spawn(async () => Process.send(main, ["caller", await attempt(() => GenServer.call(p, "wait"))]));
+      await Process.receive("stored");
+      c.ev(["stop", (await GenServer.stop(p), "ok")]);
+      c.ev(await c.recv(1000));
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
+    name: "gs.cast_dead_pid",
+    async run(c) {
+      const p = await GenServer.start(gs(), st());
+      await GenServer.stop(p);
+      c.ev(await c.recv(1000));
+      c.ev(await attempt(() => (GenServer.cast(p, "hi"), "ok")));
+    },
+  },
+  {
     name: "gs.named_whereis",
     async run(c) {
       const p = await GenServer.start(gs(), st(), { name: "diff_gs2" });

@@ -189,6 +189,39 @@ export const processScenarios: Scenario[] = [
     },
   },
   {
+    name: "monitor.demonitor_foreign_ref",
+    async run(c) {
+      const main = Process.self();
+      const p = idle();
+      Process.spawn(async ({ receive }) => {
+        Process.send(main, ["ref", Process.monitor(p)]);
+        await receive(() => false);
+      });
+      const [, r] = await Process.receive<[string, Ref]>((m: unknown) => Array.isArray(m) && m[0] === "ref");
+      c.ev(["demonitor", Process.demonitor(r)]);
+    },
+  },
+  {
+    name: "trap.toggle",
+    async run(c) {
+      const main = Process.self();
+      const t = Process.spawn(async ({ receive }) => {
+        Process.trapExit(true);
+        Process.send(main, "ready");
+        Process.send(main, ["got", await receive(isExit)]);
+        Process.trapExit(false);
+        Process.send(main, "untrapped");
+        await receive(() => false);
+      });
+      await Process.receive("ready");
+      Process.monitor(t);
+      Process.exit(t, "first");
+      await Process.receive("untrapped");
+      Process.exit(t, "second");
+      await c.collect(isDown, 1000);
+    },
+  },
+  {
     name: "monitor.normal_exit_reason",
     async run(c) {
       const [, ref] = Process.spawnMonitor(() => {});
@@ -345,6 +378,39 @@ export const processScenarios: Scenario[] = [
     },
   },
   { name: "receive.after_zero_empty", run: async (c) => c.ev(await c.recv(0)) },
+  {
+    name: "timer.send_after_order",
+    async run(c) {
+      Process.sendAfter(Process.self(), "late", 40);
+      Process.sendAfter(Process.self(), "early", 10);
+      c.ev(await c.recv(1000));
+      c.ev(await c.recv(1000));
+    },
+  },
+  {
+    name: "timer.cancel",
+    async run(c) {
+      const t = Process.sendAfter(Process.self(), "x", 50);
+      c.ev(["cancelled", Process.cancelTimer(t)]);
+      c.ev(await c.recv(150));
+    },
+  },
+  {
+    name: "timer.cancel_after_fire",
+    async run(c) {
+      const t = Process.sendAfter(Process.self(), "fired", 1);
+      c.ev(await c.recv(1000));
+      c.ev(["cancel", Process.cancelTimer(t)]);
+    },
+  },
+  {
+    name: "timer.send_after_to_name",
+    async run(c) {
+      Process.register("diff_t1", Process.self());
+      Process.sendAfter("diff_t1", "by_name", 5);
+      c.ev(await c.recv(1000));
+    },
+  },
   {
     name: "dead.sleep_then_send",
     async run(c) {
