@@ -60,7 +60,7 @@ process.on("exit", stopAll);
 
 /** Spawns `command` and resolves once its output matches `ready` (the match is returned). */
 function start(command: string, args: string[], ready: RegExp): Promise<RegExpMatchArray> {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
   children.push(child);
   let out = "";
   return new Promise((resolve, reject) => {

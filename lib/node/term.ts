@@ -458,7 +458,22 @@ function isAsciiAtomSafe(name: string): boolean {
   return true;
 }
 
+/** Encoded atoms (tag, length, name) by name: the same few atoms recur in every message. */
+const atomBytes = new Map<string, Uint8Array>();
+const ATOM_CACHE_MAX = 4096;
+
 function writeAtom(w: Writer, name: string): void {
+  const cached = atomBytes.get(name);
+  if (cached !== undefined) {
+    w.bytes(cached);
+    return;
+  }
+  const start = w.pos;
+  writeAtomUncached(w, name);
+  if (atomBytes.size < ATOM_CACHE_MAX) atomBytes.set(name, w.buf.slice(start, w.pos));
+}
+
+function writeAtomUncached(w: Writer, name: string): void {
   if (name.length <= 255 && isAsciiAtomSafe(name)) {
     w.u8(SMALL_ATOM_UTF8_EXT);
     w.u8(name.length);
@@ -576,10 +591,12 @@ function write(w: Writer, t: Term, depth: number): void {
       return;
     }
     case "string": {
-      const b = utf8.encode(t);
-      w.u8(BINARY_EXT);
-      w.u32(b.length);
-      w.bytes(b);
+      // Encoded in place: at most 3 bytes per UTF-16 unit.
+      w.ensure(5 + t.length * 3);
+      w.buf[w.pos] = BINARY_EXT;
+      const { written } = utf8.encodeInto(t, w.buf.subarray(w.pos + 5));
+      w.view.setUint32(w.pos + 1, written);
+      w.pos += 5 + written;
       return;
     }
     case "object":
@@ -813,8 +830,11 @@ class Reader {
 }
 
 function latin1(b: Uint8Array): string {
+  if (b.length <= 1024) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  for (let i = 0; i < b.length; i += 1024) {
+    s += String.fromCharCode.apply(null, b.subarray(i, i + 1024) as unknown as number[]);
+  }
   return s;
 }
 

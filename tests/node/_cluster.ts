@@ -85,7 +85,8 @@ function wrap(child: ChildProcess, node: string): ChildNode {
 export async function startTsPeer(name: string, cookie: string): Promise<ChildNode> {
   const script = `${ROOT}tests/node/_peer.ts`;
   const args = isDeno ? ["run", "-A", script, name, cookie] : [script, name, cookie];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  // stdin stays open for the peer's life: it exits when this process goes away.
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
   const n = wrap(child, `${name}@localhost`);
   await n.waitFor(`ready ${name}@localhost`);
   return n;

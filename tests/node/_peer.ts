@@ -80,3 +80,6 @@ await GenServer.start(
 
 const full = await Node.start(name, { cookie });
 console.log(`ready ${full}`);
+// Its parent holds stdin open: if the parent dies (even killed), the peer goes too.
+process.stdin.on("end", () => process.exit(0));
+process.stdin.resume();

@@ -223,3 +223,22 @@ test("a function cannot cross nodes", async () => {
   });
   assert.throws(() => Process.send(RemotePid.of("b@h", 1, 0, 9), () => 1), TypeError);
 });
+
+test("unlink then link again: the first unlink's late ack does not drop the new link", async () => {
+  sent.length = 0;
+  const target = RemotePid.of("b@h", 13, 0, 9);
+  const exit = await Process.run(async ({ receive }) => {
+    Process.trapExit(true);
+    Process.link(target);
+    take(1);
+    Process.unlink(target);
+    const u = take(35);
+    Process.link(target);
+    take(1);
+    peer.control("b@h", [36, u.control[1], u.control[3], u.control[2]]);
+    peer.control("b@h", [3, u.control[3], u.control[2], A("after_relink")]);
+    return await receive<Process.ExitMessage>((m) => m instanceof Process.ExitMessage, 1000);
+  });
+  assert.ok(exit instanceof Process.ExitMessage);
+  assert.equal(exit.reason, "after_relink");
+});
