@@ -765,7 +765,27 @@ export class ProcMonitor implements DownTarget {
   }
   down(target: Proc, reason: unknown): void {
     unhold(this);
-    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason, this.name));
+    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason, this.name, this.tag));
+  }
+  /** What its DOWN is tagged with: none here, see {@linkcode TaggedProcMonitor}. */
+  get tag(): unknown {
+    return undefined;
+  }
+}
+
+/**
+ * A monitor whose DOWN carries a tag (`Process.monitor(pid, { tag })`): a
+ * subclass, so untagged monitors do not pay for the field. A registry tags
+ * each bucket's monitor with its name instead of keeping a ref → name map.
+ */
+export class TaggedProcMonitor extends ProcMonitor {
+  readonly #tag: unknown;
+  constructor(ref: Ref, watcher: Proc, name: string | undefined, tag: unknown) {
+    super(ref, watcher, name);
+    this.#tag = tag;
+  }
+  override get tag(): unknown {
+    return this.#tag;
   }
 }
 

@@ -37,12 +37,18 @@ export class DownMessage {
    * `{Name, Node}` in place of the pid then.
    */
   readonly name: string | undefined;
+  /**
+   * What the monitor was tagged with (`Process.monitor(pid, { tag })`, as
+   * OTP's `{tag, Tag}` monitor option), or undefined.
+   */
+  readonly tag: unknown;
   /** @ignore */
-  constructor(ref: Ref, pid: Pid, reason: unknown, name?: string) {
+  constructor(ref: Ref, pid: Pid, reason: unknown, name?: string, tag?: unknown) {
     this.ref = ref;
     this.pid = pid;
     this.reason = reason;
     this.name = name;
+    this.tag = tag;
   }
 }
 

@@ -68,6 +68,7 @@ import {
   stats,
   SUSPENDED,
   table,
+  TaggedProcMonitor,
   takeAt,
   unlinkProcs,
 } from "./_runtime.ts";
@@ -144,7 +145,7 @@ export function spawnLink(body: ProcessBody, opts?: Omit<SpawnOptions, "link">):
 export function spawnMonitor(body: ProcessBody, opts?: SpawnOptions): [Pid, Ref] {
   const caller = callerOrThrow("Process.spawnMonitor");
   const p = spawnBody(body, opts, "raw");
-  return [p.pid, monitorFrom(caller, p, p.pid)];
+  return [p.pid, monitorFrom(caller, p, p.pid, undefined)];
 }
 
 /**
@@ -328,11 +329,12 @@ export function unlink(pid: Pid): void {
   else if (remote !== null && remote.isRemote(pid)) remote.unlink(caller, pid);
 }
 
-function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref {
+function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string, tag: unknown): Ref {
   const ref = makeRef();
   // Monitoring oneself creates no monitor, as in Erlang.
   if (caller.state === DEAD || target === caller) return ref;
-  const m = new ProcMonitor(ref, caller, typeof dest === "string" ? dest : undefined);
+  const name = typeof dest === "string" ? dest : undefined;
+  const m = tag === undefined ? new ProcMonitor(ref, caller, name) : new TaggedProcMonitor(ref, caller, name, tag);
   if (target !== null && target.state !== DEAD) {
     holdMonitor(m, target);
     addMonitor(target, ref.id, m);
@@ -360,14 +362,38 @@ const nobody = { pid: ROOT } as Proc;
  *   console.assert(down.reason === "normal");
  * });
  * ```
+ *
+ * @example A tagged monitor: the DOWN says which process it was about
+ * ```ts
+ * import { Process } from "../../mod.ts";
+ * await Process.run(async ({ receive }) => {
+ *   const ref = Process.monitor(Process.spawn(() => {}), { tag: "worker 7" });
+ *   const down = await receive<Process.DownMessage>({ ref });
+ *   console.assert(down.tag === "worker 7");
+ * });
+ * ```
  */
-export function monitor(pid: Dest): Ref {
+export function monitor(pid: Dest, opts?: MonitorOptions): Ref {
   const caller = callerOrThrow("Process.monitor");
+  const tag = opts?.tag;
   const p = lookup(pid);
   if (p === null && remote !== null && remote.isRemote(pid) && caller.state !== DEAD) {
+    if (tag !== undefined) {
+      throw new TypeError(`Process.monitor: a tag is for local processes only, got ${String(pid)}`);
+    }
     return remote.monitor(caller, pid);
   }
-  return monitorFrom(caller, p, pid as Pid | string);
+  return monitorFrom(caller, p, pid as Pid | string, tag);
+}
+
+/** Options of {@linkcode monitor}. */
+export interface MonitorOptions {
+  /**
+   * A value the `DOWN` carries as `tag`, as OTP's `{tag, Tag}` monitor
+   * option: a watcher of many processes (a registry of buckets) learns which
+   * one died from the message, keeping no ref → name map. Local processes only.
+   */
+  tag?: unknown;
 }
 
 /**

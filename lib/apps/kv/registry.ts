@@ -101,8 +101,6 @@ class CreateFailed {
 type Reply = Pid | CreateFailed;
 
 class State {
-  /** Monitor ref → the name of the bucket it watches. */
-  readonly refs = new Map<Process.Ref, string>();
   constructor(
     readonly table: Ets.Table<Entry>,
     readonly buckets: Pid | string,
@@ -123,6 +121,15 @@ class State {
     }
     this.notify(["exit", name, pid]);
   }
+}
+
+/**
+ * Monitors the bucket `pid`, its DOWN tagged with the bucket's name: the
+ * registry keeps no ref → name map (a million buckets would pay a map entry
+ * each), the DOWN itself says which name to drop.
+ */
+function watch(pid: Pid, name: string): void {
+  Process.monitor(pid, { tag: name });
 }
 
 function resolveTable(table: string | Ets.Table): Ets.Table<Entry> {
@@ -163,7 +170,7 @@ async function restore(state: State, log: DiskLog.Log): Promise<void> {
   for (let i = 0; i < pids.length; i++) {
     const pid = pids[i], name = names[i];
     KVLog._register(pid, log, name);
-    state.refs.set(Process.monitor(pid), name);
+    watch(pid, name);
     rows[i] = [name, pid];
   }
   // One bulk insert: about twice as fast as one insert per bucket.
@@ -214,7 +221,7 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
     const dead: Entry[] = [];
     Ets.foldl(state.table, (entry, acc: null) => {
       const [name, pid] = entry;
-      if (Process.isAlive(pid)) state.refs.set(Process.monitor(pid), name);
+      if (Process.isAlive(pid)) watch(pid, name);
       else dead.push([name, pid]);
       return acc;
     }, null);
@@ -246,7 +253,7 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
     // The bucket labels itself (Observer, supervisor reports: `bucket "shopping"`).
     Bucket.setLabel(pid, name);
     // Monitor before publishing: a bucket in the table is always watched.
-    state.refs.set(Process.monitor(pid), name);
+    watch(pid, name);
     if (log !== undefined) {
       if (found !== undefined) KVLog._unregister(found[1]);
       // The dead bucket's DOWN is still queued: its removal goes before the new creation.
@@ -260,13 +267,8 @@ const callbacks: GenServer.Callbacks<State, RegistryOptions, Request, Reply> = {
   },
 
   handleInfo(msg, state) {
-    if (msg instanceof DownMessage) {
-      const name = state.refs.get(msg.ref);
-      if (name !== undefined) {
-        state.refs.delete(msg.ref);
-        state.forget(name, msg.pid);
-      }
-    }
+    // Only the registry's own monitors are tagged with a name (see `watch`).
+    if (msg instanceof DownMessage && typeof msg.tag === "string") state.forget(msg.tag, msg.pid);
     // Anything else is dropped, as the guide's catch-all handle_info does.
     return ["noreply", state];
   },
