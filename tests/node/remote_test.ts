@@ -140,6 +140,13 @@ for (
         await expect((m) => Array.isArray(m) && m[0] === A("watching") && m[1] === watcher, "watching");
         assert.ok(Process.info(self)!.monitoredBy.includes(watcher));
         assert.ok(Process.info(self)!.links.includes(watcher));
+        // The Observer's process detail (GET /api/process/:pid) names each remote relation and its node.
+        const remote = (await Observer.processInfo(self))!.remote;
+        const has = (kind: string, p: RemotePid) =>
+          remote.some((r) => r.kind === kind && r.pid === String(p) && r.node === peer.node);
+        assert.ok(has("link", pid) && has("monitor", pid), JSON.stringify(remote));
+        assert.ok(has("link", watcher) && has("monitored by", watcher), JSON.stringify(remote));
+        assert.ok(String(pid).includes(peer.node));
         Process.exit(pid, "kill");
         await expect((m) => m instanceof Process.DownMessage, "DOWN");
         Process.exit(watcher, "kill");
