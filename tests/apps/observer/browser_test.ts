@@ -18,7 +18,7 @@ import { join } from "node:path";
 import * as net from "node:net";
 import process from "node:process";
 import { Buffer } from "node:buffer";
-import { uniqueName } from "../../node/_cluster.ts";
+import { uniqueName } from "../../node/_helpers.ts";
 import { beamSkip } from "../../node/_beam.ts";
 
 const ROOT = new URL("../../..", import.meta.url).pathname;
