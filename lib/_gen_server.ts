@@ -61,20 +61,29 @@ export class TimeoutMessage extends SystemMessage {}
 
 export type AnyCallbacks = Callbacks<any, any>;
 
-/** Which callbacks are `async` functions, computed once per callbacks object. */
+/**
+ * What a server shares with every other server of its callbacks and kind:
+ * its kind, and whether any callback is `async` (computed once per callbacks
+ * object). One field per server instead of two: a million agents are
+ * buckets, and a server object one field smaller is 32 bytes smaller on JSC.
+ */
 interface Compiled {
-  asyncAny: boolean;
+  readonly kind: string;
+  readonly asyncAny: boolean;
 }
-const compiled = new WeakMap<object, Compiled>();
-function compile(cb: AnyCallbacks): Compiled {
-  let c = compiled.get(cb);
+const compiled = new WeakMap<object, Map<string, Compiled>>();
+function compile(cb: AnyCallbacks, kind: string): Compiled {
+  let byKind = compiled.get(cb);
+  if (byKind === undefined) compiled.set(cb, byKind = new Map());
+  let c = byKind.get(kind);
   if (c === undefined) {
     const isAsync = (f: unknown) => typeof f === "function" && f.constructor?.name === "AsyncFunction";
     c = {
+      kind,
       asyncAny: isAsync(cb.init) || isAsync(cb.handleCall) || isAsync(cb.handleCast) ||
         isAsync(cb.handleInfo) || isAsync(cb.handleContinue) || isAsync(cb.terminate),
     };
-    compiled.set(cb, c);
+    byKind.set(kind, c);
   }
   return c;
 }
@@ -85,9 +94,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 /** The behaviour object plugged into a GenServer's process. */
 export class GenServerProcess implements Behaviour {
-  readonly kind: string;
   readonly cb: AnyCallbacks;
-  readonly asyncCb: boolean;
+  readonly compiled: Compiled;
   state: unknown = undefined;
   proc!: Proc;
   timer: Timer | null = null;
@@ -103,13 +111,17 @@ export class GenServerProcess implements Behaviour {
   parent: Proc | null = null;
   constructor(cb: AnyCallbacks, kind: string) {
     this.cb = cb;
-    this.kind = kind;
-    this.asyncCb = compile(cb).asyncAny;
+    this.compiled = compile(cb, kind);
+  }
+
+  /** Kind shown by introspection ("GenServer", "Agent", ...). */
+  get kind(): string {
+    return this.compiled.kind;
   }
 
   /** Calls a callback; async ones run in the process's async context so `self()` holds after `await`. */
   invoke(fn: (...args: any[]) => unknown, a: unknown, b?: unknown, c?: unknown): unknown {
-    if (this.asyncCb) return als.run(this.proc, () => fn.call(this.cb, a, b, c));
+    if (this.compiled.asyncAny) return als.run(this.proc, () => fn.call(this.cb, a, b, c));
     return fn.call(this.cb, a, b, c);
   }
 

@@ -52,9 +52,11 @@ import {
   currentProc,
   dropMonitor,
   findMatch,
+  holdMonitor,
   lookup,
   type Proc,
   ProcMonitor,
+  releaseMonitor,
   takeAt,
 } from "./process/_runtime.ts";
 import { DownMessage } from "./process/messages.ts";
@@ -230,18 +232,16 @@ function find(st: ManagerState, id: HandlerId): Entry | undefined {
 function monitorFrom(proc: Proc, pid: Pid): Ref {
   const ref = makeRef();
   const target = lookup(pid);
-  if (target !== null && target.alive) (proc.monitoring ??= new Map()).set(ref.id, target);
-  addMonitor(target, ref.id, new ProcMonitor(ref, proc));
+  const m = new ProcMonitor(ref, proc);
+  if (target !== null && target.alive) holdMonitor(m, target);
+  addMonitor(target, ref.id, m);
   return ref;
 }
 
 /** Removes a monitor and any DOWN it already queued. */
 function demonitorFlush(proc: Proc, ref: Ref): void {
-  const target = proc.monitoring?.get(ref.id);
-  if (target !== undefined) {
-    proc.monitoring!.delete(ref.id);
-    dropMonitor(target, ref.id);
-  }
+  const target = releaseMonitor(proc, ref);
+  if (target !== null) dropMonitor(target, ref.id);
   const i = findMatch(proc, (m) => m instanceof DownMessage && m.ref === ref, proc.mqHead);
   if (i >= 0) takeAt(proc, i);
 }

@@ -95,6 +95,24 @@ export const names = new Map<string, Proc>();
 /** Totals for introspection. */
 export const stats = { spawned: 0, exited: 0, dispatched: 0 };
 
+/**
+ * The fields of a process control block that most processes never set: kept
+ * in a side object made on first write, so a million idle buckets pay for
+ * none of them (the control block stays in the engines' smallest size class
+ * for its field count: 12 fields, 112 bytes on JavaScriptCore).
+ */
+class ProcExtra {
+  init: (() => unknown) | null = null;
+  waiter: Waiter | null = null;
+  /** The newest of the monitors this process holds (a list through {@linkcode ProcMonitor.nextHeld}). */
+  held: ProcMonitor | null = null;
+  trapExit = false;
+  name: string | undefined = undefined;
+  exitHooks: Array<(reason: unknown) => void> | null = null;
+  /** Set only when it differs from the behaviour's kind (raw processes, tasks). */
+  kind: string | undefined = undefined;
+}
+
 /** Process control block. */
 export class Proc {
   readonly pid: Pid;
@@ -102,32 +120,100 @@ export class Proc {
   mqHead = 0;
   state: number = WAITING;
   queued = false;
-  /** Startup code to run on first dispatch (the body, or a behaviour's init). */
-  init: (() => unknown) | null = null;
   behaviour: Behaviour | null = null;
-  waiter: Waiter | null = null;
   /** Linked processes: one inline, a Set from the second on (most processes have one link). */
   links: Proc | Set<Proc> | null = null;
   /** Monitors on this process (ref id -> who to tell): one inline, a Map from the second on. */
-  monitors: OneMonitor | Map<number, DownTarget> | null = null;
-  /** Monitors this process holds: ref id -> monitored process. */
-  monitoring: Map<number, Proc> | null = null;
-  trapExit = false;
-  name: string | undefined = undefined;
+  monitors: InlineMonitor | Map<number, DownTarget> | null = null;
   parent: Proc | null;
-  handled = 0;
-  /** Run at death, after links and monitors (ETS ownership, Task results). */
-  exitHooks: Array<(reason: unknown) => void> | null = null;
-  /** Label for introspection when there is no behaviour ("raw", "Task"). */
-  kind: string;
   prev: Proc | null = null;
   next: Proc | null = null;
-  constructor(parent: Proc | null, kind: string) {
+  /** The rarely set fields below, once one is. */
+  x: ProcExtra | null = null;
+  constructor(parent: Proc | null, kind: string, behaviour: Behaviour | null = null) {
     this.pid = new Pid(nextPid++, this);
     this.parent = parent;
-    this.kind = kind;
+    this.behaviour = behaviour;
+    if (behaviour === null || behaviour.kind !== kind) this.extra().kind = kind;
     table.add(this);
     stats.spawned++;
+  }
+  private extra(): ProcExtra {
+    const x = this.x;
+    return x !== null ? x : (this.x = new ProcExtra());
+  }
+  /** Startup code to run on first dispatch (the body, or a behaviour's init). */
+  get init(): (() => unknown) | null {
+    const x = this.x;
+    return x === null ? null : x.init;
+  }
+  set init(v: (() => unknown) | null) {
+    const x = this.x;
+    if (v !== null) this.extra().init = v;
+    else if (x !== null) {
+      x.init = null;
+      // A behaviour's init is most processes' only extra field: drop the side object with it.
+      if (
+        x.waiter === null && x.held === null && !x.trapExit && x.name === undefined && x.exitHooks === null &&
+        x.kind === undefined
+      ) this.x = null;
+    }
+  }
+  /** A receive in progress (raw processes). */
+  get waiter(): Waiter | null {
+    const x = this.x;
+    return x === null ? null : x.waiter;
+  }
+  set waiter(v: Waiter | null) {
+    if (v !== null || this.x !== null) this.extra().waiter = v;
+  }
+  /** Monitors this process holds, newest first (see {@linkcode holdMonitor}). */
+  get held(): ProcMonitor | null {
+    const x = this.x;
+    return x === null ? null : x.held;
+  }
+  set held(v: ProcMonitor | null) {
+    if (v !== null || this.x !== null) this.extra().held = v;
+  }
+  get trapExit(): boolean {
+    const x = this.x;
+    return x !== null && x.trapExit;
+  }
+  set trapExit(v: boolean) {
+    if (v || this.x !== null) this.extra().trapExit = v;
+  }
+  /** Its registered name. */
+  get name(): string | undefined {
+    const x = this.x;
+    return x === null ? undefined : x.name;
+  }
+  set name(v: string | undefined) {
+    if (v !== undefined || this.x !== null) this.extra().name = v;
+  }
+  /** Run at death, after links and monitors (ETS ownership, Task results). */
+  get exitHooks(): Array<(reason: unknown) => void> | null {
+    const x = this.x;
+    return x === null ? null : x.exitHooks;
+  }
+  set exitHooks(v: Array<(reason: unknown) => void> | null) {
+    if (v !== null || this.x !== null) this.extra().exitHooks = v;
+  }
+  /**
+   * Messages handled, counted on the pid: a number there costs nothing on
+   * JavaScriptCore (a pid's object has a free slot), while a 13th field here
+   * would move every control block up a size class (112 to 160 bytes).
+   */
+  get handled(): number {
+    return this.pid._handled;
+  }
+  set handled(v: number) {
+    this.pid._handled = v;
+  }
+  /** Label for introspection: the behaviour's kind, or what it was spawned as ("raw", "Task"). */
+  get kind(): string {
+    const x = this.x;
+    if (x !== null && x.kind !== undefined) return x.kind;
+    return this.behaviour !== null ? this.behaviour.kind : "raw";
   }
   get alive(): boolean {
     return this.state !== DEAD;
@@ -146,7 +232,8 @@ export class Proc {
 /** Async context for raw bodies and async callbacks, whose continuations run outside dispatch. */
 export const als = new AsyncLocalStorage<Proc>();
 /** The process being dispatched synchronously right now, if any. */
-let current: Proc | null = null;
+/** The process being dispatched synchronously right now, if any (read by `Process.send`'s fast path). */
+export let current: Proc | null = null;
 
 /** The calling process, or null from plain code. */
 export function currentProc(): Proc | null {
@@ -165,6 +252,12 @@ export function currentProc(): Proc | null {
  */
 export function callerIsDead(): boolean {
   const p = current !== null ? current : als.getStore();
+  return p !== undefined && p.state === DEAD;
+}
+
+/** {@linkcode callerIsDead} when no process is being dispatched (`current` is null). */
+export function outsiderIsDead(): boolean {
+  const p = als.getStore();
   return p !== undefined && p.state === DEAD;
 }
 
@@ -347,15 +440,18 @@ export function runAfter<A, T>(fn: (arg: A) => T, arg: A): T {
 }
 
 /**
- * Runs the run queue outside any process's async context: a drain scheduled
- * from a process's continuation (say, a body dying in its promise handler)
- * would otherwise lend that process's context to every behaviour it
- * dispatches, whose async callbacks would then resume as that (dead) process.
+ * Runs the run queue outside a dead process's async context: a drain
+ * scheduled from a dying body's promise handler would otherwise lend that dead
+ * process's context to every behaviour it dispatches, whose async callbacks
+ * would then resume "as" the dead process, and have their replies and sends
+ * dropped. (Only then: switching contexts on every drain costs about 8% of a
+ * call from a process.)
  */
 function drain(): void {
+  const ctx = als.getStore();
   // `als.run(undefined, ...)`, not `als.exit`: Deno's `exit` keeps the store.
-  if (als.getStore() === undefined) drainQueue();
-  else als.run(undefined as unknown as Proc, drainQueue);
+  if (ctx !== undefined && ctx.state === DEAD) als.run(undefined as unknown as Proc, drainQueue);
+  else drainQueue();
 }
 
 function drainQueue(): void {
@@ -406,7 +502,7 @@ function dispatch(p: Proc): number {
       while (p.state === WAITING && mq !== null && p.mqHead < mq.length && n < PROC_BUDGET) {
         const msg = mq[p.mqHead];
         mq[p.mqHead++] = undefined;
-        p.handled++;
+        p.pid._handled++;
         n++;
         p.state = RUNNING;
         let r: unknown;
@@ -425,7 +521,7 @@ function dispatch(p: Proc): number {
       if (mq !== null && p.mqHead === mq.length) {
         // A process that rarely gets mail (most of a million buckets) keeps no
         // array while idle; a busy one reuses its array rather than allocate per burst.
-        if (p.handled < 256) p.mq = null;
+        if (p.pid._handled < 256) p.mq = null;
         else mq.length = 0;
         p.mqHead = 0;
       } else if (p.state === WAITING && mq !== null) {
@@ -497,7 +593,7 @@ export function spawnProc(
   init: (() => unknown) | null,
   behaviour: Behaviour | null,
 ): Proc {
-  const p = new Proc(parent, kind);
+  const p = new Proc(parent, kind, behaviour);
   if (parent !== null && parent.state === DEAD) {
     // Spawned by a dead process's leftover code: born dead, it never runs.
     table.remove(p);
@@ -506,9 +602,10 @@ export function spawnProc(
     p.pid._proc = null;
     return p;
   }
-  p.init = init;
-  p.behaviour = behaviour;
-  if (init !== null) enqueue(p);
+  if (init !== null) {
+    p.init = init;
+    enqueue(p);
+  }
   return p;
 }
 
@@ -608,15 +705,30 @@ export function unlinkProcs(a: Proc, b: Proc): void {
   removeLink(b, a);
 }
 
-/** The single inline monitor of a process. */
+/** The single inline monitor of a process, for targets that do not carry their ref id. */
 export class OneMonitor {
   constructor(readonly id: number, readonly who: DownTarget) {}
 }
 
+/**
+ * A monitor stored inline: a {@linkcode ProcMonitor} (the common case: a
+ * registry watching a million buckets) is its own entry, saving an object
+ * per monitor; any other target is wrapped in a {@linkcode OneMonitor}.
+ */
+export type InlineMonitor = OneMonitor | ProcMonitor;
+
+function inlineId(m: InlineMonitor): number {
+  return m instanceof ProcMonitor ? m.ref.id : m.id;
+}
+
+function inlineWho(m: InlineMonitor): DownTarget {
+  return m instanceof ProcMonitor ? m : m.who;
+}
+
 function putMonitor(p: Proc, id: number, who: DownTarget): void {
   const m = p.monitors;
-  if (m === null) p.monitors = new OneMonitor(id, who);
-  else if (m instanceof OneMonitor) p.monitors = new Map([[m.id, m.who], [id, who]]);
+  if (m === null) p.monitors = who instanceof ProcMonitor && who.ref.id === id ? who : new OneMonitor(id, who);
+  else if (!(m instanceof Map)) p.monitors = new Map([[inlineId(m), inlineWho(m)], [id, who]]);
   else m.set(id, who);
 }
 
@@ -624,8 +736,8 @@ function putMonitor(p: Proc, id: number, who: DownTarget): void {
 export function dropMonitor(p: Proc, id: number): boolean {
   const m = p.monitors;
   if (m === null) return false;
-  if (m instanceof OneMonitor) {
-    if (m.id !== id) return false;
+  if (!(m instanceof Map)) {
+    if (inlineId(m) !== id) return false;
     p.monitors = null;
     return true;
   }
@@ -635,24 +747,75 @@ export function dropMonitor(p: Proc, id: number): boolean {
 /** Who monitors `p`. */
 export function monitorsOf(p: Proc): DownTarget[] {
   const m = p.monitors;
-  return m === null ? [] : m instanceof OneMonitor ? [m.who] : [...m.values()];
+  return m === null ? [] : m instanceof Map ? [...m.values()] : [inlineWho(m)];
 }
 
-/** A process-to-process monitor: tells the watcher with a DOWN message. */
+/**
+ * A process-to-process monitor: tells the watcher with a DOWN message. While
+ * active it is also on its watcher's list of held monitors (intrusive, as a
+ * registry holding a million monitors would otherwise pay a Map entry for
+ * each), and its ref points back at it, for `demonitor`.
+ */
 export class ProcMonitor implements DownTarget {
   readonly ref: Ref;
   readonly watcher: Proc;
   /** The registered name it was made with, if any. */
   readonly name: string | undefined;
+  /** The monitored process while the watcher holds this monitor, else null. */
+  target: Proc | null = null;
+  prevHeld: ProcMonitor | null = null;
+  nextHeld: ProcMonitor | null = null;
   constructor(ref: Ref, watcher: Proc, name?: string) {
     this.ref = ref;
     this.watcher = watcher;
     this.name = name;
   }
   down(target: Proc, reason: unknown): void {
-    this.watcher.monitoring?.delete(this.ref.id);
+    unhold(this);
     deliver(this.watcher, new DownMessage(this.ref, target.pid, reason, this.name));
   }
+}
+
+/** Records that `m`'s watcher holds `m`, a monitor on the live process `target` (then call {@linkcode addMonitor}). */
+export function holdMonitor(m: ProcMonitor, target: Proc): void {
+  const w = m.watcher;
+  const head = w.held;
+  m.target = target;
+  m.nextHeld = head;
+  if (head !== null) head.prevHeld = m;
+  w.held = m;
+  m.ref._monitor = m;
+}
+
+function unhold(m: ProcMonitor): void {
+  if (m.target === null) return;
+  const prev = m.prevHeld, next = m.nextHeld;
+  if (prev !== null) prev.nextHeld = next;
+  else m.watcher.held = next;
+  if (next !== null) next.prevHeld = prev;
+  m.prevHeld = m.nextHeld = null;
+  m.target = null;
+  m.ref._monitor = undefined;
+}
+
+/**
+ * Takes back the monitor `ref` that `watcher` holds; returns the process it
+ * monitored (then drop it there with {@linkcode dropMonitor}), or null if
+ * `watcher` holds no such monitor.
+ */
+export function releaseMonitor(watcher: Proc, ref: Ref): Proc | null {
+  const m = ref._monitor;
+  if (!(m instanceof ProcMonitor) || m.watcher !== watcher) return null;
+  const target = m.target;
+  unhold(m);
+  return target;
+}
+
+/** The processes `p` monitors, oldest monitor first. */
+export function heldTargets(p: Proc): Proc[] {
+  const out: Proc[] = [];
+  for (let m = p.held; m !== null; m = m.nextHeld) out.push(m.target!);
+  return out.reverse();
 }
 
 /** Adds a monitor on `target`; if it is dead, tells `who` at once with `noproc`. */
@@ -726,11 +889,14 @@ export function die(p: Proc, reason: unknown): void {
   table.remove(p);
   p.pid._proc = null;
   stats.exited++;
-  const monitoring = p.monitoring;
-  if (monitoring !== null) {
-    for (const [refId, target] of monitoring) dropMonitor(target, refId);
-    p.monitoring = null;
+  for (let m = p.held; m !== null;) {
+    const next = m.nextHeld;
+    dropMonitor(m.target!, m.ref.id);
+    m.prevHeld = m.nextHeld = m.target = null;
+    m.ref._monitor = undefined;
+    m = next;
   }
+  p.held = null;
   // Exit signals go out before DOWNs, as on the BEAM: a process both linked and
   // monitoring gets the EXIT message first. Deaths they cause come after every DOWN.
   let signals = false;

@@ -35,6 +35,8 @@ export class Pid<M = any> {
    * so that a supervisor's report of the process's death can still name it.
    */
   _label: unknown = undefined;
+  /** @ignore Messages its process has handled (see `Proc.handled`). */
+  _handled = 0;
   /** @ignore */
   constructor(id: number, proc: unknown = null) {
     this.id = id;
@@ -72,6 +74,8 @@ let nextRef = 1;
 export class Ref {
   /** A number unique to this reference. */
   readonly id: number;
+  /** @ignore The active local monitor this ref names, for `demonitor`. */
+  _monitor: unknown = undefined;
   /** @ignore */
   constructor(id: number) {
     this.id = id;

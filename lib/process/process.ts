@@ -41,6 +41,7 @@ import {
   addMonitor,
   callerIsDead,
   crashLogger,
+  current as dispatching,
   currentProc,
   DEAD,
   deliver,
@@ -48,16 +49,20 @@ import {
   dropMonitor,
   exitSignal,
   findMatch,
+  heldTargets,
+  holdMonitor,
   linkProcs,
   linksOf,
   lookup,
   monitorsOf,
   names,
   never,
+  outsiderIsDead,
   type Proc,
   ProcessExit,
   ProcMonitor,
   procOf,
+  releaseMonitor,
   remote,
   RUNNING,
   runQueueLength,
@@ -188,7 +193,9 @@ export function current(): Pid | undefined {
  * ```
  */
 export function send<M>(dest: Pid<M> | string | readonly [string, string], msg: NoInfer<M>): void {
-  if (callerIsDead()) return;
+  // callerIsDead(), inlined: this is the hottest path of all.
+  const me = dispatching;
+  if (me !== null ? me.state === DEAD : outsiderIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);
@@ -331,7 +338,7 @@ function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string): Ref
   if (caller.state === DEAD || target === caller) return ref;
   const m = new ProcMonitor(ref, caller, typeof dest === "string" ? dest : undefined);
   if (target !== null && target.state !== DEAD) {
-    (caller.monitoring ??= new Map()).set(ref.id, target);
+    holdMonitor(m, target);
     addMonitor(target, ref.id, m);
   } else {
     // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
@@ -382,10 +389,9 @@ export function monitor(pid: Dest): Ref {
  */
 export function demonitor(ref: Ref, opts?: { flush?: boolean }): boolean {
   const caller = callerOrThrow("Process.demonitor");
-  const target = caller.monitoring?.get(ref.id);
+  const target = releaseMonitor(caller, ref);
   let active = false;
-  if (target !== undefined) {
-    caller.monitoring!.delete(ref.id);
+  if (target !== null) {
     active = dropMonitor(target, ref.id);
   } else if (remote !== null) {
     active = remote.demonitor(caller, ref);
@@ -582,7 +588,7 @@ export function info(pid: Pid): ProcessInfo | undefined {
   for (const m of monitorsOf(p)) if (m instanceof ProcMonitor) monitoredBy.push(m.watcher.pid);
   const qlen = p.queueLength;
   const links = linksOf(p).map((l) => l.pid);
-  const monitors = p.monitoring === null ? [] : [...p.monitoring.values()].map((t) => t.pid);
+  const monitors = heldTargets(p).map((t) => t.pid);
   // Links and monitors across nodes, as process_info/2 lists them with the local ones.
   if (remote !== null) remote.addInfo(p, links, monitors, monitoredBy);
   return {
@@ -598,7 +604,7 @@ export function info(pid: Pid): ProcessInfo | undefined {
     trapExit: p.trapExit,
     parent: p.parent?.pid,
     memory: 160 + qlen * 48 + linksOf(p).length * 48 + monitorsOf(p).length * 64 +
-      (p.monitoring?.size ?? 0) * 48,
+      monitors.length * 48,
     label: p.pid._label,
   };
 }

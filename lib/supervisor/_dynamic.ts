@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Pid } from "../process/pid.ts";
+import { Pid } from "../process/pid.ts";
 import { currentProc, deliver, lookup, type Proc } from "../process/_runtime.ts";
 import { ExitMessage } from "../process/messages.ts";
 import { isNormalExit } from "../process/reason.ts";
@@ -42,8 +42,14 @@ export class DynState {
   readonly self: Proc;
   readonly intensity: RestartIntensity;
   readonly maxChildren: number;
-  /** Running children by pid id (one entry per child: a million buckets is the common case). */
-  readonly byPid = new Map<number, DynChild>();
+  /**
+   * Running children by pid id, one entry per child (a million buckets is
+   * the common case): a child started with {@linkcode common}, the spec of
+   * the first child (children are usually all alike), is stored as its bare
+   * pid, saving a record per child; any other as a record.
+   */
+  readonly byPid = new Map<number, DynChild | Pid>();
+  common: FullChildSpec | undefined = undefined;
   /** Children whose restart failed and will be tried again. */
   readonly restarting = new Set<DynChild>();
   stopping = false;
@@ -53,7 +59,18 @@ export class DynState {
     this.maxChildren = opts.maxChildren ?? Infinity;
   }
   add(spec: FullChildSpec, pid: Pid): void {
-    this.byPid.set(pid.id, { spec, pid });
+    if (this.common === undefined) this.common = spec;
+    this.byPid.set(pid.id, spec === this.common ? pid : { spec, pid });
+  }
+  /** Removes and returns the running child with this pid id. */
+  take(id: number): DynChild | undefined {
+    const v = this.byPid.get(id);
+    if (v === undefined) return undefined;
+    this.byPid.delete(id);
+    return this.record(v);
+  }
+  private record(v: DynChild | Pid): DynChild {
+    return v instanceof Pid ? { spec: this.common!, pid: v } : v;
   }
   /** How many children, running or restarting. */
   get count(): number {
@@ -61,7 +78,10 @@ export class DynState {
   }
   /** Every child, running ones first. */
   all(): DynChild[] {
-    return [...this.byPid.values(), ...this.restarting];
+    const out: DynChild[] = [];
+    for (const v of this.byPid.values()) out.push(this.record(v));
+    for (const rec of this.restarting) out.push(rec);
+    return out;
   }
 }
 
@@ -89,7 +109,7 @@ async function restart(state: DynState, rec: DynChild): Promise<InfoResult> {
     state.restarting.delete(rec);
     if (r[1] !== undefined) {
       rec.pid = r[1];
-      state.byPid.set(r[1].id, rec);
+      state.add(rec.spec, r[1]);
     }
   }
   return ["noreply", state];
@@ -117,9 +137,8 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
         return ["reply", ["ok", r[1]], state];
       }
       case "terminate_child": {
-        const rec = state.byPid.get(req[1].id);
+        const rec = state.take(req[1].id);
         if (rec === undefined) return ["reply", ["error", "not_found"], state];
-        state.byPid.delete(req[1].id);
         await shutdownChild(state.self, req[1], rec.spec.shutdown);
         return ["reply", ["ok", undefined], state];
       }
@@ -140,9 +159,8 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
 
   async handleInfo(msg: unknown, state) {
     if (msg instanceof ExitMessage) {
-      const rec = state.byPid.get(msg.from.id);
+      const rec = state.take(msg.from.id);
       if (rec !== undefined) {
-        state.byPid.delete(msg.from.id);
         const restartType = rec.spec.restart;
         if (restartType === "temporary" || (restartType === "transient" && isNormalExit(msg.reason))) {
           reportChildExit(state.self, undefined, msg.from, msg.reason, () => "not restarted (temporary)");
@@ -176,7 +194,7 @@ const callbacks: Callbacks<DynState, DynamicSupervisorOptions, Request, Reply> =
   async terminate(_reason, state) {
     state.stopping = true;
     const stopping: Promise<unknown>[] = [];
-    for (const rec of state.byPid.values()) {
+    for (const rec of state.all()) {
       if (rec.pid !== "restarting") stopping.push(shutdownChild(state.self, rec.pid, rec.spec.shutdown));
     }
     state.restarting.clear();

@@ -99,6 +99,14 @@ export function _register(pid: Pid, log: DiskLog.Log, name: string): void {
   durable.set(pid.id, { log, name });
 }
 
+/**
+ * @ignore Forgets the buckets of logs that are closed or failed (their trees
+ * stopped without a registry to see the buckets go); run on each restore.
+ */
+export function _sweep(): void {
+  for (const [id, d] of durable) if (DiskLog.whereis(d.log.name) !== d.log) durable.delete(id);
+}
+
 /** @ignore The registry forgets a bucket. */
 export function _unregister(pid: Pid): void {
   durable.delete(pid.id);
@@ -212,8 +220,8 @@ export class BadRecord extends Error {
 let viewOf: ArrayBufferLike | undefined;
 let view: Buffer | undefined;
 
-/** `bytes[start..end]` as a binary string (one char per byte). */
-function latin1(bytes: Uint8Array, start: number, end: number): string {
+/** @ignore `bytes[start..end]` as a binary string (one char per byte). */
+export function _latin1(bytes: Uint8Array, start: number, end: number): string {
   // A replay's payloads are views into one chunk: one Buffer view per chunk, not per string.
   if (bytes.buffer !== viewOf || view === undefined) {
     viewOf = bytes.buffer;
@@ -252,7 +260,7 @@ export class _Reader {
       for (let i = this.at; i < end; i += 2) s += String.fromCharCode(bytes[i] | (bytes[i + 1] << 8));
     } else {
       // One flat string, made natively (a char-by-char concatenation makes a rope, slow to hash as a Map key).
-      s = latin1(bytes, this.at, end);
+      s = _latin1(bytes, this.at, end);
     }
     this.at = end;
     return s;

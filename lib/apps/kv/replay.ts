@@ -7,7 +7,7 @@
  */
 import { DiskLog } from "../../../mod.ts";
 import { Single, type State } from "./bucket.ts";
-import { _Reader, _TYPES, BadRecord } from "./kv_log.ts";
+import { _latin1, _Reader, _TYPES, BadRecord } from "./kv_log.ts";
 
 const { CREATE, PUT, DELETE, DROP, WIDE } = _TYPES;
 
@@ -60,10 +60,68 @@ export async function replay(log: DiskLog.LogRef): Promise<Map<string, State>> {
   return buckets;
 }
 
-/** Applies one payload to the states (no intermediate record object on the hot types). */
+/** Where the string after the one `narrowStr` read starts. */
+let next = 0;
+
+/** The narrow string at `at` of `payload` (one char per byte); sets `next`. Undefined when it runs past the end. */
+function narrowStr(payload: Uint8Array, at: number): string | undefined {
+  let n = 0, shift = 1, b: number;
+  do {
+    if (at >= payload.length) return undefined;
+    b = payload[at++];
+    n += (b & 0x7f) * shift;
+    shift *= 128;
+  } while (b & 0x80);
+  const end = at + n;
+  if (end > payload.length) return undefined;
+  next = end;
+  return _latin1(payload, at, end);
+}
+
+/**
+ * Applies one payload to the states: a direct parse for the narrow records
+ * (the server's), no reader or record object per record.
+ */
 export function applyRecord(buckets: Map<string, State>, payload: Uint8Array): void {
+  const type = payload[0];
+  if ((type & WIDE) !== 0) return applyWide(buckets, payload);
+  const bucket = narrowStr(payload, 1);
+  if (bucket === undefined) throw new BadRecord("record ends inside a string");
+  switch (type) {
+    case CREATE:
+      if (!buckets.has(bucket)) buckets.set(bucket, null);
+      return;
+    case PUT: {
+      const key = narrowStr(payload, next);
+      const value = key === undefined ? undefined : narrowStr(payload, next);
+      if (value === undefined) throw new BadRecord("record ends inside a string");
+      const s = buckets.get(bucket) ?? null;
+      const after = statePut(s, key!, value);
+      // A Map state changes in place: no second hash lookup.
+      if (after !== s) buckets.set(bucket, after);
+      return;
+    }
+    case DELETE: {
+      const key = narrowStr(payload, next);
+      if (key === undefined) throw new BadRecord("record ends inside a string");
+      const s = buckets.get(bucket);
+      if (s !== undefined) {
+        const after = stateDelete(s, key);
+        if (after !== s) buckets.set(bucket, after);
+      }
+      return;
+    }
+    case DROP:
+      buckets.delete(bucket);
+      return;
+    default:
+      throw new BadRecord(`unknown record type ${type}`);
+  }
+}
+
+function applyWide(buckets: Map<string, State>, payload: Uint8Array): void {
   const t = payload[0] & ~WIDE;
-  const r = new _Reader(payload, (payload[0] & WIDE) !== 0);
+  const r = new _Reader(payload, true);
   const bucket = r.str();
   switch (t) {
     case CREATE:
