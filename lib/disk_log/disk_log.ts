@@ -290,6 +290,8 @@ export class Log {
   /** @ignore Sync requests (`sync`) waiting for `synced >= position`. */
   syncWaiters: [number, (error?: unknown) => void][] = [];
   /** @ignore */ compacting = false;
+  /** @ignore The owner is stopping: a compaction cut short is expected. */
+  stopping = false;
   /** @ignore The longest synchronous step of the current (or last) compaction, ms. */
   longestStep = 0;
   /** @ignore */ compactor: Compactor | undefined;
@@ -543,7 +545,7 @@ function flush(log: Log): boolean {
   ) {
     compact(log).catch((e) => {
       // Closed meanwhile: the leftover `.tmp` is deleted on the next open.
-      if (!log.closed && log.failed === undefined) {
+      if (!log.closed && !log.stopping && log.failed === undefined) {
         console.error(`disk_log ${log.name}: compaction failed: ${describe(e)}`);
       }
     });
@@ -722,6 +724,7 @@ const callbacks: GenServer.Callbacks<Log, InitArg, Request, unknown> = {
     return ["noreply", log];
   },
   async terminate(_reason, log) {
+    log.stopping = true;
     stopTimers(log);
     const job = log.job;
     if (job !== undefined) {

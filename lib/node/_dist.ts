@@ -7,6 +7,7 @@
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
+import { clearImmediate, setImmediate } from "node:timers";
 import * as Term from "./term.ts";
 import { type EpmdRegistration, portPlease, register } from "./_epmd.ts";
 import { connect, listen, type TcpConnection, type TcpConnectionHandler, type TcpListener } from "../net/tcp.ts";
@@ -172,6 +173,8 @@ class DistSocket {
   out: Uint8Array[] = [];
   outBytes = 0;
   flushQueued = false;
+  /** The pending write of lazy frames only (see `sendFrame`). */
+  lazyFlush: ReturnType<typeof setImmediate> | undefined;
   readSinceTick = false;
   wroteSinceTick = false;
   silentTicks = 0;
@@ -358,17 +361,32 @@ class DistSocket {
   }
 
   /** Queues a whole frame (length prefix included); written at the end of the turn. */
-  sendFrame(frame: Uint8Array): void {
+  /**
+   * Queues one frame for this turn's write. A `lazy` frame (a demonitor after a call's reply)
+   * does not ask for a write of its own: it goes with the next frame to this peer (a caller
+   * calling again), or after this turn's I/O — one socket write per call instead of two.
+   */
+  sendFrame(frame: Uint8Array, lazy = false): void {
     this.out.push(frame);
     this.outBytes += frame.length;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+    if (this.flushQueued) return;
+    if (lazy) {
+      this.lazyFlush ??= setImmediate(() => {
+        this.lazyFlush = undefined;
+        this.flush();
+      });
+      return;
     }
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
   }
 
   flush(): void {
     this.flushQueued = false;
+    if (this.lazyFlush !== undefined) {
+      clearImmediate(this.lazyFlush);
+      this.lazyFlush = undefined;
+    }
     if (this.phase !== "up" || this.out.length === 0) return;
     let data: Uint8Array;
     if (this.out.length === 1) data = this.out[0];
@@ -393,6 +411,8 @@ class DistSocket {
     this.phase = "closed";
     this.closeReason = reason;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    if (this.lazyFlush !== undefined) clearImmediate(this.lazyFlush);
+    this.lazyFlush = undefined;
     clearTimeout(this.handshakeTimer);
     this.socket.close(); // sends what is queued (a last status, the last frames) first
     this.node.onSocketClosed(this, reason, wasUp);
@@ -490,7 +510,7 @@ export class LocalNode {
   }
 
   /** Sends one pass-through message; false when it cannot even be attempted. */
-  send(node: string, control: Term.Term, payload: Term.Term | undefined): boolean {
+  send(node: string, control: Term.Term, payload: Term.Term | undefined, lazy = false): boolean {
     if (this.stopped || node === this.name) return false;
     let peer = this.peers.get(node);
     if (peer === undefined) {
@@ -503,7 +523,7 @@ export class LocalNode {
     frame[1] = (len >>> 16) & 0xff;
     frame[2] = (len >>> 8) & 0xff;
     frame[3] = len & 0xff;
-    if (peer.state === "up") peer.conn!.sendFrame(frame);
+    if (peer.state === "up") peer.conn!.sendFrame(frame, lazy);
     else peer.queue.push(frame);
     return true;
   }

@@ -84,7 +84,7 @@ function nodeName(node: unknown): string {
 
 /** How this layer reaches the wire; a test swaps it for a scripted peer ({@linkcode _scriptedPeer}). */
 const io = {
-  send: wire.sendControl as (node: string, control: unknown, payload?: unknown) => boolean,
+  send: wire.sendControl as (node: string, control: unknown, payload?: unknown, lazy?: boolean) => boolean,
   self: wire.selfNode as () => string,
   creation: wire.creation as () => number,
 };
@@ -613,10 +613,9 @@ function incomingSend(node: string, p: Proc | null, payload: unknown): void {
       if (c instanceof RemoteCall) {
         outgoing.delete(id);
         c.cancel();
-        // The reply first: a caller that calls again at once has its next call's
-        // messages go out in the same write as this demonitor.
         c.onReply(fromTerm(payload[1]));
-        io.send(c.node, [DEMONITOR_P, c.fromW, c.targetW, c.tag]);
+        // Lazy: a caller that calls again has this demonitor go out in its call's write.
+        io.send(c.node, [DEMONITOR_P, c.fromW, c.targetW, c.tag], undefined, true);
       }
       return;
     }

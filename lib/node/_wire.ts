@@ -7,7 +7,7 @@
  *
  * ```text
  * setControlHandler(fn: ((fromNode: string, control: Term, payload: Term | undefined) => void) | null): ControlHandler | null  // returns the previous one
- * sendControl(node: string, control: Term, payload?: Term): boolean
+ * sendControl(node: string, control: Term, payload?: Term, lazy?: boolean): boolean   // lazy: may wait for the next message or the end of the turn
  * onNodeDown(fn: (node: string, reason: string) => void): () => void      // returns unsubscribe
  * onNodeUp(fn: (node: string) => void): () => void                        // returns unsubscribe
  * selfNode(): string          // "nonode@nohost" when not alive (as node/0)
@@ -122,7 +122,8 @@ export function setControlHandler(fn: ControlHandler | null): ControlHandler | n
 
 /**
  * Sends a control message (and its payload, for sends and exits with payload) to `node`,
- * connecting first if needed. False when it cannot even be attempted.
+ * connecting first if needed. False when it cannot even be attempted. A `lazy` message may wait
+ * for the next one to that node or the end of this turn's I/O (for a demonitor nobody waits on).
  *
  * @example
  * ```ts
@@ -130,8 +131,8 @@ export function setControlHandler(fn: ControlHandler | null): ControlHandler | n
  * console.assert(Wire.sendControl("x@localhost", [1, 2, 3]) === false); // not alive
  * ```
  */
-export function sendControl(node: string, control: Term, payload?: Term): boolean {
-  return local !== null && local.send(node, control, payload);
+export function sendControl(node: string, control: Term, payload?: Term, lazy = false): boolean {
+  return local !== null && local.send(node, control, payload, lazy);
 }
 
 /**

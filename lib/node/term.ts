@@ -761,10 +761,14 @@ function writeTop(w: Writer, t: Term): void {
  * ```
  */
 export function encode(term: Term): Uint8Array {
-  const w = new Writer(64);
-  w.u8(VERSION);
-  writeTop(w, term);
-  return w.buf.slice(0, w.pos);
+  const w = takeWriter();
+  try {
+    w.u8(VERSION);
+    writeTop(w, term);
+    return w.buf.slice(0, w.pos);
+  } finally {
+    giveBack(w);
+  }
 }
 
 /**
@@ -780,14 +784,35 @@ export function encode(term: Term): Uint8Array {
  * ```
  */
 export function encodeSequence(terms: readonly Term[], prefix: readonly number[] = [], reserve = 0): Uint8Array {
-  const w = new Writer(128);
-  w.pos = reserve;
-  for (const b of prefix) w.u8(b);
-  for (const t of terms) {
-    w.u8(VERSION);
-    writeTop(w, t);
+  const w = takeWriter();
+  try {
+    w.ensure(reserve);
+    w.buf.fill(0, 0, reserve);
+    w.pos = reserve;
+    for (const b of prefix) w.u8(b);
+    for (const t of terms) {
+      w.u8(VERSION);
+      writeTop(w, t);
+    }
+    return w.buf.slice(0, w.pos);
+  } finally {
+    giveBack(w);
   }
-  return w.buf.slice(0, w.pos);
+}
+
+/** One writer reused by every encoding (an encoding runs to its end synchronously): no buffer per message. */
+let spareWriter: Writer | null = null;
+
+function takeWriter(): Writer {
+  const w = spareWriter ?? new Writer(256);
+  spareWriter = null;
+  w.pos = 0;
+  return w;
+}
+
+function giveBack(w: Writer): void {
+  // A writer grown by a large term is dropped rather than kept.
+  if (w.buf.length <= 1 << 16) spareWriter = w;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -796,9 +821,11 @@ export function encodeSequence(terms: readonly Term[], prefix: readonly number[]
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 class Reader {
-  readonly view: DataView;
-  constructor(readonly buf: Uint8Array, public pos: number) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  #view: DataView | undefined;
+  constructor(readonly buf: Uint8Array, public pos: number) {}
+  /** A view for floats (made on first use: most messages have none). */
+  get view(): DataView {
+    return this.#view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
   need(n: number): void {
     if (this.pos + n > this.buf.length) {
@@ -811,15 +838,15 @@ class Reader {
   }
   u16(): number {
     this.need(2);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    const b = this.buf, p = this.pos;
+    this.pos = p + 2;
+    return (b[p] << 8) | b[p + 1];
   }
   u32(): number {
     this.need(4);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf, p = this.pos;
+    this.pos = p + 4;
+    return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
   }
   take(n: number): Uint8Array {
     this.need(n);
@@ -843,20 +870,66 @@ function utf8Text(b: Uint8Array): string {
   return latin1(b);
 }
 
-function readAtomName(r: Reader): string {
+/** A decoded atom: its bytes on the wire (to check a hash hit), its name and its term. */
+interface DecodedAtom {
+  bytes: Uint8Array;
+  utf8: boolean;
+  name: string;
+  term: symbol | boolean;
+}
+
+/**
+ * Atoms decoded so far, by a hash of their bytes: the same few atoms (`$gen_call`, node names,
+ * `ok`, ...) come in every message, and this skips making their strings and looking up their
+ * symbols each time. A hash collision only replaces the entry; the size is bounded.
+ */
+const decodedAtoms = new Map<number, DecodedAtom>();
+const DECODED_ATOMS_MAX = 4096;
+
+/** The atom of `n` bytes at the reader's position (latin-1 or UTF-8), cached. */
+function readAtomBytes(r: Reader, n: number, utf8: boolean): DecodedAtom {
+  r.need(n);
+  const b = r.buf, at = r.pos;
+  let h = n ^ (utf8 ? 0x40000000 : 0);
+  for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + b[at + i]) | 0;
+  r.pos += n;
+  const hit = decodedAtoms.get(h);
+  if (hit !== undefined && hit.utf8 === utf8 && hit.bytes.length === n) {
+    const hb = hit.bytes;
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (hb[i] !== b[at + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit;
+  }
+  const bytes = b.slice(at, at + n);
+  const name = utf8 ? utf8Text(bytes) : latin1(bytes);
+  const entry: DecodedAtom = { bytes, utf8, name, term: atom(name) };
+  if (hit !== undefined || decodedAtoms.size < DECODED_ATOMS_MAX) decodedAtoms.set(h, entry);
+  return entry;
+}
+
+function readAtom(r: Reader): DecodedAtom {
   const tag = r.u8();
   switch (tag) {
     case SMALL_ATOM_UTF8_EXT:
-      return utf8Text(r.take(r.u8()));
+      return readAtomBytes(r, r.u8(), true);
     case ATOM_UTF8_EXT:
-      return utf8Text(r.take(r.u16()));
+      return readAtomBytes(r, r.u16(), true);
     case ATOM_EXT:
-      return latin1(r.take(r.u16()));
+      return readAtomBytes(r, r.u16(), false);
     case SMALL_ATOM_EXT:
-      return latin1(r.take(r.u8()));
+      return readAtomBytes(r, r.u8(), false);
     default:
       throw new RangeError(`Term.decode: expected an atom, got tag ${tag} at offset ${r.pos - 1}`);
   }
+}
+
+function readAtomName(r: Reader): string {
+  return readAtom(r).name;
 }
 
 function readBig(r: Reader, n: number): number | bigint {
@@ -883,12 +956,8 @@ function read(r: Reader, depth: number): Term {
   switch (tag) {
     case SMALL_INTEGER_EXT:
       return r.u8();
-    case INTEGER_EXT: {
-      r.need(4);
-      const v = r.view.getInt32(r.pos);
-      r.pos += 4;
-      return v;
-    }
+    case INTEGER_EXT:
+      return r.u32() | 0;
     case SMALL_BIG_EXT:
       return readBig(r, r.u8());
     case LARGE_BIG_EXT:
@@ -910,7 +979,7 @@ function read(r: Reader, depth: number): Term {
     case ATOM_EXT:
     case SMALL_ATOM_EXT:
       r.pos--;
-      return atom(readAtomName(r));
+      return readAtom(r).term;
     case SMALL_TUPLE_EXT:
     case LARGE_TUPLE_EXT: {
       const n = tag === SMALL_TUPLE_EXT ? r.u8() : r.u32();

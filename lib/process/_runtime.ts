@@ -232,7 +232,8 @@ export class Proc {
 /** Async context for raw bodies and async callbacks, whose continuations run outside dispatch. */
 export const als = new AsyncLocalStorage<Proc>();
 /** The process being dispatched synchronously right now, if any. */
-let current: Proc | null = null;
+/** The process being dispatched synchronously right now, if any (read by `Process.send`'s fast path). */
+export let current: Proc | null = null;
 
 /** The calling process, or null from plain code. */
 export function currentProc(): Proc | null {
@@ -251,6 +252,12 @@ export function currentProc(): Proc | null {
  */
 export function callerIsDead(): boolean {
   const p = current !== null ? current : als.getStore();
+  return p !== undefined && p.state === DEAD;
+}
+
+/** {@linkcode callerIsDead} when no process is being dispatched (`current` is null). */
+export function outsiderIsDead(): boolean {
+  const p = als.getStore();
   return p !== undefined && p.state === DEAD;
 }
 

@@ -41,6 +41,7 @@ import {
   addMonitor,
   callerIsDead,
   crashLogger,
+  current as dispatching,
   currentProc,
   DEAD,
   deliver,
@@ -56,6 +57,7 @@ import {
   monitorsOf,
   names,
   never,
+  outsiderIsDead,
   type Proc,
   ProcessExit,
   ProcMonitor,
@@ -192,7 +194,9 @@ export function current(): Pid | undefined {
  * ```
  */
 export function send<M>(dest: Pid<M> | string | readonly [string, string], msg: NoInfer<M>): void {
-  if (callerIsDead()) return;
+  // callerIsDead(), inlined: this is the hottest path of all.
+  const me = dispatching;
+  if (me !== null ? me.state === DEAD : outsiderIsDead()) return;
   if (typeof dest === "string") {
     const p = names.get(dest);
     if (p === undefined) throw new Error(`No process is registered as ${JSON.stringify(dest)}`);

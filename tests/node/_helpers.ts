@@ -1,10 +1,15 @@
 /**
- * Helpers of the distribution tests: a private EPMD per test (never the shared one), TypeScript
- * peer nodes and BEAM peer nodes in child processes, driven line by line.
+ * Helpers of the distribution tests (and of the other tests that start nodes): unique node
+ * names, a private EPMD per test (never the shared one), TypeScript and BEAM peer nodes in
+ * child processes driven line by line, each stopped (or killed) by the test that started it.
+ *
+ * Bun ignores a `before` hook's timeout (5 s), so a suite starts its peers from its tests,
+ * through {@linkcode once}, and each such test has a generous timeout of its own
+ * ({@linkcode PEER_TEST}); what they wait for is a line or a message, never time.
  *
  * @module
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -17,6 +22,15 @@ let unique = 0;
 /** A node name no other test (or helper) uses: `prefix` + pid + counter. */
 export function uniqueName(prefix: string): string {
   return `${prefix}${process.pid}x${unique++}`;
+}
+
+/** The options of a test that starts peers: time for child runtimes to start on a loaded machine. */
+export const PEER_TEST = { timeout: 60_000 } as const;
+
+/** `fn` run at most once, on the first call; later calls share its promise. */
+export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => p ??= fn();
 }
 
 /** A free TCP port on loopback (bound then released). */
@@ -55,12 +69,24 @@ export class LineProcess {
   stderr = "";
   #waiters: { re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }[] = [];
   #exited: Promise<number | string>;
+  #gone = false;
   #partial = "";
+  #all = "";
+  #changed: Array<() => void> = [];
 
   constructor(readonly child: ChildProcess, readonly label: string) {
     child.stdout!.setEncoding("utf8");
     child.stderr!.setEncoding("utf8");
+    const changed = () => {
+      for (const w of this.#changed.splice(0)) w();
+    };
+    child.stderr!.on("data", (t: string) => {
+      this.#all += t;
+      changed();
+    });
     child.stdout!.on("data", (t: string) => {
+      this.#all += t;
+      changed();
       this.#partial += t;
       let nl;
       while ((nl = this.#partial.indexOf("\n")) >= 0) {
@@ -70,7 +96,56 @@ export class LineProcess {
       this.#check();
     });
     child.stderr!.on("data", (t: string) => this.stderr += t);
-    this.#exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "?")));
+    // Exited means its last output is read too: "exit" can come before the last stdout chunk, so it waits for the
+    // stream's end (bounded, in case a grandchild still holds the pipe).
+    const ended = new Promise<void>((resolve) => {
+      child.stdout!.once("end", resolve);
+      child.stdout!.once("close", resolve);
+    });
+    this.#exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        void Promise.race([ended, new Promise<void>((r) => grace = setTimeout(r, 2000))]).then(() => {
+          clearTimeout(grace);
+          resolve(code ?? signal ?? "?");
+        });
+      })
+    );
+    void this.#exited.then(() => {
+      this.#gone = true;
+      changed();
+    });
+  }
+
+  /** Everything it wrote so far, stdout and stderr. */
+  output(): string {
+    return this.#all;
+  }
+
+  /** Waits until its output (stdout or stderr) contains `text`; rejects after `ms` or on exit. */
+  waitFor(text: string | RegExp, ms = 20_000): Promise<void> {
+    const has = () => typeof text === "string" ? this.#all.includes(text) : text.test(this.#all);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${this.label}: no ${text} in ${ms} ms; output: ${this.#all}`)),
+        ms,
+      );
+      const check = () => {
+        if (has()) {
+          clearTimeout(timer);
+          resolve();
+        } else if (this.#gone) {
+          clearTimeout(timer);
+          reject(new Error(`${this.label} exited before ${text}; output: ${this.#all}`));
+        } else this.#changed.push(check);
+      };
+      check();
+    });
+  }
+
+  /** Writes a line to its stdin (an Erlang shell or a peer reads it). */
+  send(line: string): void {
+    this.child.stdin!.write(line + "\n");
   }
 
   #check(): void {
@@ -177,19 +252,70 @@ export function runtimeCommand(script: string, args: string[]): [string, string[
     : [process.execPath, [script, ...args]];
 }
 
-/** Starts a TypeScript peer node (tests/node/fixtures/ts_peer.ts) and waits for it to be ready. */
-export async function startTsPeer(
+/** A peer node: its process and its full node name. */
+export type Peer = LineProcess & { node: string };
+
+/**
+ * Starts a wire-only TypeScript peer node (tests/node/fixtures/ts_peer.ts: no process runtime,
+ * commands and events as lines) on a private EPMD, and waits for it to be ready.
+ */
+export async function startWirePeer(
   name: string,
   cookie: string,
   epmdPort: number,
   netTickTime = 60,
-): Promise<LineProcess & { node: string }> {
+): Promise<Peer> {
   const script = new URL("./fixtures/ts_peer.ts", import.meta.url).pathname;
   const [cmd, args] = runtimeCommand(script, [name, cookie, String(epmdPort), String(netTickTime)]);
   const env = { ...process.env, DENO_NO_PACKAGE_JSON: "1" };
   const peer = new LineProcess(spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env }), `ts peer ${name}`);
   const m = await peer.waitLine(/^ready (\S+)/, 30000);
   return Object.assign(peer, { node: m[1] });
+}
+
+/**
+ * Starts a TypeScript peer node with the process runtime (`_peer.ts`, serving the `peer`
+ * GenServer) on the runtime running the test, registered with the default EPMD.
+ */
+export async function startTsPeer(name: string, cookie: string): Promise<Peer> {
+  const [cmd, args] = runtimeCommand(new URL("./_peer.ts", import.meta.url).pathname, [name, cookie]);
+  // stdin stays open for the peer's life: it exits when this process goes away.
+  const peer = new LineProcess(spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] }), `ts peer ${name}`);
+  await peer.waitFor(`ready ${name}@localhost`, 30_000);
+  return Object.assign(peer, { node: `${name}@localhost` });
+}
+
+/**
+ * Starts an Erlang node `name@localhost` with `-hidden` on the default EPMD, evaluating
+ * `evalText` (which should print `ready`, the line waited for); its shell reads stdin.
+ */
+export async function startBeam(name: string, cookie: string, evalText: string, ready: string): Promise<Peer> {
+  const child = spawn(
+    "erl",
+    ["-sname", `${name}@localhost`, "-setcookie", cookie, "-hidden", "-noshell", "-noinput", "-eval", evalText],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const n = new LineProcess(child, `erl ${name}`);
+  await n.waitFor(ready, 30_000);
+  return Object.assign(n, { node: `${name}@localhost` });
+}
+
+let compiled: Promise<string> | undefined;
+
+/**
+ * Compiles `fixtures/otp_ts_peer.erl` (the BEAM twin of `_peer.ts`) once per test process into
+ * a temporary directory (removed at exit); resolves with the directory for `-pa`.
+ */
+export function beamPeerCode(): Promise<string> {
+  compiled ??= new Promise((resolve, reject) => {
+    const dir = mkdtempSync(join(tmpdir(), "otp_ts_peer_"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    execFile("erlc", ["-o", dir, new URL("./fixtures/otp_ts_peer.erl", import.meta.url).pathname], (error, _o, err) => {
+      if (error) reject(new Error(`erlc otp_ts_peer.erl failed: ${err || error.message}`));
+      else resolve(dir);
+    });
+  });
+  return compiled;
 }
 
 let beamDir: string | undefined;
@@ -210,7 +336,7 @@ export async function startBeamPeer(
   cookie: string,
   epmdPort: number,
   opts: { hidden?: boolean; netTickTime?: number } = {},
-): Promise<LineProcess & { node: string }> {
+): Promise<Peer> {
   const args = ["-sname", `${name}@localhost`, "-setcookie", cookie, "-noshell", "-pa", beamPeerDir()];
   if (opts.hidden) args.push("-hidden");
   if (opts.netTickTime !== undefined) args.push("-kernel", "net_ticktime", String(opts.netTickTime));

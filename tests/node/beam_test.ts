@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Node, Process, Term } from "../../mod.ts";
 import * as Wire from "../../lib/node/_wire.ts";
 import { beamSkip } from "./_beam.ts";
-import { PrivateEpmd, startBeamPeer, startTsPeer, uniqueName, withHandler } from "./_helpers.ts";
+import { PrivateEpmd, startBeamPeer, startWirePeer, uniqueName, withHandler } from "./_helpers.ts";
 
 const skip = beamSkip("beam_test");
 const COOKIE = "distcodec-beam-cookie";
@@ -126,7 +126,7 @@ test("nodedown: a TS process monitoring a BEAM, a BEAM monitoring a killed TS no
     started.push(a);
     const b = await startBeamPeer(uniqueName("b"), COOKIE, epmd.port);
     started.push(b);
-    const tsPeer = await startTsPeer(uniqueName("tspeer"), COOKIE, epmd.port);
+    const tsPeer = await startWirePeer(uniqueName("tspeer"), COOKIE, epmd.port);
     try {
       // TS monitors BEAM a; a halts.
       const msg = await Process.run(async () => {
@@ -166,7 +166,7 @@ test("ticks with net_ticktime 1: idle connections stay up; a frozen peer is drop
     assert.deepEqual(Node.list(), [beam.node]);
     assert.deepEqual(beam.lines.filter((l) => l.startsWith("nodedown")), []);
     // The BEAM drops a frozen TS node ...
-    const tsPeer = await startTsPeer(uniqueName("tspeer"), COOKIE, epmd.port, 1);
+    const tsPeer = await startWirePeer(uniqueName("tspeer"), COOKIE, epmd.port, 1);
     try {
       await beam.ask(`monitor ${tsPeer.node}`, /^monitoring/);
       tsPeer.freeze();

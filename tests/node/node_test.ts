@@ -14,7 +14,7 @@ import { Node, Process, Term } from "../../mod.ts";
 import * as Wire from "../../lib/node/_wire.ts";
 import { portPlease, register } from "../../lib/node/_epmd.ts";
 import { OUR_FLAGS } from "../../lib/node/_dist.ts";
-import { freePort, PrivateEpmd, startTsPeer, uniqueName, withHandler } from "./_helpers.ts";
+import { freePort, PrivateEpmd, startWirePeer, uniqueName, withHandler } from "./_helpers.ts";
 
 const COOKIE = "distcodec-test-cookie";
 type Received = [from: string, control: Term.Term, payload: Term.Term | undefined];
@@ -77,7 +77,7 @@ const echoTo = (me: Term.ErlPid): Term.Term => [6, me, Symbol.for(""), Symbol.fo
 
 test("TS -> TS: connect, messages both ways, nodedown when the peer stops", { timeout: 60_000 }, async () => {
   await withNode("parent", async (epmd, self) => {
-    const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
+    const peer = await startWirePeer(uniqueName("peer"), COOKIE, epmd.port);
     try {
       assert.equal(await Node.connect(peer.node), true);
       assert.deepEqual(Node.list(), [peer.node]);
@@ -116,7 +116,7 @@ test(
   { timeout: 60_000 },
   async () => {
     await withNode("parent", async (epmd, self) => {
-      const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
+      const peer = await startWirePeer(uniqueName("peer"), COOKIE, epmd.port);
       try {
         const up = nextUp();
         const m = await peer.ask(`connect ${self}`, /^connect \S+ (true|false)$/);
@@ -144,7 +144,7 @@ test(
 
 test("a wrong cookie is refused both ways, and the attempt reports why", { timeout: 60_000 }, async () => {
   await withNode("parent", async (epmd, self) => {
-    const peer = await startTsPeer(uniqueName("peer"), "another-cookie", epmd.port);
+    const peer = await startWirePeer(uniqueName("peer"), "another-cookie", epmd.port);
     try {
       const down = nextDown(peer.node);
       assert.equal(await Node.connect(peer.node), false);
@@ -260,7 +260,7 @@ test(
   { timeout: 60_000 },
   async () => {
     await withNode("parent", async (epmd) => {
-      const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port, 1);
+      const peer = await startWirePeer(uniqueName("peer"), COOKIE, epmd.port, 1);
       try {
         assert.equal(await Node.connect(peer.node), true);
         const conn = () => Wire.localNode()!.peers.get(peer.node)?.conn;
@@ -415,7 +415,7 @@ test(
   { timeout: 60_000 },
   async () => {
     await withNode("parent", async (epmd, self) => {
-      const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
+      const peer = await startWirePeer(uniqueName("peer"), COOKIE, epmd.port);
       try {
         for (let round = 0; round < 5; round++) {
           const [ours, theirs] = await Promise.all([
@@ -439,7 +439,7 @@ test(
 
 test("Node.monitor and Node.monitorNodes deliver nodeup/nodedown to the process", { timeout: 60_000 }, async () => {
   await withNode("parent", async (epmd) => {
-    const peer = await startTsPeer(uniqueName("peer"), COOKIE, epmd.port);
+    const peer = await startWirePeer(uniqueName("peer"), COOKIE, epmd.port);
     try {
       const ghost = uniqueName("ghost") + "@localhost";
       const msgs = await Process.run(async () => {

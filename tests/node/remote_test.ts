@@ -3,10 +3,10 @@
 // (`fixtures/otp_ts_peer.erl`) serving the same `peer` protocol, so one suite
 // runs against both. The BEAM <-> BEAM oracle at the end runs the same
 // expectations between two `erl` nodes: they are Erlang's behaviour.
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, GenServer, Node, Process, RemotePid, Task } from "../../mod.ts";
-import { beamPeerCode, type ChildNode, startBeam, startTsPeer, uniqueName } from "./_cluster.ts";
+import { beamPeerCode, once, type Peer, PEER_TEST, startBeam, startTsPeer, uniqueName } from "./_helpers.ts";
 import { beamSkip } from "./_beam.ts";
 import * as Observer from "../../lib/apps/observer/mod.ts";
 
@@ -24,14 +24,13 @@ async function expect<T>(match: (m: unknown) => boolean, what: string): Promise<
 /** A reason as a peer reports it: a TypeScript peer's strings arrive as binaries, a BEAM's atoms as atoms. */
 const norm = (r: unknown) => typeof r === "symbol" ? Symbol.keyFor(r) : r instanceof Uint8Array ? text(r) : r;
 
-type StartPeer = (name: string) => Promise<ChildNode>;
+type StartPeer = (name: string) => Promise<Peer>;
 const startBeamPeer: StartPeer = async (name) =>
   startBeam(name, COOKIE, `code:add_patha("${await beamPeerCode()}"), otp_ts_peer:start().`, `ready ${name}@`);
 const startTs: StartPeer = (name) => startTsPeer(name, COOKIE);
 
-before(async () => {
-  await Node.start(uniqueName("main"), { cookie: COOKIE });
-});
+// Started by the first test that needs it (Bun gives a `before` hook 5 s, whatever it asks).
+const startMain = once(() => Node.start(uniqueName("main"), { cookie: COOKIE }));
 after(async () => {
   await Node.stop();
 });
@@ -43,19 +42,22 @@ for (
   ] as const
 ) {
   describe(`TypeScript <-> ${kind} nodes`, { skip }, () => {
-    let peer: ChildNode;
-    const peers: ChildNode[] = [];
+    let peer: Peer;
+    const peers: Peer[] = [];
     const call = (node: string, req: unknown[]) => GenServer.call(["peer", node], req, 10_000);
-
-    before(async () => {
+    /** This node and the suite's peer, started once by the first test that runs. */
+    const ready = once(async () => {
+      await startMain();
       peer = await startPeer(uniqueName("peer"));
       peers.push(peer);
     });
+
     after(async () => {
       for (const p of peers) await p.kill();
     });
 
-    test("GenServer.call both ways; data crosses as terms (strings arrive as binaries)", async () => {
+    test("GenServer.call both ways; data crosses as terms (strings arrive as binaries)", PEER_TEST, async () => {
+      await ready();
       assert.equal(await call(peer.node, [A("echo"), 42]), 42);
       assert.equal(text(await call(peer.node, [A("echo"), "hé"])), "hé");
       const local = await GenServer.start({
@@ -72,13 +74,15 @@ for (
 
     test(
       "net_adm:ping from the peer answers pong",
-      { skip: kind !== "BEAM" && "the TypeScript peer has no net_adm" },
+      { ...PEER_TEST, skip: kind !== "BEAM" && "the TypeScript peer has no net_adm" },
       async () => {
+        await ready();
         assert.equal(await call(peer.node, [A("ping"), A(Node.self())]), A("pong"));
       },
     );
 
-    test("Task.await on a task that calls another node; Agent functions do not cross nodes", async () => {
+    test("Task.await on a task that calls another node; Agent functions do not cross nodes", PEER_TEST, async () => {
+      await ready();
       const t = Task.async(() => call(peer.node, [A("echo"), 7]));
 
       assert.equal(await Task.await(t), 7);
@@ -92,7 +96,8 @@ for (
       Process.exit(remotePeer, "kill");
     });
 
-    test("send to a remote pid, and the peer sends back to ours", async () => {
+    test("send to a remote pid, and the peer sends back to ours", PEER_TEST, async () => {
+      await ready();
       await Process.run(async ({ self }) => {
         GenServer.cast(["peer", peer.node], [A("send"), self, [A("hello"), self]]);
         const [tag, pid] = await expect<[symbol, Process.Pid]>((m) => Array.isArray(m) && m[0] === A("hello"), "hello");
@@ -102,7 +107,8 @@ for (
     });
 
     for (const reason of ["normal", "shutdown", "boom"]) {
-      test(`monitor and link of a remote process: DOWN and EXIT carry ${reason}`, async () => {
+      test(`monitor and link of a remote process: DOWN and EXIT carry ${reason}`, PEER_TEST, async () => {
+        await ready();
         const pid = await call(peer.node, [A("spawn")]) as RemotePid;
         assert.ok(pid instanceof RemotePid);
         await Process.run(async () => {
@@ -123,7 +129,8 @@ for (
       });
     }
 
-    test("Process.info and the Observer show links and monitors across nodes", async () => {
+    test("Process.info and the Observer show links and monitors across nodes", PEER_TEST, async () => {
+      await ready();
       const pid = await call(peer.node, [A("spawn")]) as RemotePid;
       await Process.run(async ({ self }) => {
         Process.trapExit(true);
@@ -140,6 +147,13 @@ for (
         await expect((m) => Array.isArray(m) && m[0] === A("watching") && m[1] === watcher, "watching");
         assert.ok(Process.info(self)!.monitoredBy.includes(watcher));
         assert.ok(Process.info(self)!.links.includes(watcher));
+        // The Observer's process detail (GET /api/process/:pid) names each remote relation and its node.
+        const remote = (await Observer.processInfo(self))!.remote;
+        const has = (kind: string, p: RemotePid) =>
+          remote.some((r) => r.kind === kind && r.pid === String(p) && r.node === peer.node);
+        assert.ok(has("link", pid) && has("monitor", pid), JSON.stringify(remote));
+        assert.ok(has("link", watcher) && has("monitored by", watcher), JSON.stringify(remote));
+        assert.ok(String(pid).includes(peer.node));
         Process.exit(pid, "kill");
         await expect((m) => m instanceof Process.DownMessage, "DOWN");
         Process.exit(watcher, "kill");
@@ -147,7 +161,8 @@ for (
       });
     });
 
-    test("exit(remotePid, kill) kills it with killed", async () => {
+    test("exit(remotePid, kill) kills it with killed", PEER_TEST, async () => {
+      await ready();
       const pid = await call(peer.node, [A("spawn")]) as RemotePid;
       await Process.run(async () => {
         const ref = Process.monitor(pid);
@@ -161,7 +176,8 @@ for (
     });
 
     for (const reason of ["normal", "shutdown", "bad_thing", "kill"]) {
-      test(`a remote watcher sees a local process's link EXIT and DOWN: ${reason} (exit/1)`, async () => {
+      test(`a remote watcher sees a local process's link EXIT and DOWN: ${reason} (exit/1)`, PEER_TEST, async () => {
+        await ready();
         await Process.run(async ({ self }) => {
           const local = Process.spawn(async ({ receive, exit }) => {
             await receive("go");
@@ -184,30 +200,36 @@ for (
       });
     }
 
-    test("noproc: monitoring an unregistered remote name, calling it, linking to a dead remote pid", async () => {
-      await Process.run(async () => {
-        Process.trapExit(true);
-        const ref = Process.monitor(["nobody", peer.node]);
-        const down = await expect<Process.DownMessage>(
-          (m) => m instanceof Process.DownMessage && m.ref === ref,
-          "DOWN",
-        );
-        assert.equal(down.reason, "noproc");
-        await assert.rejects(
-          GenServer.call(["nobody", peer.node], 1),
-          (e: GenServer.CallError) => e.reason === "noproc",
-        );
-        const pid = await call(peer.node, [A("spawn")]) as RemotePid;
-        const ref2 = Process.monitor(pid);
-        Process.exit(pid, "kill");
-        await expect((m) => m instanceof Process.DownMessage && m.ref === ref2, "DOWN");
-        Process.link(pid);
-        const exit = await expect<Process.ExitMessage>((m) => m instanceof Process.ExitMessage, "EXIT");
-        assert.equal(exit.reason, "noproc");
-      });
-    });
+    test(
+      "noproc: monitoring an unregistered remote name, calling it, linking to a dead remote pid",
+      PEER_TEST,
+      async () => {
+        await ready();
+        await Process.run(async () => {
+          Process.trapExit(true);
+          const ref = Process.monitor(["nobody", peer.node]);
+          const down = await expect<Process.DownMessage>(
+            (m) => m instanceof Process.DownMessage && m.ref === ref,
+            "DOWN",
+          );
+          assert.equal(down.reason, "noproc");
+          await assert.rejects(
+            GenServer.call(["nobody", peer.node], 1),
+            (e: GenServer.CallError) => e.reason === "noproc",
+          );
+          const pid = await call(peer.node, [A("spawn")]) as RemotePid;
+          const ref2 = Process.monitor(pid);
+          Process.exit(pid, "kill");
+          await expect((m) => m instanceof Process.DownMessage && m.ref === ref2, "DOWN");
+          Process.link(pid);
+          const exit = await expect<Process.ExitMessage>((m) => m instanceof Process.ExitMessage, "EXIT");
+          assert.equal(exit.reason, "noproc");
+        });
+      },
+    );
 
-    test("kill -9 of a peer: monitors, links and pending calls get noconnection", async () => {
+    test("kill -9 of a peer: monitors, links and pending calls get noconnection", PEER_TEST, async () => {
+      await ready();
       const victim = await startPeer(uniqueName("victim"));
       peers.push(victim);
       const pid = await call(victim.node, [A("spawn")]) as RemotePid;
@@ -217,7 +239,7 @@ for (
         Process.link(pid);
         Node.monitor(victim.node);
         const pending = call(victim.node, [A("hang")]).then(() => "replied", (e: GenServer.CallError) => e.reason);
-        await victim.kill("SIGKILL");
+        await victim.kill();
         const down = await expect<Process.DownMessage>(
           (m) => m instanceof Process.DownMessage && m.ref === ref,
           "DOWN",
@@ -231,12 +253,13 @@ for (
       });
     });
 
-    test("a restarted peer has a new creation: old pids get nothing, monitors of them noproc", async () => {
+    test("a restarted peer has a new creation: old pids get nothing, monitors of them noproc", PEER_TEST, async () => {
+      await ready();
       const name = uniqueName("phoenix");
       const first = await startPeer(name);
       peers.push(first);
       const old = await call(first.node, [A("spawn")]) as RemotePid;
-      await first.kill("SIGKILL");
+      await first.kill();
       const second = await startPeer(name);
       peers.push(second);
       const fresh = await call(second.node, [A("spawn")]) as RemotePid;
@@ -256,7 +279,7 @@ for (
 }
 
 describe("BEAM <-> BEAM: the same expectations, as Erlang has them", { skip: beamSkip("remote_test.ts") }, () => {
-  test("two erl nodes give what the suites above assert", async () => {
+  test("two erl nodes give what the suites above assert", PEER_TEST, async () => {
     const dir = await beamPeerCode();
     const peer = await startBeam(
       uniqueName("bpeer"),
@@ -264,7 +287,7 @@ describe("BEAM <-> BEAM: the same expectations, as Erlang has them", { skip: bea
       `code:add_patha("${dir}"), otp_ts_peer:start().`,
       "ready ",
     );
-    let driver: ChildNode | undefined;
+    let driver: Peer | undefined;
     try {
       driver = await startBeam(
         uniqueName("bdriver"),

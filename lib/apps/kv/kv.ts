@@ -53,6 +53,8 @@ export interface KVEnv {
   appendfsync?: "always" | "everysec" | "no";
   /** `true` (default) cuts a torn last record; `"truncate"` also cuts at damage (dropping what follows). */
   repair?: boolean | "truncate";
+  /** Compact the log automatically once its incremental files hold this many bytes (and more than the base). Default 64 MiB. */
+  compactAt?: number;
   /** Other keys, as any application environment may have. */
   [key: string]: unknown;
 }
@@ -78,9 +80,14 @@ export const app: Application.Spec<KVEnv> = {
   start: (_type, env) =>
     KVSupervisor.startLink({
       prefix: env.prefix,
-      ...(env.dir === undefined || env.dir === ""
-        ? {}
-        : { log: { dir: env.dir, sync: env.appendfsync ?? "everysec", repair: env.repair ?? true } }),
+      ...(env.dir === undefined || env.dir === "" ? {} : {
+        log: {
+          dir: env.dir,
+          sync: env.appendfsync ?? "everysec",
+          repair: env.repair ?? true,
+          ...(env.compactAt === undefined ? {} : { compactAt: env.compactAt }),
+        },
+      }),
     }),
 };
 

@@ -30,6 +30,7 @@ import {
   Process,
   Ref,
   remoteNodes,
+  RemotePid,
   type Supervisor,
 } from "../../../mod.ts";
 
@@ -70,6 +71,35 @@ export interface ProcessSummary {
   trapExit: boolean;
 }
 
+/** A link or monitor between a local process and a process of another node. */
+export interface RemoteRelation {
+  /** `link`, `monitor` (this process watches the other) or `monitored by`. */
+  kind: "link" | "monitor" | "monitored by";
+  /** The other process: `"<node.N.S>"`, or `"name"` for a monitor by registered name. */
+  pid: string;
+  /** The other process's node. */
+  node: string;
+}
+
+function remoteRelations(pid: Pid): RemoteRelation[] {
+  const i = Process.info(pid);
+  if (i === undefined) return [];
+  const out: RemoteRelation[] = [];
+  const add = (kind: RemoteRelation["kind"], list: readonly unknown[]) => {
+    for (const p of list) {
+      if (p instanceof RemotePid) out.push({ kind, pid: p.toString(), node: p.node });
+      // A monitor by name is held as `[name, node]`.
+      else if (Array.isArray(p) && p.length === 2 && typeof p[1] === "string") {
+        out.push({ kind, pid: String(p[0]), node: p[1] });
+      }
+    }
+  };
+  add("link", i.links);
+  add("monitor", i.monitors);
+  add("monitored by", i.monitoredBy);
+  return out;
+}
+
 /** {@linkcode processInfo}'s answer: a row plus a preview of the mailbox. */
 export interface ProcessDetail extends ProcessSummary {
   /** The first queued messages, rendered as short strings. */
@@ -78,6 +108,8 @@ export interface ProcessDetail extends ProcessSummary {
   children?: TreeNode[];
   /** What the describer of its label's tag said ({@linkcode describeLabel}), e.g. `{ keys: 3 }`. */
   details?: Record<string, string | number>;
+  /** Its links and monitors with processes of other nodes (also in `links`, `monitors`, `monitoredBy`). */
+  remote: RemoteRelation[];
 }
 
 /** Describes a labelled process for the detail panel: see {@linkcode describeLabel}. */
@@ -364,7 +396,7 @@ export async function processInfo(
   const queued = Process.messages(pid, opts?.maxMessages ?? 20);
   if (s === undefined || queued === undefined) return undefined;
   const messages = queued.map((m) => preview(m, 200));
-  const detail: ProcessDetail = { ...s, messages };
+  const detail: ProcessDetail = { ...s, messages, remote: remoteRelations(pid) };
   const tag = tagOf(Process.getLabel(pid));
   const describer = tag === undefined ? undefined : describers.get(tag);
   if (describer !== undefined) {

@@ -31,6 +31,7 @@ export {
   type ProcessListOptions,
   type ProcessSortKey,
   type ProcessSummary,
+  type RemoteRelation,
   resolvePid,
   type Sampler,
   type SamplerOptions,

@@ -338,6 +338,28 @@
     ));
   }
 
+  function drawNodes(data) {
+    $("nodes-self").textContent = data.alive ? `(this node: ${data.self})` : "(this runtime is not a distributed node)";
+    const body = $("nodes").tBodies[0];
+    if (data.nodes.length === 0) {
+      const text = data.alive ? "No other node." : "Not distributed: start with a node name to join a cluster.";
+      body.replaceChildren(el("tr", {}, el("td", { colspan: "6", class: "empty", text })));
+      return;
+    }
+    body.replaceChildren(...data.nodes.map((n) =>
+      el(
+        "tr",
+        { "data-node": n.node, "data-state": n.state },
+        el("td", { class: "mono", text: n.node }),
+        el("td", { text: n.state }),
+        el("td", { class: "num", text: fmtNum(n.links) }),
+        el("td", { class: "num", text: fmtNum(n.monitors) }),
+        el("td", { class: "num", text: fmtNum(n.monitoredBy) }),
+        el("td", { class: "num", text: fmtNum(n.pendingCalls) }),
+      )
+    ));
+  }
+
   // ------------------------------------------------------------ detail
 
   async function drawDetail() {
@@ -358,7 +380,10 @@
     if (state.selected !== pid) return;
     const dl = el("dl", { class: "kv" });
     const row = (k, v) => dl.append(el("dt", { text: k }), el("dd", {}, v));
-    const list = (pids) => {
+    // Processes of other nodes are shown apart (with their node), not as links: this page sees only its own node.
+    const remote = new Set((d.remote || []).map((r) => r.pid));
+    const list = (all) => {
+      const pids = all.filter((p) => !remote.has(p));
       if (pids.length === 0) return document.createTextNode("–");
       const span = el("span");
       pids.forEach((p, i) => {
@@ -381,6 +406,28 @@
     row("Monitors", list(d.monitors));
     row("Monitored by", list(d.monitoredBy));
     if (d.children) row("Children", list(d.children.map((c) => c.pid).filter(Boolean)));
+    for (
+      const [kind, title] of [["link", "Remote links"], ["monitor", "Remote monitors"], [
+        "monitored by",
+        "Remote monitored by",
+      ]]
+    ) {
+      const of = (d.remote || []).filter((r) => r.kind === kind);
+      if (of.length === 0) continue;
+      const span = el("span", { class: "remote-list", "data-kind": kind });
+      of.forEach((r, i) => {
+        if (i > 0) span.append(" ");
+        span.append(
+          el(
+            "span",
+            { class: "remote-pid", "data-node": r.node },
+            r.pid,
+            el("span", { class: "on", text: ` on ${r.node}` }),
+          ),
+        );
+      });
+      row(title, span);
+    }
     const kill = el("button", { type: "button", id: "detail-kill", class: "danger", text: "Kill…" });
     if (state.readOnly) {
       kill.disabled = true;
@@ -462,12 +509,13 @@
     state.inFlight = true;
     try {
       const q = `sort=${encodeURIComponent(state.sort.key)}&desc=${state.sort.desc ? 1 : 0}&limit=1000`;
-      const [sys, apps, procs, ets, logs] = await Promise.all([
+      const [sys, apps, procs, ets, logs, nodes] = await Promise.all([
         api("/api/system"),
         api("/api/apps"),
         api(`/api/processes?${q}`),
         api("/api/ets"),
         api("/api/logs"),
+        api("/api/nodes"),
       ]);
       state.readOnly = sys.readOnly;
       $("readonly-badge").hidden = !sys.readOnly;
@@ -481,6 +529,7 @@
       drawProcesses(procs);
       drawEts(ets);
       drawLogs(logs);
+      drawNodes(nodes);
       await drawDetail();
       document.body.dataset.updated = String(Date.now());
     } catch (e) {

@@ -18,6 +18,8 @@ import { join } from "node:path";
 import * as net from "node:net";
 import process from "node:process";
 import { Buffer } from "node:buffer";
+import { uniqueName } from "../../node/_helpers.ts";
+import { beamSkip } from "../../node/_beam.ts";
 
 const ROOT = new URL("../../..", import.meta.url).pathname;
 const OUT = join(ROOT, "test-output");
@@ -253,6 +255,54 @@ async function screenshot(cdp: Cdp, name: string): Promise<string> {
 
 // ---------------------------------------------------------------- the test
 
+/** What {@linkcode openPage} started, filled in as it goes so that a failure still stops it. */
+interface Opened {
+  chrome?: Child;
+  cdp?: Cdp;
+  errors?: string[];
+}
+
+/** Starts headless Chromium and opens `url` in its page; exceptions and native dialogs go to `opened.errors`. */
+async function openPage(url: string, profile: string, opened: Opened): Promise<void> {
+  const chrome = opened.chrome = new Child(CHROMIUM!, [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+    "--window-size=1400,1000",
+    `--user-data-dir=${profile}`,
+    "about:blank",
+  ], ROOT);
+  const wsUrl = (await chrome.line(/DevTools listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/, "DevTools line"))[1];
+  const debugPort = new URL(wsUrl).port;
+  const targets = await (await fetch(`http://127.0.0.1:${debugPort}/json/list`)).json() as Array<
+    { type: string; webSocketDebuggerUrl: string }
+  >;
+  const page = targets.find((t) => t.type === "page");
+  assert.ok(page, "Chromium opened a page");
+  const cdp = opened.cdp = await Cdp.connect(page.webSocketDebuggerUrl);
+  const errors: string[] = opened.errors = [];
+  cdp.on("Runtime.exceptionThrown", (p) => errors.push(p.exceptionDetails?.exception?.description ?? "exception"));
+  // The page uses an in-page dialog; a native one would fail the test rather than hang it.
+  cdp.on("Page.javascriptDialogOpening", (p) => errors.push(`native dialog: ${p.message}`));
+  await cdp.send("Runtime.enable");
+  await cdp.send("Page.enable");
+  await cdp.send("Emulation.setDeviceMetricsOverride", {
+    width: 1400,
+    height: 1000,
+    deviceScaleFactor: 1,
+    mobile: false,
+  });
+  await cdp.send("Page.navigate", { url });
+}
+
 test(
   "observer in Chromium: buckets appear under the bucket supervisor, a kill from the page removes one, a killed registry restarts",
   {
@@ -261,50 +311,15 @@ test(
   },
   async () => {
     const server = kvServe(["--port", "0", "--observer", "127.0.0.1:0"]);
-    let chrome: Child | undefined;
-    let cdp: Cdp | undefined;
+    const opened: Opened = {};
     const profile = mkdtempSync(join(tmpdir(), "observer-chromium-"));
     try {
       const kvPort = Number((await server.line(/^listening on 127\.0\.0\.1:(\d+)$/, "kv listening line"))[1]);
       const url = (await server.line(/^observer on (http:\/\/127\.0\.0\.1:\d+)$/, "observer line"))[1] + "/";
 
-      chrome = new Child(CHROMIUM!, [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--remote-debugging-address=127.0.0.1",
-        "--remote-debugging-port=0",
-        "--window-size=1400,1000",
-        `--user-data-dir=${profile}`,
-        "about:blank",
-      ], ROOT);
-      const wsUrl = (await chrome.line(/DevTools listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/, "DevTools line"))[1];
-      const debugPort = new URL(wsUrl).port;
-      const targets = await (await fetch(`http://127.0.0.1:${debugPort}/json/list`)).json() as Array<
-        { type: string; webSocketDebuggerUrl: string }
-      >;
-      const page = targets.find((t) => t.type === "page");
-      assert.ok(page, "Chromium opened a page");
-      cdp = await Cdp.connect(page.webSocketDebuggerUrl);
-      const errors: string[] = [];
-      cdp.on("Runtime.exceptionThrown", (p) => errors.push(p.exceptionDetails?.exception?.description ?? "exception"));
-      // The page uses an in-page dialog; a native one would fail the test rather than hang it.
-      cdp.on("Page.javascriptDialogOpening", (p) => errors.push(`native dialog: ${p.message}`));
-      await cdp.send("Runtime.enable");
-      await cdp.send("Page.enable");
-      await cdp.send("Emulation.setDeviceMetricsOverride", {
-        width: 1400,
-        height: 1000,
-        deviceScaleFactor: 1,
-        mobile: false,
-      });
-      await cdp.send("Page.navigate", { url });
+      await openPage(url, profile, opened);
+      const cdp = opened.cdp!;
+      const errors = opened.errors!;
 
       // The bucket supervisor is drawn, with no bucket under it yet.
       const bucketSup = await cdp.waitFor<string>(
@@ -318,6 +333,11 @@ test(
         "the process table is filled",
       );
       assert.ok(await cdp.eval(`document.querySelectorAll("#charts polyline").length === 5`), "five charts");
+      assert.match(
+        await cdp.eval<string>(`document.querySelector("#nodes tbody").textContent`),
+        /Not distributed/,
+        "a runtime without a node name says so in the nodes panel",
+      );
 
       // CREATE over TCP: the bucket appears under the bucket supervisor.
       assert.equal(await kvCommand(kvPort, "CREATE shopping"), "OK");
@@ -363,9 +383,52 @@ test(
       assert.ok(existsSync(shot));
       assert.deepEqual(errors, []);
     } finally {
-      await cdp?.close().catch(() => {});
-      await chrome?.stop();
+      await opened.cdp?.close().catch(() => {});
+      await opened.chrome?.stop();
       await server.stop();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  "observer in Chromium: the nodes panel shows this node, a node it connects to, and that node going away",
+  { skip: SKIP ?? beamSkip("browser_test.ts (epmd)"), timeout: 60_000 },
+  async () => {
+    const self = `${uniqueName("obsa")}@localhost`;
+    const other = `${uniqueName("obsb")}@localhost`;
+    // Buckets starting with "z" live on the other node: the first command on one connects the nodes.
+    const routes = `!-y=${self},z=${other}`;
+    const cookie = ["--cookie", "observer_browser_cookie", "--routes", routes];
+    const peer = kvServe(["--port", "0", "--name", other, ...cookie]);
+    const server = kvServe(["--port", "0", "--name", self, ...cookie, "--observer", "127.0.0.1:0"]);
+    const opened: Opened = {};
+    const profile = mkdtempSync(join(tmpdir(), "observer-chromium-"));
+    try {
+      await peer.line(/^listening on 127\.0\.0\.1:\d+$/, "peer's listening line");
+      const kvPort = Number((await server.line(/^listening on 127\.0\.0\.1:(\d+)$/, "kv listening line"))[1]);
+      const url = (await server.line(/^observer on (http:\/\/127\.0\.0\.1:\d+)$/, "observer line"))[1] + "/";
+      await openPage(url, profile, opened);
+      const cdp = opened.cdp!;
+      const row = `document.querySelector('#nodes tr[data-node=${JSON.stringify(other)}]')`;
+      await cdp.waitFor(
+        `document.getElementById("nodes-self")?.textContent.includes(${JSON.stringify(self)}) &&
+          document.querySelector("#nodes tbody")?.textContent.includes("No other node.")`,
+        "this node's name and no other node",
+      );
+      assert.equal(await kvCommand(kvPort, "CREATE zebra"), "OK");
+      await cdp.waitFor(`${row}?.dataset.state === "connected"`, "the other node, connected");
+      assert.equal(await cdp.eval(`${row}.cells[1].textContent`), "connected");
+      await screenshot(cdp, "observer-nodes.png");
+      // The other node stops: it leaves the panel (nothing is held with it any more).
+      await peer.stop();
+      await cdp.waitFor(`!${row}`, "the other node to leave the panel");
+      assert.deepEqual(opened.errors, []);
+    } finally {
+      await opened.cdp?.close().catch(() => {});
+      await opened.chrome?.stop();
+      await server.stop();
+      await peer.stop();
       rmSync(profile, { recursive: true, force: true });
     }
   },
