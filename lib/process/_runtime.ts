@@ -489,8 +489,10 @@ function dispatch(p: Proc): number {
   current = p;
   let n = 0;
   {
-    if (p.init !== null) {
-      const init = p.init;
+    // Read through the side object directly: most dispatches have none, and this runs on every one.
+    const x = p.x;
+    if (x !== null && x.init !== null) {
+      const init = x.init;
       p.init = null;
       p.state = RUNNING;
       n++;
@@ -736,12 +738,11 @@ function putMonitor(p: Proc, id: number, who: DownTarget): void {
 export function dropMonitor(p: Proc, id: number): boolean {
   const m = p.monitors;
   if (m === null) return false;
-  if (!(m instanceof Map)) {
-    if (inlineId(m) !== id) return false;
-    p.monitors = null;
-    return true;
-  }
-  return m.delete(id);
+  if (m instanceof Map) return m.delete(id);
+  // A call's monitor (a OneMonitor) is the hot case: test it first.
+  if ((m instanceof OneMonitor ? m.id : m.ref.id) !== id) return false;
+  p.monitors = null;
+  return true;
 }
 
 /** Who monitors `p`. */
