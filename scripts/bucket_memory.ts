@@ -14,12 +14,9 @@
  */
 
 import process from "node:process";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
-import { fileURLToPath } from "node:url";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+import { startKvServer } from "./_kv_process.ts";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -38,34 +35,6 @@ export function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   if (m === null) throw new Error(`no VmRSS for process ${pid}`);
   return Number(m[1]) * 1024;
-}
-
-async function serve(runtime: string): Promise<{ pid: number; port: number; stop: () => Promise<number | null> }> {
-  const binary = `${ROOT}node_modules/.bin/${runtime}`;
-  const cli = `${ROOT}lib/apps/kv_server/cli.ts`;
-  const args = runtime === "deno" ? ["run", "-A", cli, "serve", "--port", "0"] : [cli, "serve", "--port", "0"];
-  const child = spawn(binary, args, {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, DENO_NO_PACKAGE_JSON: "1" },
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on [^\s]+:(\d+)/.exec(out);
-      if (m !== null) resolve(Number(m[1]));
-    });
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening`)));
-  });
-  return {
-    pid: child.pid!,
-    port,
-    stop: () => {
-      child.kill("SIGTERM");
-      return exited;
-    },
-  };
 }
 
 /** Sends `count` requests made by `line(i)`, at most WINDOW unanswered; resolves once all are answered. */
@@ -104,7 +73,7 @@ function pipeline(port: number, count: number, line: (i: number) => string, repl
 
 const rows: string[] = [];
 for (const runtime of runtimes) {
-  const server = await serve(runtime);
+  const server = await startKvServer(runtime);
   // Settle start-up allocations before the baseline.
   await pipeline(server.port, 1000, (i) => `GET none k${i}\r\n`, 1);
   const before = rss(server.pid);

@@ -15,12 +15,9 @@
  */
 
 import process from "node:process";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
-import { fileURLToPath } from "node:url";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+import { startKvServer } from "./_kv_process.ts";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -37,27 +34,6 @@ const extraArgs = option("--server-args", "").split(" ").filter(Boolean);
 function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m === null ? NaN : Number(m[1]) * 1024;
-}
-
-async function serve(runtime: string) {
-  const binary = `${ROOT}node_modules/.bin/${runtime}`;
-  const cli = `${ROOT}lib/apps/kv_server/cli.ts`;
-  const args = [...(runtime === "deno" ? ["run", "-A"] : []), cli, "serve", "--port", "0", ...extraArgs];
-  const child = spawn(binary, args, {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, DENO_NO_PACKAGE_JSON: "1" },
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on [^\s]+:(\d+)/.exec(out);
-      if (m !== null) resolve(Number(m[1]));
-    });
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening`)));
-  });
-  return { pid: child.pid!, port, stop: () => (child.kill("SIGTERM"), exited) };
 }
 
 function open(port: number): Promise<net.Socket> {
@@ -91,7 +67,7 @@ function percentile(sorted: number[], p: number): number {
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const rows: string[] = [];
 for (const runtime of runtimes) {
-  const server = await serve(runtime);
+  const server = await startKvServer(runtime, extraArgs);
   const setup = await open(server.port);
   await ask(setup, `CREATE b\r\nPUT b big ${"v".repeat(valueSize)}\r\nPUT b small 1\r\n`, 12);
   // Warm up both paths, so the baseline holds what serving costs anyway.

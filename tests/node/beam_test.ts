@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Node, Process, Term } from "../../mod.ts";
 import * as Wire from "../../lib/node/_wire.ts";
 import { beamSkip } from "./_beam.ts";
-import { PrivateEpmd, startBeamPeer, startWirePeer, uniqueName, withHandler } from "./_helpers.ts";
+import { PrivateEpmd, startBeamPeer, startWirePeer, uniqueName, until, withHandler } from "./_helpers.ts";
 
 const skip = beamSkip("beam_test");
 const COOKIE = "distcodec-beam-cookie";
@@ -50,14 +50,6 @@ function nextDown(node: string, timeoutMs = 20000): Promise<string> {
   });
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 20000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test("BEAM -> TS: net_adm:ping gets pong from normal and hidden erl; we are listed as hidden", {
   skip,
   timeout: 60_000,
@@ -94,7 +86,7 @@ test(
           new Term.List([1, new Term.Float(2), 2n ** 80n]),
         ]]);
         Wire.sendControl(beam.node, [6, me, Symbol.for(""), Symbol.for("echo")], [me, big]);
-        await until(() => got.length > 0, "the echo");
+        await until(() => got.length > 0, "the echo", 20000);
       });
       assert.equal(got[0][0], beam.node);
       assert.ok(Term.equals(got[0][1], [2, Symbol.for(""), me]), Term.format(got[0][1]));
@@ -131,7 +123,7 @@ test("nodedown: a TS process monitoring a BEAM, a BEAM monitoring a killed TS no
       // TS monitors BEAM a; a halts.
       const msg = await Process.run(async () => {
         Node.monitor(a.node);
-        await until(() => Node.list().includes(a.node), "the connection to a");
+        await until(() => Node.list().includes(a.node), "the connection to a", 20000);
         a.child.stdin!.write("halt\n");
         return await Process.receive();
       });
@@ -162,7 +154,7 @@ test("ticks with net_ticktime 1: idle connections stay up; a frozen peer is drop
     started.push(beam);
     assert.equal(await Node.connect(beam.node), true);
     const conn = () => Wire.localNode()!.peers.get(beam.node)?.conn;
-    await until(() => (conn()?.ticksReceived ?? 0) >= 8, "8 ticks from the BEAM");
+    await until(() => (conn()?.ticksReceived ?? 0) >= 8, "8 ticks from the BEAM", 20000);
     assert.deepEqual(Node.list(), [beam.node]);
     assert.deepEqual(beam.lines.filter((l) => l.startsWith("nodedown")), []);
     // The BEAM drops a frozen TS node ...

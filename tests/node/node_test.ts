@@ -14,7 +14,7 @@ import { Node, Process, Term } from "../../mod.ts";
 import * as Wire from "../../lib/node/_wire.ts";
 import { portPlease, register } from "../../lib/node/_epmd.ts";
 import { OUR_FLAGS } from "../../lib/node/_dist.ts";
-import { freePort, PrivateEpmd, startWirePeer, uniqueName, withHandler } from "./_helpers.ts";
+import { freePort, PrivateEpmd, startWirePeer, uniqueName, until, withHandler } from "./_helpers.ts";
 
 const COOKIE = "distcodec-test-cookie";
 type Received = [from: string, control: Term.Term, payload: Term.Term | undefined];
@@ -43,15 +43,6 @@ function nextUp(): Promise<string> {
       resolve(n);
     });
   });
-}
-
-/** Waits until `cond()` holds (polling each few ms), failing after `timeoutMs`. */
-async function until(cond: () => boolean, what: string, timeoutMs = 15000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** Runs `body` with a private EPMD and this runtime started as a node; stops both after. */
@@ -87,7 +78,7 @@ test("TS -> TS: connect, messages both ways, nodedown when the peer stops", { ti
       const got: Received[] = [];
       await withHandler((...m) => got.push(m), async () => {
         Wire.sendControl(peer.node, echoTo(me), [me, "payload", 1.5, 2n ** 70n]);
-        await until(() => got.length > 0, "the echo");
+        await until(() => got.length > 0, "the echo", 15000);
       });
       assert.equal(got[0][0], peer.node);
       assert.ok(Term.equals(got[0][1], [2, Symbol.for(""), me]), Term.format(got[0][1]));
@@ -132,7 +123,7 @@ test(
         }, async () => {
           const me = new Term.ErlPid(self, 1, 0, Wire.creation());
           for (let i = 0; i < 200; i++) assert.equal(Wire.sendControl(peer.node, echoTo(me), [me, i]), true);
-          await until(() => seen.length === 200, "200 echoes");
+          await until(() => seen.length === 200, "200 echoes", 15000);
         });
         assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i));
       } finally {
@@ -194,7 +185,7 @@ test("EPMD: registered as a hidden version-6 node on our port, unregistered on s
       await Node.stop();
     }
     assert.equal(Node.self(), "nonode@nohost");
-    await until(() => true, "");
+    await until(() => true, "", 15000);
     let after = await portPlease("127.0.0.1", name, epmd.port);
     for (let i = 0; after !== undefined && i < 200; i++) {
       await new Promise((r) => setTimeout(r, 10)); // EPMD notices the closed registration socket
@@ -265,7 +256,7 @@ test(
         assert.equal(await Node.connect(peer.node), true);
         const conn = () => Wire.localNode()!.peers.get(peer.node)?.conn;
         // 1 s tick time: a tick every 250 ms each way; 8 of them span twice the tick time.
-        await until(() => (conn()?.ticksReceived ?? 0) >= 8, "8 ticks from the peer");
+        await until(() => (conn()?.ticksReceived ?? 0) >= 8, "8 ticks from the peer", 15000);
         assert.deepEqual(Node.list(), [peer.node]);
         await peer.waitLine(/./, 50).catch(() => {});
         assert.ok(!peer.lines.some((l) => l.startsWith("down")), peer.lines.join("\n"));
@@ -369,7 +360,7 @@ test(
         try {
           const me = new Term.ErlPid(self, 1, 0, Wire.creation());
           assert.equal(Wire.sendControl(other, echoTo(me), [me, "queued"]), true);
-          await until(() => fake.named.length > 0, "our send_name at the silent node");
+          await until(() => fake.named.length > 0, "our send_name at the silent node", 15000);
           assert.equal(fake.named[0][2], 78, "version 6 send_name ('N')");
           // Now the same node connects to us while our attempt is pending.
           const raw = net.connect({ host: "127.0.0.1", port: Wire.localNode()!.port });
@@ -383,7 +374,11 @@ test(
             raw.destroy();
             continue;
           }
-          await until(() => fake.sockets[0].destroyed || fake.sockets[0].readableEnded, "our own attempt dropped");
+          await until(
+            () => fake.sockets[0].destroyed || fake.sockets[0].readableEnded,
+            "our own attempt dropped",
+            15000,
+          );
           const challenge = await rd.packet();
           assert.equal(challenge![0], 78);
           const theirs = new DataView(challenge!.buffer, challenge!.byteOffset).getUint32(9);
@@ -522,7 +517,7 @@ test("a node we think is up connects again (it restarted): we ask 'alive', and o
     first.write(frame2(nameBody(78, other)));
     assert.equal(new TextDecoder().decode((await rd1.packet())!.subarray(1)), "ok");
     await finishRawHandshake(first, rd1);
-    await until(() => Node.list().includes(other), "the first connection up");
+    await until(() => Node.list().includes(other), "the first connection up", 15000);
     // The same name again, while the first connection still looks up.
     const second = net.connect({ host: "127.0.0.1", port });
     const rd2 = handshakeReader(second);
@@ -533,7 +528,7 @@ test("a node we think is up connects again (it restarted): we ask 'alive', and o
     assert.equal(await down, "connection_closed");
     assert.equal(await rd1.packet(4), undefined, "the old connection is closed");
     await finishRawHandshake(second, rd2);
-    await until(() => Node.list().includes(other), "the new connection up");
+    await until(() => Node.list().includes(other), "the new connection up", 15000);
     // Messages now flow on the new one.
     const me = new Term.ErlPid(Node.self(), 1, 0, Wire.creation());
     Wire.sendControl(other, echoTo(me), [me, "after restart"]);
