@@ -12,7 +12,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Pid, type Ref } from "./pid.ts";
+import { nextRefId, Pid, Ref } from "./pid.ts";
 import { DownMessage, ExitMessage } from "./messages.ts";
 import { setImmediate } from "node:timers";
 import type { Timer } from "./_timers.ts";
@@ -720,7 +720,7 @@ export class OneMonitor {
 export type InlineMonitor = OneMonitor | ProcMonitor;
 
 function inlineId(m: InlineMonitor): number {
-  return m instanceof ProcMonitor ? m.ref.id : m.id;
+  return m.id;
 }
 
 function inlineWho(m: InlineMonitor): DownTarget {
@@ -729,7 +729,7 @@ function inlineWho(m: InlineMonitor): DownTarget {
 
 function putMonitor(p: Proc, id: number, who: DownTarget): void {
   const m = p.monitors;
-  if (m === null) p.monitors = who instanceof ProcMonitor && who.ref.id === id ? who : new OneMonitor(id, who);
+  if (m === null) p.monitors = who instanceof ProcMonitor && who.id === id ? who : new OneMonitor(id, who);
   else if (!(m instanceof Map)) p.monitors = new Map([[inlineId(m), inlineWho(m)], [id, who]]);
   else m.set(id, who);
 }
@@ -739,8 +739,7 @@ export function dropMonitor(p: Proc, id: number): boolean {
   const m = p.monitors;
   if (m === null) return false;
   if (m instanceof Map) return m.delete(id);
-  // A call's monitor (a OneMonitor) is the hot case: test it first.
-  if ((m instanceof OneMonitor ? m.id : m.ref.id) !== id) return false;
+  if (m.id !== id) return false;
   p.monitors = null;
   return true;
 }
@@ -752,28 +751,30 @@ export function monitorsOf(p: Proc): DownTarget[] {
 }
 
 /**
- * A process-to-process monitor: tells the watcher with a DOWN message. While
- * active it is also on its watcher's list of held monitors (intrusive, as a
- * registry holding a million monitors would otherwise pay a Map entry for
- * each), and its ref points back at it, for `demonitor`.
+ * A process-to-process monitor: tells the watcher with a DOWN message. It is
+ * its own {@linkcode Ref} (the one `Process.monitor` returns and its DOWN
+ * carries), saving a separate ref object per monitor. While active it is also
+ * on its watcher's list of held monitors (intrusive, as a registry holding a
+ * million monitors would otherwise pay a Map entry for each); `demonitor`
+ * finds it from the ref itself.
  */
-export class ProcMonitor implements DownTarget {
-  readonly ref: Ref;
+export class ProcMonitor extends Ref implements DownTarget {
   readonly watcher: Proc;
-  /** The registered name it was made with, if any. */
-  readonly name: string | undefined;
   /** The monitored process while the watcher holds this monitor, else null. */
   target: Proc | null = null;
   prevHeld: ProcMonitor | null = null;
   nextHeld: ProcMonitor | null = null;
-  constructor(ref: Ref, watcher: Proc, name?: string) {
-    this.ref = ref;
+  constructor(watcher: Proc) {
+    super(nextRefId());
     this.watcher = watcher;
-    this.name = name;
   }
   down(target: Proc, reason: unknown): void {
     unhold(this);
-    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason, this.name, this.tag));
+    deliver(this.watcher, new DownMessage(this, target.pid, reason, this.name, this.tag));
+  }
+  /** The registered name it was made with: none here, see {@linkcode NamedProcMonitor}. */
+  get name(): string | undefined {
+    return undefined;
   }
   /** What its DOWN is tagged with: none here, see {@linkcode TaggedProcMonitor}. */
   get tag(): unknown {
@@ -783,14 +784,33 @@ export class ProcMonitor implements DownTarget {
 
 /**
  * A monitor whose DOWN carries a tag (`Process.monitor(pid, { tag })`): a
- * subclass, so untagged monitors do not pay for the field. A registry tags
- * each bucket's monitor with its name instead of keeping a ref → name map.
+ * subclass, so untagged monitors do not pay for the field (nor tagged ones
+ * for a name: JSC's objects grow by 16 bytes, and a registry tags a million).
+ * A registry tags each bucket's monitor with its name instead of keeping a
+ * ref → name map.
  */
 export class TaggedProcMonitor extends ProcMonitor {
   readonly #tag: unknown;
-  constructor(ref: Ref, watcher: Proc, name: string | undefined, tag: unknown) {
-    super(ref, watcher, name);
+  constructor(watcher: Proc, tag: unknown) {
+    super(watcher);
     this.#tag = tag;
+  }
+  override get tag(): unknown {
+    return this.#tag;
+  }
+}
+
+/** A monitor made with a registered name (and maybe a tag): its DOWN names what was monitored. */
+export class NamedProcMonitor extends ProcMonitor {
+  readonly #name: string;
+  readonly #tag: unknown;
+  constructor(watcher: Proc, name: string, tag: unknown) {
+    super(watcher);
+    this.#name = name;
+    this.#tag = tag;
+  }
+  override get name(): string {
+    return this.#name;
   }
   override get tag(): unknown {
     return this.#tag;
@@ -805,7 +825,6 @@ export function holdMonitor(m: ProcMonitor, target: Proc): void {
   m.nextHeld = head;
   if (head !== null) head.prevHeld = m;
   w.held = m;
-  m.ref._monitor = m;
 }
 
 function unhold(m: ProcMonitor): void {
@@ -816,7 +835,6 @@ function unhold(m: ProcMonitor): void {
   if (next !== null) next.prevHeld = prev;
   m.prevHeld = m.nextHeld = null;
   m.target = null;
-  m.ref._monitor = undefined;
 }
 
 /**
@@ -825,8 +843,8 @@ function unhold(m: ProcMonitor): void {
  * `watcher` holds no such monitor.
  */
 export function releaseMonitor(watcher: Proc, ref: Ref): Proc | null {
-  const m = ref._monitor;
-  if (!(m instanceof ProcMonitor) || m.watcher !== watcher) return null;
+  const m = ref;
+  if (!(m instanceof ProcMonitor) || m.watcher !== watcher || m.target === null) return null;
   const target = m.target;
   unhold(m);
   return target;
@@ -912,9 +930,8 @@ export function die(p: Proc, reason: unknown): void {
   stats.exited++;
   for (let m = p.held; m !== null;) {
     const next = m.nextHeld;
-    dropMonitor(m.target!, m.ref.id);
+    dropMonitor(m.target!, m.id);
     m.prevHeld = m.nextHeld = m.target = null;
-    m.ref._monitor = undefined;
     m = next;
   }
   p.held = null;

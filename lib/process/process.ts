@@ -55,6 +55,7 @@ import {
   linksOf,
   lookup,
   monitorsOf,
+  NamedProcMonitor,
   names,
   never,
   outsiderIsDead,
@@ -334,19 +335,23 @@ export function unlink(pid: Pid): void {
 }
 
 function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string, tag: unknown): Ref {
-  const ref = makeRef();
   // Monitoring oneself creates no monitor, as in Erlang.
-  if (caller.state === DEAD || target === caller) return ref;
+  if (caller.state === DEAD || target === caller) return makeRef();
   const name = typeof dest === "string" ? dest : undefined;
-  const m = tag === undefined ? new ProcMonitor(ref, caller, name) : new TaggedProcMonitor(ref, caller, name, tag);
+  // The monitor is its own ref.
+  const m = name !== undefined
+    ? new NamedProcMonitor(caller, name, tag)
+    : tag === undefined
+    ? new ProcMonitor(caller)
+    : new TaggedProcMonitor(caller, tag);
   if (target !== null && target.state !== DEAD) {
     holdMonitor(m, target);
-    addMonitor(target, ref.id, m);
+    addMonitor(target, m.id, m);
   } else {
     // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
     m.down(typeof dest === "string" ? nobody : { pid: dest } as Proc, "noproc");
   }
-  return ref;
+  return m;
 }
 
 /** The process behind a name nobody holds, for its DOWN. */
