@@ -72,6 +72,11 @@ interface Compiled {
   readonly cb: AnyCallbacks;
   readonly kind: string;
   readonly asyncAny: boolean;
+  /** The first element of the servers' `[tag, value]` labels (see {@linkcode GenServerProcess.setLabelTag}). */
+  readonly labelTag: string | undefined;
+  /** The untagged descriptor these share, and its tagged variants (made on first use). */
+  readonly base: Compiled;
+  variants: Map<string, Compiled> | null;
 }
 const compiled = new WeakMap<object, Map<string, Compiled>>();
 function compile(cb: AnyCallbacks, kind: string): Compiled {
@@ -80,16 +85,27 @@ function compile(cb: AnyCallbacks, kind: string): Compiled {
   let c = byKind.get(kind);
   if (c === undefined) {
     const isAsync = (f: unknown) => typeof f === "function" && f.constructor?.name === "AsyncFunction";
-    c = {
-      cb,
-      kind,
-      asyncAny: isAsync(cb.init) || isAsync(cb.handleCall) || isAsync(cb.handleCast) ||
-        isAsync(cb.handleInfo) || isAsync(cb.handleContinue) || isAsync(cb.terminate),
-    };
+    const asyncAny = isAsync(cb.init) || isAsync(cb.handleCall) || isAsync(cb.handleCast) ||
+      isAsync(cb.handleInfo) || isAsync(cb.handleContinue) || isAsync(cb.terminate);
+    c = describe(cb, kind, asyncAny, undefined, undefined);
     byKind.set(kind, c);
   }
   return c;
 }
+/** A descriptor; every one has the same fields in the same order (one shape for the hot path). */
+function describe(
+  cb: AnyCallbacks,
+  kind: string,
+  asyncAny: boolean,
+  labelTag: string | undefined,
+  base: Compiled | undefined,
+): Compiled {
+  const c = { cb, kind, asyncAny, labelTag, base: undefined as unknown as Compiled, variants: null };
+  (c as { base: Compiled }).base = base ?? c;
+  return c;
+}
+/** Distinct label tags per descriptor, past which a label is kept whole on the pid instead. */
+const MAX_LABEL_TAGS = 64;
 
 /**
  * A server's state before its `init` returned: a field's value instead of a
@@ -103,7 +119,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 /** The behaviour object plugged into a GenServer's process. */
 export class GenServerProcess implements Behaviour {
-  readonly compiled: Compiled;
+  /** What it shares with the servers of its callbacks, kind and label tag. */
+  compiled: Compiled;
   /** The callbacks' state; {@linkcode NOT_STARTED} until `init` has returned. */
   state: unknown = NOT_STARTED;
   proc!: Proc;
@@ -123,6 +140,38 @@ export class GenServerProcess implements Behaviour {
   /** The callbacks. */
   get cb(): AnyCallbacks {
     return this.compiled.cb;
+  }
+
+  /** The tag of its `[tag, value]` label, if it has one (see {@linkcode setLabelTag}). */
+  get labelTag(): string | undefined {
+    return this.compiled.labelTag;
+  }
+
+  /**
+   * Keeps the tag of a `[tag, value]` label in the descriptor this server
+   * shares with the servers of its callbacks and tag, so that the pid keeps
+   * only the value: a million buckets labelled `["bucket", name]` pay for
+   * no label array (the name is their registry's key already). Returns false
+   * (keep the label whole) past {@linkcode MAX_LABEL_TAGS} tags.
+   */
+  setLabelTag(tag: string | undefined): boolean {
+    const base = this.compiled.base;
+    if (tag === undefined) {
+      this.compiled = base;
+      return true;
+    }
+    let variant = base.variants?.get(tag);
+    if (variant === undefined) {
+      const variants = base.variants ??= new Map();
+      if (variants.size >= MAX_LABEL_TAGS) {
+        this.compiled = base;
+        return false;
+      }
+      variant = describe(base.cb, base.kind, base.asyncAny, tag, base);
+      variants.set(tag, variant);
+    }
+    this.compiled = variant;
+    return true;
   }
 
   /** True until `init` has returned: a failure then is reported to the starter. */

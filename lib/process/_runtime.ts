@@ -34,6 +34,36 @@ export interface Behaviour {
    * `from`); returns true if it told someone of the exit (a caller, a starter).
    */
   dying?(queued: unknown[] | null, from: number, reason: unknown): boolean;
+  /** The tag of the process's `[tag, value]` label when the behaviour keeps it (then the pid keeps the value). */
+  readonly labelTag?: string | undefined;
+  /** Keeps (or, with `undefined`, drops) a label's tag; false if it will not (keep the label whole). */
+  setLabelTag?(tag: string | undefined): boolean;
+}
+
+/** `p`'s label (`Process.setLabel`): on its pid, its tag (if any) on its behaviour. */
+export function labelOf(p: Proc): unknown {
+  const b = p.behaviour;
+  const tag = b === null ? undefined : b.labelTag;
+  return tag === undefined ? p.pid._label : [tag, p.pid._label];
+}
+
+/** The label of `pid`, alive or dead (a dead process's label is whole on its pid). */
+export function labelOfPid(pid: Pid): unknown {
+  const p = pid._proc as Proc | null;
+  return p === null ? pid._label : labelOf(p);
+}
+
+/** Sets `p`'s label: a `[tag, value]` label's tag goes to a behaviour that keeps tags. */
+export function setLabelOf(p: Proc, label: unknown): void {
+  const b = p.behaviour;
+  if (b !== null && b.setLabelTag !== undefined) {
+    if (Array.isArray(label) && label.length === 2 && typeof label[0] === "string" && b.setLabelTag(label[0])) {
+      p.pid._label = label[1];
+      return;
+    }
+    b.setLabelTag(undefined);
+  }
+  p.pid._label = label;
 }
 
 /** Something told when a monitored process dies. */
@@ -926,6 +956,8 @@ export function die(p: Proc, reason: unknown): void {
     if (names.get(p.name) === p) names.delete(p.name);
   }
   table.remove(p);
+  // The label outlives the process (supervisor reports name it): whole on the pid from now on.
+  if (b !== null && b.labelTag !== undefined) p.pid._label = labelOf(p);
   p.pid._proc = null;
   stats.exited++;
   for (let m = p.held; m !== null;) {

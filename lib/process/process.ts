@@ -51,6 +51,7 @@ import {
   findMatch,
   heldTargets,
   holdMonitor,
+  labelOf,
   linkProcs,
   linksOf,
   lookup,
@@ -68,6 +69,7 @@ import {
   RUNNING,
   runQueueLength,
   setCrashLogger as setRuntimeCrashLogger,
+  setLabelOf,
   stats,
   SUSPENDED,
   table,
@@ -636,7 +638,7 @@ export function info(pid: Pid): ProcessInfo | undefined {
     parent: p.parent?.pid,
     memory: 160 + qlen * 48 + linksOf(p).length * 48 + monitorsOf(p).length * 64 +
       monitors.length * 48,
-    label: p.pid._label,
+    label: labelOf(p),
   };
 }
 
@@ -666,7 +668,7 @@ export function info(pid: Pid): ProcessInfo | undefined {
  * @throws {Error} Outside a process.
  */
 export function setLabel(label: unknown): void {
-  callerOrThrow("Process.setLabel").pid._label = label;
+  setLabelOf(callerOrThrow("Process.setLabel"), label);
 }
 
 /**
@@ -719,7 +721,7 @@ function json(value: unknown): string {
  */
 export function getLabel(pid: Pid): unknown {
   const p = procOf(pid);
-  return p === null || p.state === DEAD ? undefined : p.pid._label;
+  return p === null || p.state === DEAD ? undefined : labelOf(p);
 }
 
 /**
