@@ -62,7 +62,7 @@ import {
 import * as BucketSupervisor from "./bucket_supervisor.ts";
 import * as Bucket from "./bucket.ts";
 import * as KVLog from "./kv_log.ts";
-import { replay } from "./replay.ts";
+import { replayBuckets } from "./replay.ts";
 
 /** What the registry tells the event manager, each after the table has changed. */
 export type Event = readonly ["create", string, Pid] | readonly ["exit", string, Pid];
@@ -163,10 +163,8 @@ async function restore(state: State, log: DiskLog.Log): Promise<void> {
   Ets.deleteAllObjects(state.table);
   KVLog._sweep();
   await dropOrphans(state);
-  const buckets = await replay(log);
-  const names = [...buckets.keys()];
-  const pids = Agent.startChildren(state.buckets, [...buckets.values()]);
-  buckets.clear();
+  const { names, states } = await replayBuckets(log);
+  const pids = Agent.startChildren(state.buckets, states);
   const rows: Entry[] = new Array(pids.length);
   for (let i = 0; i < pids.length; i++) {
     const pid = pids[i], name = names[i];
