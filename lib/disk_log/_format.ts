@@ -105,14 +105,6 @@ export function writeVarint(bytes: Uint8Array, at: number, n: number): number {
   return at;
 }
 
-/** A record frame found at some offset. */
-export interface Frame {
-  /** Where the payload starts. */
-  start: number;
-  /** Where the payload ends (its CRC follows: the record ends at `end + 4`). */
-  end: number;
-}
-
 /** {@linkcode frameEnd}: the record runs past the limit. */
 export const SHORT = -1;
 /** {@linkcode frameEnd}: bad length or CRC. */
@@ -150,18 +142,6 @@ export function frameEnd(bytes: Uint8Array, at: number, limit: number, maxSize: 
   }
   frameStart = p;
   return end;
-}
-
-/**
- * Reads the record at `at` of `bytes[0..limit]`: its frame, or why there is
- * no valid record there: `"short"` (the record runs past `limit`), or
- * `"bad"` (bad length or CRC).
- */
-export function readFrame(bytes: Uint8Array, at: number, limit: number, maxSize: number): Frame | "short" | "bad" {
-  const end = frameEnd(bytes, at, limit, maxSize);
-  if (end === SHORT) return "short";
-  if (end === BAD) return "bad";
-  return { start: frameStart, end };
 }
 
 /** The outcome of scanning one file's records. */

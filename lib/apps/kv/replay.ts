@@ -92,6 +92,24 @@ export async function replayBuckets(log: DiskLog.LogRef): Promise<Buckets> {
   return fold.result();
 }
 
+/**
+ * Folds payloads (a log's records, oldest first) into the buckets that exist
+ * after them: what the compactor does, with {@linkcode replayBuckets}'s fold.
+ *
+ * @example
+ * ```ts
+ * import * as KVLog from "./kv_log.ts";
+ * import { foldPayloads } from "./replay.ts";
+ * const { names } = foldPayloads([KVLog.encode({ type: "create", bucket: "a" }), KVLog.encode({ type: "drop", bucket: "a" })]);
+ * console.assert(names.length === 0);
+ * ```
+ */
+export function foldPayloads(payloads: Iterable<Uint8Array>): Buckets {
+  const fold = new Fold();
+  for (const p of payloads) fold.apply(p, 0, p.length);
+  return fold.result();
+}
+
 /** A dropped bucket's state in the fold (its name stays in the table, for a later re-creation). */
 const DROPPED = Symbol("dropped");
 
