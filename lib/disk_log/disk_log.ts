@@ -1208,6 +1208,8 @@ async function truncateAll(log: Log): Promise<void> {
   const active = log.files[log.files.length - 1];
   for (const f of log.files.slice(0, -1)) fs.unlink(f.path);
   fs.truncate(log.fd, HEADER_SIZE);
+  // What open checked is gone: records written from here on are checked when read.
+  active.checked = 0;
   await fdatasync(fs, log.fd);
   fs.syncDir(log.dir);
   log.files = [active];
