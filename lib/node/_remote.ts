@@ -46,6 +46,7 @@ import {
   nameOf,
   names,
   type Proc,
+  runAfter,
   setRemoteHooks,
 } from "../process/_runtime.ts";
 import { start as startTimer, Timer } from "../process/_timers.ts";
@@ -521,7 +522,19 @@ setRemoteHooks({
 
 // ---------------------------------------------------------------- incoming control messages
 
-wire.setControlHandler(onControl as wire.ControlHandler);
+/**
+ * Runs one control message, then at once the processes it woke (not in a later microtask): a
+ * call's reply is then queued before the socket's read callback returns, and goes out in the
+ * write at its end.
+ */
+function onControlNow(node: string, control: unknown, payload: unknown): void {
+  runAfter(runIncoming, [node, control, payload] as const);
+}
+function runIncoming([node, control, payload]: readonly [string, unknown, unknown]): void {
+  onControl(node, control, payload);
+}
+
+wire.setControlHandler(onControlNow as wire.ControlHandler);
 wire.onNodeDown(onNodeDown);
 
 /**
