@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Pid } from "../process/pid.ts";
+import type { Pid } from "../process/pid.ts";
 import { currentProc, deliver, lookup, type Proc } from "../process/_runtime.ts";
 import { ExitMessage } from "../process/messages.ts";
 import { isNormalExit } from "../process/reason.ts";
