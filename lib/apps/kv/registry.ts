@@ -62,7 +62,7 @@ import {
 import * as BucketSupervisor from "./bucket_supervisor.ts";
 import * as Bucket from "./bucket.ts";
 import * as KVLog from "./kv_log.ts";
-import { replay } from "./replay.ts";
+import { replayBuckets } from "./replay.ts";
 
 /** What the registry tells the event manager, each after the table has changed. */
 export type Event = readonly ["create", string, Pid] | readonly ["exit", string, Pid];
@@ -163,16 +163,16 @@ async function restore(state: State, log: DiskLog.Log): Promise<void> {
   Ets.deleteAllObjects(state.table);
   KVLog._sweep();
   await dropOrphans(state);
-  const buckets = await replay(log);
-  const names = [...buckets.keys()];
-  const pids = Agent.startChildren(state.buckets, [...buckets.values()]);
+  const { names, states } = await replayBuckets(log);
+  const pids = Agent.startChildren(state.buckets, states);
   const rows: Entry[] = new Array(pids.length);
   for (let i = 0; i < pids.length; i++) {
     const pid = pids[i], name = names[i];
-    KVLog._register(pid, log, name);
     watch(pid, name);
     rows[i] = [name, pid];
   }
+  // One range for them all, not a map entry per bucket (see `KVLog._registerAll`).
+  KVLog._registerAll(pids, log, names);
   // One bulk insert: about twice as fast as one insert per bucket.
   Ets.insertMany(state.table, rows);
 }
