@@ -288,7 +288,6 @@ export function startChildren<S>(
       const proc = spawnProc(supProc, "Agent", null, server);
       server.proc = proc;
       server.state = state;
-      server.starting = false;
       linkProcs(supProc, proc);
       return proc.pid;
     });

@@ -12,8 +12,10 @@
  * **Group commit.** Whatever was appended during one turn of the event loop
  * goes out in one write, after that turn (`setImmediate`). The sync policy
  * then decides when it reaches the disk: `"always"` keeps one `fdatasync` in
- * flight (the next one covers everything written meanwhile), `"everysec"`
- * runs one each second (a monotonic timer), `"no"` leaves it to the kernel.
+ * flight (what is appended meanwhile stays in the buffer; when it completes,
+ * all of that goes out in one write and the next fdatasync starts at once,
+ * before the completed one's waiters are called), `"everysec"` runs one each
+ * second (a monotonic timer), `"no"` leaves it to the kernel.
  * {@linkcode onDurable} calls back once a position is *durable*: written
  * (`"no"`, `"everysec"`) or synced (`"always"`). {@linkcode log} is the same
  * as a promise.
@@ -64,7 +66,6 @@
  *
  * @module
  */
-import { crc32 } from "node:zlib";
 import { setImmediate } from "node:timers";
 import process from "node:process";
 import * as GenServer from "../gen_server.ts";
@@ -72,6 +73,7 @@ import * as Process from "../process/process.ts";
 import type { Pid } from "../process/pid.ts";
 import type { ChildSpec } from "../supervisor/child_spec.ts";
 import { type FileSystem, nodeFileSystem } from "./fs.ts";
+import { crc32Range } from "./_crc32.ts";
 import { type BaseWritten, type CompactFn, writeBase } from "./_compact.ts";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { readlinkSync } from "node:fs";
@@ -502,6 +504,11 @@ function scheduleFlush(log: Log): void {
 
 function flushNow(log: Log): void {
   log.flushScheduled = false;
+  // Under "always" nothing is acknowledged before an fsync covers it: while
+  // one is in flight, the records wait in the buffer and go out in one write
+  // when it completes, just before the next fsync (one write per fsync, not
+  // one per turn).
+  if (log.policy === "always" && log.syncInFlight) return;
   flush(log);
 }
 
@@ -588,8 +595,15 @@ function startSync(log: Log): void {
     }
     if (target > log.synced) log.synced = target;
     log.lastSync = Date.now();
+    if (log.policy === "always") {
+      // The next fsync starts before the replies this one releases go out.
+      if (log.bufLen > 0) flush(log); // writes, then starts it
+      else if (log.written > log.synced) startSync(log);
+      release(log);
+      return;
+    }
     release(log);
-    if (log.written > log.synced && (log.policy === "always" || log.syncWaiters.length > 0)) startSync(log);
+    if (log.written > log.synced && log.syncWaiters.length > 0) startSync(log);
   });
 }
 
@@ -935,7 +949,7 @@ export function append(ref: LogRef, size: number, fill: (bytes: Uint8Array, at: 
   const p = writeVarint(buf, at0, size);
   fill(buf, p);
   const end = p + size;
-  const c = crc32(buf.subarray(at0, end)) >>> 0;
+  const c = crc32Range(buf, at0, end);
   buf[end] = c & 0xff;
   buf[end + 1] = (c >>> 8) & 0xff;
   buf[end + 2] = (c >>> 16) & 0xff;

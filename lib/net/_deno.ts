@@ -29,6 +29,7 @@ const READ_BUFFER_SIZE = 64 * 1024;
 export const COALESCE_LIMIT = 64 * 1024;
 
 const NOOP_HANDLER: TcpConnectionHandler = { data() {} };
+const NO_BYTES = new Uint8Array(0);
 
 class DenoConnection implements TcpConnection {
   handler: TcpConnectionHandler = NOOP_HANDLER;
@@ -44,6 +45,8 @@ class DenoConnection implements TcpConnection {
   #pendingHead = 0;
   #pendingBytes = 0;
   #writing = false;
+  /** The chunk being written (until its write resolves). */
+  #inFlight: Uint8Array = NO_BYTES;
   #needDrain = false;
   #closing = false;
   /** `closeWrite` was called: send the FIN once the queue is written. */
@@ -135,7 +138,7 @@ class DenoConnection implements TcpConnection {
     if (this.closed || this.#closing || this.#halfClosing || chunk.length === 0) return true;
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (!this.#writing) void this.#writeLoop();
+    if (!this.#writing) this.#startWriting();
     if (this.#pendingBytes >= this.#highWaterMark) {
       this.#needDrain = true;
       return false;
@@ -171,38 +174,58 @@ class DenoConnection implements TcpConnection {
     return chunk;
   }
 
-  async #writeLoop(): Promise<void> {
+  /** Writes the queued chunks one after the other, each once the previous one is written. */
+  #startWriting(): void {
     this.#writing = true;
-    try {
-      while (this.#pending.length > this.#pendingHead && !this.closed) {
-        const chunk = this.#nextChunk();
-        let offset = 0;
-        while (offset < chunk.length) {
-          const n = await this.#conn.write(chunk.subarray(offset));
-          offset += n;
-          this.#pendingBytes -= n;
-          if (this.closed) return;
-        }
-        if (this.#needDrain && this.#pendingBytes <= this.#lowWaterMark) {
-          this.#needDrain = false;
-          try {
-            this.handler.drain?.();
-          } catch (error) {
-            this.fail(error);
-            return;
-          }
-        }
-      }
-    } catch (error) {
-      this.#teardown(this.closed ? undefined : error);
-      return;
-    } finally {
+    this.#writeChunk(this.#nextChunk());
+  }
+
+  #writeChunk(chunk: Uint8Array): void {
+    this.#inFlight = chunk;
+    // A promise callback rather than an async loop: no coroutine per write on this hot path.
+    this.#conn.write(chunk).then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  #onWritten = (n: number): void => {
+    if (this.closed) {
       this.#writing = false;
+      return;
     }
-    if (this.closed) return;
+    this.#pendingBytes -= n;
+    const chunk = this.#inFlight;
+    if (n < chunk.length) {
+      this.#writeChunk(chunk.subarray(n));
+      return;
+    }
+    this.#inFlight = NO_BYTES;
+    if (this.#needDrain && this.#pendingBytes <= this.#lowWaterMark) {
+      this.#needDrain = false;
+      try {
+        this.handler.drain?.();
+      } catch (error) {
+        this.#writing = false;
+        this.fail(error);
+        return;
+      }
+      if (this.closed) {
+        this.#writing = false;
+        return;
+      }
+    }
+    if (this.#pending.length > this.#pendingHead) {
+      this.#writeChunk(this.#nextChunk());
+      return;
+    }
+    this.#writing = false;
     if (this.#closing) this.#teardown(undefined);
     else if (this.#halfClosing) this.#shutWrite();
-  }
+  };
+
+  #onWriteFailed = (error: unknown): void => {
+    this.#writing = false;
+    this.#inFlight = NO_BYTES;
+    this.#teardown(this.closed ? undefined : error);
+  };
 
   close(): void {
     if (this.closed || this.#closing) return;
@@ -249,6 +272,7 @@ class DenoConnection implements TcpConnection {
     this.#pending = [];
     this.#pendingHead = 0;
     this.#pendingBytes = 0;
+    this.#inFlight = NO_BYTES;
     try {
       this.#conn.close();
     } catch {

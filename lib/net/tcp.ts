@@ -54,7 +54,8 @@ export interface TcpConnection {
    * takes `bytes` and may keep a reference to it until it is sent, so the
    * caller must not change `bytes[0, length)` afterwards — unless
    * {@linkcode TcpConnection.bufferedAmount} is `0` right after the call (all
-   * of it went to the operating system, no reference was kept). For a
+   * of it went to the operating system, no reference was kept), or until it
+   * has come back to `0` (everything handed over was written). For a
    * producer that hands over large buffers (replies), so that the bytes
    * waiting for a slow reader exist once.
    *

@@ -45,6 +45,8 @@ export const OUR_FLAGS = MANDATORY_FLAGS + DFLAG_DIST_MONITOR + DFLAG_DIST_MONIT
 
 /** Control-message tag of a pass-through distribution message. */
 const PASS_THROUGH = 112;
+/** A tick: an empty packet. */
+const TICK = new Uint8Array(4);
 const HANDSHAKE_PACKET_MAX = 4096;
 
 /** Options of {@linkcode LocalNode.start}. */
@@ -75,9 +77,11 @@ export interface DistEvents {
   nodeDown(node: string, reason: string, wasUp: boolean): void;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** A byte accumulator that hands out length-prefixed packets. */
 class Packets {
-  buf: Uint8Array = new Uint8Array(0);
+  buf: Uint8Array = NO_BYTES;
   start = 0;
   /** False while `buf` is the adapter's buffer (valid during its callback only). */
   owned = true;
@@ -99,7 +103,7 @@ class Packets {
   /** Copies what is left unread: the adapters reuse their read buffers after the callback. */
   retain(): void {
     if (this.start >= this.buf.length) {
-      this.buf = new Uint8Array(0);
+      this.buf = NO_BYTES;
       this.start = 0;
     } else if (this.start > 0 || !this.owned) {
       this.buf = this.buf.slice(this.start);
@@ -170,10 +174,13 @@ class DistSocket {
   /** What the handshake waits for next. */
   expect: "status" | "challenge" | "ack" | "name" | "alive_reply" | "reply" = "name";
   /** Frames waiting for the flush at the end of this turn (one socket write per turn). */
-  out: Uint8Array[] = [];
-  outBytes = 0;
+  readonly out = new Term._FrameWriter();
   flushQueued = false;
-  /** The pending write of lazy frames only (see `sendFrame`). */
+  /** Inside `onData`: a frame sent now goes out when the read's messages are handled. */
+  reading = false;
+  /** A frame that asked for a write was sent while `reading`. */
+  flushAfterRead = false;
+  /** The pending write of lazy frames only (see `send`). */
   lazyFlush: ReturnType<typeof setImmediate> | undefined;
   readSinceTick = false;
   wroteSinceTick = false;
@@ -246,8 +253,19 @@ class DistSocket {
     if (this.phase === "closed") return;
     this.readSinceTick = true;
     this.packets.push(chunk);
-    this.readPackets();
-    this.packets.retain();
+    this.reading = true;
+    try {
+      this.readPackets();
+    } finally {
+      this.reading = false;
+      this.packets.retain();
+    }
+    // The replies of the processes these messages woke (run before the handler returned) go
+    // out in one write now rather than in a later microtask's.
+    if (this.flushAfterRead) {
+      this.flushAfterRead = false;
+      this.flush();
+    }
   }
 
   readPackets(): void {
@@ -356,25 +374,38 @@ class DistSocket {
       return;
     }
     this.readSinceTick = false;
-    if (!this.wroteSinceTick && this.out.length === 0) this.socket.write(new Uint8Array(4));
+    if (!this.wroteSinceTick && this.out.length === 0) this.socket.write(TICK);
     this.wroteSinceTick = false;
   }
 
-  /** Queues a whole frame (length prefix included); written at the end of the turn. */
   /**
-   * Queues one frame for this turn's write. A `lazy` frame (a demonitor after a call's reply)
-   * does not ask for a write of its own: it goes with the next frame to this peer (a caller
-   * calling again), or after this turn's I/O — one socket write per call instead of two.
+   * Queues one message (its control term and optional payload) for this turn's write. A `lazy`
+   * message (a demonitor after a call's reply) does not ask for a write of its own: it goes with
+   * the next message to this peer (a caller calling again), or after this turn's I/O — one socket
+   * write per call instead of two. Throws (and queues nothing) when a term cannot be encoded.
    */
-  sendFrame(frame: Uint8Array, lazy = false): void {
-    this.out.push(frame);
-    this.outBytes += frame.length;
+  send(terms: readonly Term.Term[], lazy: boolean): void {
+    this.out.append(terms, PASS_THROUGH);
+    this.scheduleFlush(lazy);
+  }
+
+  /** Queues frames already encoded (length prefix included). */
+  sendFrame(frame: Uint8Array): void {
+    this.out.appendBytes(frame);
+    this.scheduleFlush(false);
+  }
+
+  scheduleFlush(lazy: boolean): void {
     if (this.flushQueued) return;
     if (lazy) {
       this.lazyFlush ??= setImmediate(() => {
         this.lazyFlush = undefined;
         this.flush();
       });
+      return;
+    }
+    if (this.reading) {
+      this.flushAfterRead = true;
       return;
     }
     this.flushQueued = true;
@@ -387,21 +418,16 @@ class DistSocket {
       clearImmediate(this.lazyFlush);
       this.lazyFlush = undefined;
     }
-    if (this.phase !== "up" || this.out.length === 0) return;
-    let data: Uint8Array;
-    if (this.out.length === 1) data = this.out[0];
-    else {
-      data = new Uint8Array(this.outBytes);
-      let at = 0;
-      for (const f of this.out) {
-        data.set(f, at);
-        at += f.length;
-      }
-    }
-    this.out = [];
-    this.outBytes = 0;
+    const out = this.out;
+    if (this.phase !== "up" || out.length === 0) return;
     this.wroteSinceTick = true;
-    this.socket.writeOwned(data);
+    // No copy: the socket takes the buffer. If it holds on to it (Deno writes asynchronously),
+    // the writer fills its other buffer meanwhile, free once everything handed before is written.
+    const socket = this.socket;
+    const lentFree = socket.bufferedAmount === 0;
+    socket.writeOwned(out.bytes, out.length);
+    if (socket.bufferedAmount === 0) out.clear();
+    else out.handOver(lentFree);
   }
 
   close(reason: string): void {
@@ -517,14 +543,18 @@ export class LocalNode {
       if (!isNodeName(node)) return false;
       peer = this.ensurePeer(node);
     }
-    const frame = Term.encodeSequence(payload === undefined ? [control] : [control, payload], [PASS_THROUGH], 4);
+    const terms = payload === undefined ? [control] : [control, payload];
+    if (peer.state === "up") {
+      peer.conn!.send(terms, lazy);
+      return true;
+    }
+    const frame = Term.encodeSequence(terms, [PASS_THROUGH], 4);
     const len = frame.length - 4;
     frame[0] = len >>> 24;
     frame[1] = (len >>> 16) & 0xff;
     frame[2] = (len >>> 8) & 0xff;
     frame[3] = len & 0xff;
-    if (peer.state === "up") peer.conn!.sendFrame(frame, lazy);
-    else peer.queue.push(frame);
+    peer.queue.push(frame);
     return true;
   }
 

@@ -46,6 +46,7 @@ import {
   nameOf,
   names,
   type Proc,
+  runAfter,
   setRemoteHooks,
 } from "../process/_runtime.ts";
 import { start as startTimer, Timer } from "../process/_timers.ts";
@@ -320,7 +321,6 @@ class InMonitor implements DownTarget {
   id = 0;
   target: Proc | null = null;
   constructor(
-    readonly key: string,
     readonly node: string,
     readonly watcherW: ErlPid,
     /** The target as the peer named it (pid or name atom): the MONITOR_P_EXIT names it so. */
@@ -328,19 +328,72 @@ class InMonitor implements DownTarget {
     readonly ref: unknown,
   ) {}
   down(_target: Proc, reason: unknown): void {
-    if (inbound.get(this.key) !== this) return;
-    inbound.delete(this.key);
+    if (!inbound.delete(this)) return;
     io.send(this.node, [MONITOR_P_EXIT, this.targetW, this.watcherW, this.ref, reasonToTerm(reason)]);
   }
 }
 
-/** Peers' monitors of local processes, by node and ref. */
-const inbound = new Map<string, InMonitor>();
-
-function refKey(node: string, ref: unknown): string {
-  if (ref instanceof ErlRef) return `${node}|${ref.creation}|${ref.ids.join(".")}`;
-  return `${node}|${String(ref)}`;
+/**
+ * Peers' monitors of local processes, by node and ref. A call's monitor comes and goes with
+ * every call from another node, so no key is built per lookup: entries are numbered by the ref's
+ * first two words (exact: 18 + 32 bits), and the node, creation and other words compared.
+ */
+class InboundMonitors {
+  #slots = new Map<number, InMonitor | InMonitor[]>();
+  size = 0;
+  static #slot(ref: unknown): number {
+    return ref instanceof ErlRef && ref.ids.length >= 2 ? ref.ids[0] + ref.ids[1] * 0x40000 : -1;
+  }
+  static #same(m: InMonitor, node: string, ref: unknown): boolean {
+    const a = m.ref;
+    if (m.node !== node) return false;
+    if (!(a instanceof ErlRef) || !(ref instanceof ErlRef)) return a === ref;
+    if (a.creation !== ref.creation || nodeName(a.node) !== nodeName(ref.node)) return false;
+    const x = a.ids, y = ref.ids;
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  get(node: string, ref: unknown): InMonitor | undefined {
+    const at = this.#slots.get(InboundMonitors.#slot(ref));
+    if (at === undefined) return undefined;
+    if (!Array.isArray(at)) return InboundMonitors.#same(at, node, ref) ? at : undefined;
+    return at.find((m) => InboundMonitors.#same(m, node, ref));
+  }
+  /** Adds `m` (replacing an entry for the same node and ref). */
+  add(m: InMonitor): void {
+    const old = this.get(m.node, m.ref);
+    if (old !== undefined) this.delete(old);
+    const key = InboundMonitors.#slot(m.ref);
+    const at = this.#slots.get(key);
+    if (at === undefined) this.#slots.set(key, m);
+    else if (Array.isArray(at)) at.push(m);
+    else this.#slots.set(key, [at, m]);
+    this.size++;
+  }
+  /** Removes `m` itself; false when it is not there. */
+  delete(m: InMonitor): boolean {
+    const key = InboundMonitors.#slot(m.ref);
+    const at = this.#slots.get(key);
+    if (at === m) this.#slots.delete(key);
+    else if (Array.isArray(at) && at.includes(m)) {
+      if (at.length === 2) this.#slots.set(key, at[0] === m ? at[1] : at[0]);
+      else at.splice(at.indexOf(m), 1);
+    } else return false;
+    this.size--;
+    return true;
+  }
+  /** Every entry (a snapshot: deleting while iterating is fine). */
+  values(): InMonitor[] {
+    const out: InMonitor[] = [];
+    for (const at of this.#slots.values()) {
+      if (Array.isArray(at)) out.push(...at);
+      else out.push(at);
+    }
+    return out;
+  }
 }
+const inbound = new InboundMonitors();
 
 /** What a local process holds across nodes; dropped at its death (one exit hook). */
 class ProcRemote {
@@ -521,7 +574,19 @@ setRemoteHooks({
 
 // ---------------------------------------------------------------- incoming control messages
 
-wire.setControlHandler(onControl as wire.ControlHandler);
+/**
+ * Runs one control message, then at once the processes it woke (not in a later microtask): a
+ * call's reply is then queued before the socket's read callback returns, and goes out in the
+ * write at its end.
+ */
+function onControlNow(node: string, control: unknown, payload: unknown): void {
+  runAfter(runIncoming, [node, control, payload] as const);
+}
+function runIncoming([node, control, payload]: readonly [string, unknown, unknown]): void {
+  onControl(node, control, payload);
+}
+
+wire.setControlHandler(onControlNow as wire.ControlHandler);
 wire.onNodeDown(onNodeDown);
 
 /**
@@ -586,9 +651,9 @@ function onControl(node: string, control: unknown, payload: unknown): void {
     case MONITOR_P:
       return incomingMonitor(node, control[1] as ErlPid, control[2], control[3]);
     case DEMONITOR_P: {
-      const m = inbound.get(refKey(node, control[3]));
+      const m = inbound.get(node, control[3]);
       if (m === undefined) return;
-      inbound.delete(m.key);
+      inbound.delete(m);
       if (m.target !== null) dropMonitor(m.target, m.id);
       return;
     }
@@ -731,10 +796,10 @@ function incomingMonitor(node: string, fromW: ErlPid, targetW: unknown, ref: unk
     io.send(node, [MONITOR_P_EXIT, targetW, fromW, ref, NOPROC]);
     return;
   }
-  const m = new InMonitor(refKey(node, ref), node, fromW, targetW, ref);
+  const m = new InMonitor(node, fromW, targetW, ref);
   m.id = nextRefId();
   m.target = p;
-  inbound.set(m.key, m);
+  inbound.add(m);
   addMonitor(p, m.id, m);
 }
 
@@ -764,9 +829,9 @@ function onNodeDown(node: string, _reason: unknown): void {
       deliver(m.watcher, new DownMessage(m.ref, m.target as Pid, "noconnection"));
     }
   }
-  for (const [key, m] of inbound) {
+  for (const m of inbound.values()) {
     if (m.node !== node) continue;
-    inbound.delete(key);
+    inbound.delete(m);
     if (m.target !== null) dropMonitor(m.target, m.id);
   }
   const broken: Array<[Proc, RemotePid]> = [];

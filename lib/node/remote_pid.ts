@@ -51,15 +51,26 @@ export class RemotePid extends Pid {
    * ```
    */
   static of(node: string, id: number, serial: number, creation: number): RemotePid {
+    // The pids of the last few messages (a caller calling again): no key to build.
+    const slot = (id ^ (serial << 7) ^ creation) & (RECENT_SIZE - 1);
+    const last = recent[slot];
+    if (
+      last !== undefined && last.id === id && last.serial === serial && last.creation === creation && last.node === node
+    ) return last;
     const key = `${node}\0${id}.${serial}.${creation}`;
-    const held = interned.get(key)?.deref();
-    if (held !== undefined) return held;
-    const pid = new RemotePid(node, id, serial, creation);
-    interned.set(key, new WeakRef(pid));
-    forget.register(pid, key);
+    let pid = interned.get(key)?.deref();
+    if (pid === undefined) {
+      pid = new RemotePid(node, id, serial, creation);
+      interned.set(key, new WeakRef(pid));
+      forget.register(pid, key);
+    }
+    recent[slot] = pid;
     return pid;
   }
 }
+
+const RECENT_SIZE = 64;
+const recent: (RemotePid | undefined)[] = new Array(RECENT_SIZE).fill(undefined);
 
 const interned = new Map<string, WeakRef<RemotePid>>();
 const forget = new FinalizationRegistry<string>((key) => {

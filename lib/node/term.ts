@@ -815,6 +815,68 @@ function giveBack(w: Writer): void {
   if (w.buf.length <= 1 << 16) spareWriter = w;
 }
 
+/**
+ * @ignore For lib/node/_dist.ts: one connection's outgoing distribution frames (a 4-byte length,
+ * the `prefix` byte, then each term with its version byte), encoded back to back into one
+ * growable buffer, so a turn's messages cost neither a buffer each nor a copy to join them.
+ * Two buffers take turns: one may be held by the socket (being written) while the other fills.
+ */
+export class _FrameWriter {
+  #w = new Writer(FRAME_BUFFER_SIZE);
+  /** The buffer handed to the socket last, reusable once the socket has written it. */
+  #lent: Writer | null = null;
+  /** The buffer; its first {@linkcode _FrameWriter.length} bytes are the frames. */
+  get bytes(): Uint8Array {
+    return this.#w.buf;
+  }
+  /** Bytes written since the last {@linkcode _FrameWriter.clear} or {@linkcode _FrameWriter.handOver}. */
+  get length(): number {
+    return this.#w.pos;
+  }
+  /** Appends one frame; a term that cannot be encoded throws and leaves the writer as it was. */
+  append(terms: readonly Term[], prefix: number): void {
+    const w = this.#w;
+    const start = w.pos;
+    try {
+      w.ensure(5);
+      w.pos += 4;
+      w.buf[w.pos++] = prefix;
+      for (let i = 0; i < terms.length; i++) {
+        w.u8(VERSION);
+        writeTop(w, terms[i]);
+      }
+    } catch (e) {
+      w.pos = start;
+      throw e;
+    }
+    w.view.setUint32(start, w.pos - start - 4);
+  }
+  /** Appends bytes already framed. */
+  appendBytes(b: Uint8Array): void {
+    this.#w.bytes(b);
+  }
+  /** Empties the writer, keeping its buffer (the socket took the bytes at once, or copied them). */
+  clear(): void {
+    this.#w.pos = 0;
+    if (this.#w.buf.length > FRAME_BUFFER_MAX) this.#w = new Writer(FRAME_BUFFER_SIZE);
+  }
+  /**
+   * Empties the writer after its buffer was handed to the socket (which may hold it until
+   * written), and takes the other buffer if `lentFree` (the socket has written all it held
+   * before), else a new one.
+   */
+  handOver(lentFree: boolean): void {
+    const handed = this.#w;
+    const next = lentFree ? this.#lent : null;
+    this.#w = next ?? new Writer(FRAME_BUFFER_SIZE);
+    this.#w.pos = 0;
+    this.#lent = handed.buf.length > FRAME_BUFFER_MAX ? null : handed;
+  }
+}
+const FRAME_BUFFER_SIZE = 512;
+/** A frame buffer grown past this (a large message) is not kept. */
+const FRAME_BUFFER_MAX = 1 << 16;
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 

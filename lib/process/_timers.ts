@@ -3,13 +3,16 @@
  * has one). Timers of the same duration expire in the order they were made,
  * so each distinct duration keeps a FIFO lane with at most one host timer.
  * Cancelling is O(1): the entry is marked and skipped later; a lane compacts
- * itself when dead entries dominate, and drops its host timer when nothing
- * live is left, so an idle program can exit.
+ * itself when dead entries dominate. When nothing live is left its host timer
+ * is unref'd, so an idle program can exit, and kept, so back-to-back calls
+ * (each adding and cancelling one timer) reuse it; it is dropped when it fires
+ * with nothing live.
  *
  * @module
  */
 
-import { setImmediate } from "node:timers";
+// node:timers' timers: they have `ref`/`unref` on every runtime (Deno's global `setTimeout` gives a number).
+import { clearTimeout, setTimeout } from "node:timers";
 
 /**
  * A scheduled action. Subclasses override `fire` (a call's `From` is one, so a
@@ -27,6 +30,14 @@ export class Timer {
     const lane = this.lane;
     if (lane === null) return false;
     this.lane = null;
+    // The newest entry (a call answered before the next one starts, nested
+    // calls answered innermost first) leaves the lane at once: a cancelled
+    // entry left for the next compaction keeps what it references (a call's
+    // request, its promise) alive long enough to outlive young collections,
+    // and the holes it leaves in old blocks are never given back.
+    const entries = lane.entries;
+    let last = entries.length - 1;
+    while (last >= lane.head && entries[last].lane !== lane) entries.length = last--;
     if (--lane.live === 0) lane.idleSoon();
     return true;
   }
@@ -54,25 +65,22 @@ export class Lane {
   live = 0;
   compactAt = 1024;
   handle: ReturnType<typeof setTimeout> | undefined = undefined;
-  idleCheck = false;
+  /** The host timer is unref'd: nothing live waits on it. */
+  idle = false;
   constructor(ms: number) {
     this.ms = ms;
   }
   /**
-   * Nothing live is left: release the host timer on the next macrotask turn,
-   * once the current burst of work is over. Not at once, so back-to-back calls (each adding and
-   * cancelling one timer) reuse one host timer instead of arming and clearing
-   * one per call.
+   * Nothing live is left: the host timer stops holding the program open, but
+   * stays armed (not cleared), so that back-to-back calls (each adding and
+   * cancelling one timer) reuse it instead of arming and clearing one per
+   * call — or scheduling a check per call. It is dropped when it fires idle.
    */
   idleSoon(): void {
-    if (this.idleCheck) return;
-    this.idleCheck = true;
-    setImmediate(this.checkIdle);
+    if (this.idle || this.handle === undefined) return;
+    this.idle = true;
+    this.handle.unref();
   }
-  checkIdle = (): void => {
-    this.idleCheck = false;
-    if (this.live === 0) this.reset();
-  };
   add(t: Timer): void {
     t.deadline = performance.now() + this.ms;
     t.lane = this;
@@ -81,6 +89,10 @@ export class Lane {
     entries.push(t);
     if (entries.length >= this.compactAt) this.compact();
     if (this.handle === undefined) this.arm(this.ms);
+    else if (this.idle) {
+      this.idle = false;
+      this.handle.ref();
+    }
   }
   /** Drops cancelled entries; amortised O(1) per add. */
   compact(): void {
@@ -92,11 +104,13 @@ export class Lane {
     this.compactAt = Math.max(1024, kept.length * 2);
   }
   arm(delay: number): void {
+    this.idle = false;
     this.handle = setTimeout(this.onTimeout, delay < 0 ? 0 : delay);
   }
   reset(): void {
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handle = undefined;
+    this.idle = false;
     this.entries = [];
     this.head = 0;
     this.live = 0;
@@ -105,6 +119,7 @@ export class Lane {
   }
   onTimeout = (): void => {
     this.handle = undefined;
+    this.idle = false;
     const t0 = performance.now();
     const entries = this.entries;
     while (this.head < entries.length) {

@@ -207,17 +207,33 @@ function putStr(bytes: Uint8Array, at: number, s: string, wide: boolean): number
   return at;
 }
 
+// The record being appended, for `fillRecord`: set just before `DiskLog.append`
+// calls it (synchronously), so the hot path makes no closure per record.
+let recordType = 0, recordWide = false, recordA = "", recordB: string | undefined, recordC: string | undefined;
+
+function fillRecord(bytes: Uint8Array, at: number): void {
+  const wide = recordWide;
+  bytes[at++] = wide ? recordType | WIDE : recordType;
+  at = putStr(bytes, at, recordA, wide);
+  if (recordB !== undefined) at = putStr(bytes, at, recordB, wide);
+  if (recordC !== undefined) putStr(bytes, at, recordC, wide);
+}
+
 /** Appends one record of `type` with up to three strings; returns its end position. */
 function appendRecord(log: DiskLog.Log, type: number, a: string, b?: string, c?: string): number {
   const wide = !(isNarrow(a) && (b === undefined || isNarrow(b)) && (c === undefined || isNarrow(c)));
   const size = 1 + strSize(a, wide) + (b === undefined ? 0 : strSize(b, wide)) +
     (c === undefined ? 0 : strSize(c, wide));
-  return DiskLog.append(log, size, (bytes, at) => {
-    bytes[at++] = wide ? type | WIDE : type;
-    at = putStr(bytes, at, a, wide);
-    if (b !== undefined) at = putStr(bytes, at, b, wide);
-    if (c !== undefined) putStr(bytes, at, c, wide);
-  });
+  recordType = type;
+  recordWide = wide;
+  recordA = a;
+  recordB = b;
+  recordC = c;
+  const end = DiskLog.append(log, size, fillRecord);
+  // Keep no strings alive past the call (a throw before the fill leaves them until the next record).
+  recordA = "";
+  recordB = recordC = undefined;
+  return end;
 }
 
 /** @ignore Logs a bucket's creation. */
