@@ -43,8 +43,9 @@ export function canCollectGarbage(): boolean {
  * Runs a full, synchronous garbage collection and hands the memory it frees
  * back to the operating system, where the runtime offers that (Bun:
  * `Bun.gc(true)`; elsewhere the global `gc` of `--expose-gc`). It stops
- * everything while it runs, about 1.5 ms per megabyte of live heap on Bun
- * (0.6-1.7 s with a million buckets): call it when nothing is waiting.
+ * everything while it runs, about 2 ms per MiB of live heap on Bun (1-1.7 s
+ * with a million buckets, on a shared 2-core machine): call it when nothing
+ * is waiting.
  *
  * @example
  * ```ts

@@ -618,8 +618,9 @@ function startIdleSweeper(state: ServerState): Pid {
  * returns the freed memory to the operating system. Bun's collector would do
  * a full collection on its own only many seconds later: after making a
  * million buckets, this brings the RSS down from about 1.2 GB to what they
- * need a second after the burst. The pause (about 1 s with a million
- * buckets) falls when no client is waiting, at most once per growth step.
+ * need a second after the burst. The pause (1-1.7 s with a million buckets)
+ * falls when no client has sent anything for a period, at most once per
+ * growth step; a request arriving during it waits.
  */
 function startIdleCollector(state: ServerState): Pid {
   const period = state.idleCollect * 1000;
