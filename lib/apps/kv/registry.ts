@@ -164,7 +164,8 @@ async function restore(state: State, log: DiskLog.Log): Promise<void> {
   KVLog._sweep();
   await dropOrphans(state);
   const { names, states } = await replayBuckets(log);
-  const pids = Agent.startChildren(state.buckets, states);
+  // Labelled as `create` labels a bucket (`bucket "shopping"` in the Observer and in reports).
+  const pids = Agent.startChildren(state.buckets, states, { label: (i) => ["bucket", names[i]] });
   // One range for them all, not a map entry per bucket (see `KVLog._registerAll`).
   KVLog._registerAll(pids, log, names);
   // Bulk inserts (about twice as fast as one insert per bucket), in batches:
