@@ -73,6 +73,7 @@ import * as Process from "../process/process.ts";
 import type { Pid } from "../process/pid.ts";
 import type { ChildSpec } from "../supervisor/child_spec.ts";
 import { type FileSystem, nodeFileSystem } from "./fs.ts";
+import { crc32Range } from "./_crc32.ts";
 import { type BaseWritten, type CompactFn, writeBase } from "./_compact.ts";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { readlinkSync } from "node:fs";
@@ -80,7 +81,6 @@ import { setPriority } from "node:os";
 export { type FileSystem, FsError, MemoryFileSystem, nodeFileSystem } from "./fs.ts";
 import {
   BAD,
-  crc,
   decodeHeader,
   encodeHeader,
   frameEnd,
@@ -949,7 +949,7 @@ export function append(ref: LogRef, size: number, fill: (bytes: Uint8Array, at: 
   const p = writeVarint(buf, at0, size);
   fill(buf, p);
   const end = p + size;
-  const c = crc(buf, at0, end);
+  const c = crc32Range(buf, at0, end);
   buf[end] = c & 0xff;
   buf[end + 1] = (c >>> 8) & 0xff;
   buf[end + 2] = (c >>> 16) & 0xff;
