@@ -63,13 +63,20 @@ export type AnyCallbacks = Callbacks<any, any>;
 
 /**
  * What a server shares with every other server of its callbacks and kind:
- * its kind, and whether any callback is `async` (computed once per callbacks
- * object). One field per server instead of two: a million agents are
- * buckets, and a server object one field smaller is 32 bytes smaller on JSC.
+ * the callbacks, its kind, and whether any callback is `async` (computed once
+ * per callbacks object). One field per server instead of three: a million
+ * agents are buckets, and every field counts (JSC's object sizes step by 16
+ * bytes: six fields take 64, seven or eight 80).
  */
 interface Compiled {
+  readonly cb: AnyCallbacks;
   readonly kind: string;
   readonly asyncAny: boolean;
+  /** The first element of the servers' `[tag, value]` labels (see {@linkcode GenServerProcess.setLabelTag}). */
+  readonly labelTag: string | undefined;
+  /** The untagged descriptor these share, and its tagged variants (made on first use). */
+  readonly base: Compiled;
+  variants: Map<string, Compiled> | null;
 }
 const compiled = new WeakMap<object, Map<string, Compiled>>();
 function compile(cb: AnyCallbacks, kind: string): Compiled {
@@ -78,15 +85,33 @@ function compile(cb: AnyCallbacks, kind: string): Compiled {
   let c = byKind.get(kind);
   if (c === undefined) {
     const isAsync = (f: unknown) => typeof f === "function" && f.constructor?.name === "AsyncFunction";
-    c = {
-      kind,
-      asyncAny: isAsync(cb.init) || isAsync(cb.handleCall) || isAsync(cb.handleCast) ||
-        isAsync(cb.handleInfo) || isAsync(cb.handleContinue) || isAsync(cb.terminate),
-    };
+    const asyncAny = isAsync(cb.init) || isAsync(cb.handleCall) || isAsync(cb.handleCast) ||
+      isAsync(cb.handleInfo) || isAsync(cb.handleContinue) || isAsync(cb.terminate);
+    c = describe(cb, kind, asyncAny, undefined, undefined);
     byKind.set(kind, c);
   }
   return c;
 }
+/** A descriptor; every one has the same fields in the same order (one shape for the hot path). */
+function describe(
+  cb: AnyCallbacks,
+  kind: string,
+  asyncAny: boolean,
+  labelTag: string | undefined,
+  base: Compiled | undefined,
+): Compiled {
+  const c = { cb, kind, asyncAny, labelTag, base: undefined as unknown as Compiled, variants: null };
+  (c as { base: Compiled }).base = base ?? c;
+  return c;
+}
+/** Distinct label tags per descriptor, past which a label is kept whole on the pid instead. */
+const MAX_LABEL_TAGS = 64;
+
+/**
+ * A server's state before its `init` returned: a field's value instead of a
+ * `starting` flag, one field fewer per server.
+ */
+const NOT_STARTED: unique symbol = Symbol("not started");
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
@@ -94,15 +119,14 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 /** The behaviour object plugged into a GenServer's process. */
 export class GenServerProcess implements Behaviour {
-  readonly cb: AnyCallbacks;
-  readonly compiled: Compiled;
-  state: unknown = undefined;
+  /** What it shares with the servers of its callbacks, kind and label tag. */
+  compiled: Compiled;
+  /** The callbacks' state; {@linkcode NOT_STARTED} until `init` has returned. */
+  state: unknown = NOT_STARTED;
   proc!: Proc;
   timer: Timer | null = null;
   /** The call being handled right now, until it is answered or held. */
   inflight: From<any> | null = null;
-  /** True until `init` has returned: a failure then is reported to the starter. */
-  starting = true;
   /**
    * The parent, whose exit signal stops a trapping server: the starter of
    * `startLink`. A server from `start` is its own parent, as in OTP, so an
@@ -110,8 +134,49 @@ export class GenServerProcess implements Behaviour {
    */
   parent: Proc | null = null;
   constructor(cb: AnyCallbacks, kind: string) {
-    this.cb = cb;
     this.compiled = compile(cb, kind);
+  }
+
+  /** The callbacks. */
+  get cb(): AnyCallbacks {
+    return this.compiled.cb;
+  }
+
+  /** The tag of its `[tag, value]` label, if it has one (see {@linkcode setLabelTag}). */
+  get labelTag(): string | undefined {
+    return this.compiled.labelTag;
+  }
+
+  /**
+   * Keeps the tag of a `[tag, value]` label in the descriptor this server
+   * shares with the servers of its callbacks and tag, so that the pid keeps
+   * only the value: a million buckets labelled `["bucket", name]` pay for
+   * no label array (the name is their registry's key already). Returns false
+   * (keep the label whole) past {@linkcode MAX_LABEL_TAGS} tags.
+   */
+  setLabelTag(tag: string | undefined): boolean {
+    const base = this.compiled.base;
+    if (tag === undefined) {
+      this.compiled = base;
+      return true;
+    }
+    let variant = base.variants?.get(tag);
+    if (variant === undefined) {
+      const variants = base.variants ??= new Map();
+      if (variants.size >= MAX_LABEL_TAGS) {
+        this.compiled = base;
+        return false;
+      }
+      variant = describe(base.cb, base.kind, base.asyncAny, tag, base);
+      variants.set(tag, variant);
+    }
+    this.compiled = variant;
+    return true;
+  }
+
+  /** True until `init` has returned: a failure then is reported to the starter. */
+  get starting(): boolean {
+    return this.state === NOT_STARTED;
   }
 
   /** Kind shown by introspection ("GenServer", "Agent", ...). */
@@ -121,8 +186,9 @@ export class GenServerProcess implements Behaviour {
 
   /** Calls a callback; async ones run in the process's async context so `self()` holds after `await`. */
   invoke(fn: (...args: any[]) => unknown, a: unknown, b?: unknown, c?: unknown): unknown {
-    if (this.compiled.asyncAny) return als.run(this.proc, () => fn.call(this.cb, a, b, c));
-    return fn.call(this.cb, a, b, c);
+    const compiled = this.compiled;
+    if (compiled.asyncAny) return als.run(this.proc, () => fn.call(compiled.cb, a, b, c));
+    return fn.call(compiled.cb, a, b, c);
   }
 
   handle(msg: unknown): unknown {
@@ -130,7 +196,7 @@ export class GenServerProcess implements Behaviour {
       this.timer.cancel();
       this.timer = null;
     }
-    const cb = this.cb;
+    const cb = this.compiled.cb;
     try {
       if (msg instanceof SystemMessage) {
         if (msg instanceof CallMessage) {
@@ -228,7 +294,7 @@ export class GenServerProcess implements Behaviour {
       return undefined;
     }
     if (x !== null && typeof x === "object" && "continue" in x) {
-      const cb = this.cb;
+      const cb = this.compiled.cb;
       if (cb.handleContinue === undefined) {
         return this.crash(new Error(`GenServer ${this.proc.pid} returned a continue but has no handleContinue`));
       }
@@ -280,7 +346,6 @@ export class GenServerProcess implements Behaviour {
       if (Array.isArray(r)) {
         if (r[0] === "ok" && (r.length === 2 || r.length === 3)) {
           this.state = r[1];
-          this.starting = false;
           resolve(proc.pid);
           return r.length === 3 ? this.extra(r[2]) : undefined;
         }

@@ -45,7 +45,7 @@
  *
  * @module
  */
-import { makeRef, type Pid, type Ref } from "./process/pid.ts";
+import type { Pid, Ref } from "./process/pid.ts";
 import {
   addMonitor,
   als,
@@ -230,12 +230,11 @@ function find(st: ManagerState, id: HandlerId): Entry | undefined {
 
 /** Monitors `pid` on behalf of the manager process. */
 function monitorFrom(proc: Proc, pid: Pid): Ref {
-  const ref = makeRef();
   const target = lookup(pid);
-  const m = new ProcMonitor(ref, proc);
+  const m = new ProcMonitor(proc);
   if (target !== null && target.alive) holdMonitor(m, target);
-  addMonitor(target, ref.id, m);
-  return ref;
+  addMonitor(target, m.id, m);
+  return m;
 }
 
 /** Removes a monitor and any DOWN it already queued. */

@@ -8,7 +8,11 @@
  *
  * ```sh
  * node_modules/.bin/bun scripts/bucket_memory.ts --buckets 1000000 --runtime bun,deno
+ * node_modules/.bin/bun scripts/bucket_memory.ts --runtime bun --serve "--idle-gc 0 --log-level info"
  * ```
+ *
+ * `--serve` passes further flags to `kv serve` (by default it collects
+ * garbage once idle a second after its memory grew: `--idle-gc 1`).
  *
  * @module
  */
@@ -27,6 +31,8 @@ const buckets = Number(option("--buckets", "1000000"));
 const runtimes = option("--runtime", "bun").split(",");
 /** Seconds of idling after the buckets are made, RSS sampled every 100 ms (the lowest is reported). */
 const settle = Number(option("--settle", "10"));
+/** Further `kv serve` flags, space-separated. */
+const serveFlags = option("--serve", "").split(" ").filter((flag) => flag !== "");
 /** Requests in flight per write; replies are counted, not kept. */
 const WINDOW = 2000;
 
@@ -73,7 +79,7 @@ function pipeline(port: number, count: number, line: (i: number) => string, repl
 
 const rows: string[] = [];
 for (const runtime of runtimes) {
-  const server = await startKvServer(runtime);
+  const server = await startKvServer(runtime, serveFlags);
   // Settle start-up allocations before the baseline.
   await pipeline(server.port, 1000, (i) => `GET none k${i}\r\n`, 1);
   const before = rss(server.pid);

@@ -1,7 +1,7 @@
 // The logger (levels, handler, throttle) and the supervisor reports written through it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DynamicSupervisor, Logger, Process, Supervisor } from "../mod.ts";
+import { DynamicSupervisor, GenServer, Logger, Process, Supervisor } from "../mod.ts";
 
 /** Captures log lines until `restore` is called; `next(re)` waits for a line matching `re`. */
 function capture() {
@@ -99,6 +99,40 @@ test("a supervisor that gives up says so; a dynamic child is named by its label"
     Process.exit(pid!, "kill");
     const dynLine = await log.next(/child job 42/);
     assert.match(dynLine, new RegExp(`child job 42 ${pid} exited: killed; not restarted \\(temporary\\)$`));
+    await DynamicSupervisor.stop(dyn);
+  } finally {
+    log.restore();
+  }
+});
+
+test("a server's [tag, value] label reads back whole (alive, in info, after its death in the report); other labels too", async () => {
+  const log = capture();
+  try {
+    const dyn = await DynamicSupervisor.startLink();
+    const start = (label: unknown) =>
+      DynamicSupervisor.startChild(dyn, {
+        id: "server",
+        restart: "temporary",
+        start: () => GenServer.startLink({ init: () => (Process.setLabel(label), ["ok", null]) }, null),
+      }) as Promise<Process.Pid>;
+    const bucket = await start(["bucket", "shopping"]);
+    const other = await start(["bucket", "fruit"]);
+    assert.deepEqual(Process.getLabel(bucket), ["bucket", "shopping"]);
+    assert.deepEqual(Process.info(other)!.label, ["bucket", "fruit"]);
+    // Any other shape is kept as it is.
+    for (const label of ["acceptor", ["job", 1, 2], [7, "x"], { n: 1 }]) {
+      const pid = await start(label);
+      assert.deepEqual(Process.getLabel(pid), label);
+      await DynamicSupervisor.terminateChild(dyn, pid);
+    }
+    // More distinct tags than a descriptor keeps: the rest are kept whole, and read back the same.
+    const many: Process.Pid[] = [];
+    for (let i = 0; i < 70; i++) many.push(await start([`tag${i}`, i]));
+    for (let i = 0; i < 70; i++) assert.deepEqual(Process.getLabel(many[i]), [`tag${i}`, i]);
+    Process.exit(bucket, "kill");
+    const line = await log.next(/bucket "shopping"/);
+    assert.match(line, new RegExp(`child bucket "shopping" ${bucket} exited: killed`));
+    assert.deepEqual(Process.getLabel(other), ["bucket", "fruit"], "a sibling's label is its own");
     await DynamicSupervisor.stop(dyn);
   } finally {
     log.restore();

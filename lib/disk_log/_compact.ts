@@ -8,9 +8,8 @@
  *
  * @module
  */
-import { crc32 } from "node:zlib";
 import type { FileSystem } from "./fs.ts";
-import { decodeHeader, HEADER_SIZE, readFrame, varintSize, writeVarint } from "./_format.ts";
+import { crc, decodeHeader, frameEnd, frameStart, HEADER_SIZE, SHORT, varintSize, writeVarint } from "./_format.ts";
 
 /** Folds a log's records into fewer, with the same replay. */
 export type CompactFn = (records: Iterable<Uint8Array>) => Iterable<Uint8Array>;
@@ -48,10 +47,10 @@ function* records(fs: FileSystem, files: readonly string[], maxSize: number): Ge
     if (typeof h === "string") throw new Error(`${file}: bad header (${h})`);
     let at = HEADER_SIZE;
     while (at < bytes.length) {
-      const r = readFrame(bytes, at, bytes.length, maxSize);
-      if (typeof r === "string") throw new Error(`${file}: ${r} record at offset ${at}`);
-      yield bytes.subarray(r.start, r.end);
-      at = r.end + 4;
+      const end = frameEnd(bytes, at, bytes.length, maxSize);
+      if (end < 0) throw new Error(`${file}: ${end === SHORT ? "short" : "bad"} record at offset ${at}`);
+      yield bytes.subarray(frameStart, end);
+      at = end + 4;
     }
   }
 }
@@ -99,7 +98,7 @@ export async function writeBase(
       const p = writeVarint(buf, len, payload.length);
       buf.set(payload, p);
       const end = p + payload.length;
-      const c = crc32(buf.subarray(len, end)) >>> 0;
+      const c = crc(buf, len, end);
       buf[end] = c & 0xff;
       buf[end + 1] = (c >>> 8) & 0xff;
       buf[end + 2] = (c >>> 16) & 0xff;

@@ -56,3 +56,4 @@ export {
   text,
 } from "./http.ts";
 export { detectRuntime, type Runtime, runtime } from "./runtime.ts";
+export { canCollectGarbage, collectGarbage } from "./memory.ts";

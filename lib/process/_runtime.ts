@@ -12,7 +12,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Pid, type Ref } from "./pid.ts";
+import { nextRefId, Pid, Ref } from "./pid.ts";
 import { DownMessage, ExitMessage } from "./messages.ts";
 import { setImmediate } from "node:timers";
 import type { Timer } from "./_timers.ts";
@@ -34,6 +34,36 @@ export interface Behaviour {
    * `from`); returns true if it told someone of the exit (a caller, a starter).
    */
   dying?(queued: unknown[] | null, from: number, reason: unknown): boolean;
+  /** The tag of the process's `[tag, value]` label when the behaviour keeps it (then the pid keeps the value). */
+  readonly labelTag?: string | undefined;
+  /** Keeps (or, with `undefined`, drops) a label's tag; false if it will not (keep the label whole). */
+  setLabelTag?(tag: string | undefined): boolean;
+}
+
+/** `p`'s label (`Process.setLabel`): on its pid, its tag (if any) on its behaviour. */
+export function labelOf(p: Proc): unknown {
+  const b = p.behaviour;
+  const tag = b === null ? undefined : b.labelTag;
+  return tag === undefined ? p.pid._label : [tag, p.pid._label];
+}
+
+/** The label of `pid`, alive or dead (a dead process's label is whole on its pid). */
+export function labelOfPid(pid: Pid): unknown {
+  const p = pid._proc as Proc | null;
+  return p === null ? pid._label : labelOf(p);
+}
+
+/** Sets `p`'s label: a `[tag, value]` label's tag goes to a behaviour that keeps tags. */
+export function setLabelOf(p: Proc, label: unknown): void {
+  const b = p.behaviour;
+  if (b !== null && b.setLabelTag !== undefined) {
+    if (Array.isArray(label) && label.length === 2 && typeof label[0] === "string" && b.setLabelTag(label[0])) {
+      p.pid._label = label[1];
+      return;
+    }
+    b.setLabelTag(undefined);
+  }
+  p.pid._label = label;
 }
 
 /** Something told when a monitored process dies. */
@@ -720,7 +750,7 @@ export class OneMonitor {
 export type InlineMonitor = OneMonitor | ProcMonitor;
 
 function inlineId(m: InlineMonitor): number {
-  return m instanceof ProcMonitor ? m.ref.id : m.id;
+  return m.id;
 }
 
 function inlineWho(m: InlineMonitor): DownTarget {
@@ -729,7 +759,7 @@ function inlineWho(m: InlineMonitor): DownTarget {
 
 function putMonitor(p: Proc, id: number, who: DownTarget): void {
   const m = p.monitors;
-  if (m === null) p.monitors = who instanceof ProcMonitor && who.ref.id === id ? who : new OneMonitor(id, who);
+  if (m === null) p.monitors = who instanceof ProcMonitor && who.id === id ? who : new OneMonitor(id, who);
   else if (!(m instanceof Map)) p.monitors = new Map([[inlineId(m), inlineWho(m)], [id, who]]);
   else m.set(id, who);
 }
@@ -739,8 +769,7 @@ export function dropMonitor(p: Proc, id: number): boolean {
   const m = p.monitors;
   if (m === null) return false;
   if (m instanceof Map) return m.delete(id);
-  // A call's monitor (a OneMonitor) is the hot case: test it first.
-  if ((m instanceof OneMonitor ? m.id : m.ref.id) !== id) return false;
+  if (m.id !== id) return false;
   p.monitors = null;
   return true;
 }
@@ -752,28 +781,30 @@ export function monitorsOf(p: Proc): DownTarget[] {
 }
 
 /**
- * A process-to-process monitor: tells the watcher with a DOWN message. While
- * active it is also on its watcher's list of held monitors (intrusive, as a
- * registry holding a million monitors would otherwise pay a Map entry for
- * each), and its ref points back at it, for `demonitor`.
+ * A process-to-process monitor: tells the watcher with a DOWN message. It is
+ * its own {@linkcode Ref} (the one `Process.monitor` returns and its DOWN
+ * carries), saving a separate ref object per monitor. While active it is also
+ * on its watcher's list of held monitors (intrusive, as a registry holding a
+ * million monitors would otherwise pay a Map entry for each); `demonitor`
+ * finds it from the ref itself.
  */
-export class ProcMonitor implements DownTarget {
-  readonly ref: Ref;
+export class ProcMonitor extends Ref implements DownTarget {
   readonly watcher: Proc;
-  /** The registered name it was made with, if any. */
-  readonly name: string | undefined;
   /** The monitored process while the watcher holds this monitor, else null. */
   target: Proc | null = null;
   prevHeld: ProcMonitor | null = null;
   nextHeld: ProcMonitor | null = null;
-  constructor(ref: Ref, watcher: Proc, name?: string) {
-    this.ref = ref;
+  constructor(watcher: Proc) {
+    super(nextRefId());
     this.watcher = watcher;
-    this.name = name;
   }
   down(target: Proc, reason: unknown): void {
     unhold(this);
-    deliver(this.watcher, new DownMessage(this.ref, target.pid, reason, this.name, this.tag));
+    deliver(this.watcher, new DownMessage(this, target.pid, reason, this.name, this.tag));
+  }
+  /** The registered name it was made with: none here, see {@linkcode NamedProcMonitor}. */
+  get name(): string | undefined {
+    return undefined;
   }
   /** What its DOWN is tagged with: none here, see {@linkcode TaggedProcMonitor}. */
   get tag(): unknown {
@@ -783,14 +814,33 @@ export class ProcMonitor implements DownTarget {
 
 /**
  * A monitor whose DOWN carries a tag (`Process.monitor(pid, { tag })`): a
- * subclass, so untagged monitors do not pay for the field. A registry tags
- * each bucket's monitor with its name instead of keeping a ref → name map.
+ * subclass, so untagged monitors do not pay for the field (nor tagged ones
+ * for a name: JSC's objects grow by 16 bytes, and a registry tags a million).
+ * A registry tags each bucket's monitor with its name instead of keeping a
+ * ref → name map.
  */
 export class TaggedProcMonitor extends ProcMonitor {
   readonly #tag: unknown;
-  constructor(ref: Ref, watcher: Proc, name: string | undefined, tag: unknown) {
-    super(ref, watcher, name);
+  constructor(watcher: Proc, tag: unknown) {
+    super(watcher);
     this.#tag = tag;
+  }
+  override get tag(): unknown {
+    return this.#tag;
+  }
+}
+
+/** A monitor made with a registered name (and maybe a tag): its DOWN names what was monitored. */
+export class NamedProcMonitor extends ProcMonitor {
+  readonly #name: string;
+  readonly #tag: unknown;
+  constructor(watcher: Proc, name: string, tag: unknown) {
+    super(watcher);
+    this.#name = name;
+    this.#tag = tag;
+  }
+  override get name(): string {
+    return this.#name;
   }
   override get tag(): unknown {
     return this.#tag;
@@ -805,7 +855,6 @@ export function holdMonitor(m: ProcMonitor, target: Proc): void {
   m.nextHeld = head;
   if (head !== null) head.prevHeld = m;
   w.held = m;
-  m.ref._monitor = m;
 }
 
 function unhold(m: ProcMonitor): void {
@@ -816,7 +865,6 @@ function unhold(m: ProcMonitor): void {
   if (next !== null) next.prevHeld = prev;
   m.prevHeld = m.nextHeld = null;
   m.target = null;
-  m.ref._monitor = undefined;
 }
 
 /**
@@ -825,8 +873,8 @@ function unhold(m: ProcMonitor): void {
  * `watcher` holds no such monitor.
  */
 export function releaseMonitor(watcher: Proc, ref: Ref): Proc | null {
-  const m = ref._monitor;
-  if (!(m instanceof ProcMonitor) || m.watcher !== watcher) return null;
+  const m = ref;
+  if (!(m instanceof ProcMonitor) || m.watcher !== watcher || m.target === null) return null;
   const target = m.target;
   unhold(m);
   return target;
@@ -908,13 +956,14 @@ export function die(p: Proc, reason: unknown): void {
     if (names.get(p.name) === p) names.delete(p.name);
   }
   table.remove(p);
+  // The label outlives the process (supervisor reports name it): whole on the pid from now on.
+  if (b !== null && b.labelTag !== undefined) p.pid._label = labelOf(p);
   p.pid._proc = null;
   stats.exited++;
   for (let m = p.held; m !== null;) {
     const next = m.nextHeld;
-    dropMonitor(m.target!, m.ref.id);
+    dropMonitor(m.target!, m.id);
     m.prevHeld = m.nextHeld = m.target = null;
-    m.ref._monitor = undefined;
     m = next;
   }
   p.held = null;

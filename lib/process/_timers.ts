@@ -29,6 +29,14 @@ export class Timer {
     const lane = this.lane;
     if (lane === null) return false;
     this.lane = null;
+    // The newest entry (a call answered before the next one starts, nested
+    // calls answered innermost first) leaves the lane at once: a cancelled
+    // entry left for the next compaction keeps what it references (a call's
+    // request, its promise) alive long enough to outlive young collections,
+    // and the holes it leaves in old blocks are never given back.
+    const entries = lane.entries;
+    let last = entries.length - 1;
+    while (last >= lane.head && entries[last].lane !== lane) entries.length = last--;
     if (--lane.live === 0) lane.idleSoon();
     return true;
   }

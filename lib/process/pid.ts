@@ -74,8 +74,6 @@ let nextRef = 1;
 export class Ref {
   /** A number unique to this reference. */
   readonly id: number;
-  /** @ignore The active local monitor this ref names, for `demonitor`. */
-  _monitor: unknown = undefined;
   /** @ignore */
   constructor(id: number) {
     this.id = id;

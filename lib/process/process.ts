@@ -51,10 +51,12 @@ import {
   findMatch,
   heldTargets,
   holdMonitor,
+  labelOf,
   linkProcs,
   linksOf,
   lookup,
   monitorsOf,
+  NamedProcMonitor,
   names,
   never,
   outsiderIsDead,
@@ -67,6 +69,7 @@ import {
   RUNNING,
   runQueueLength,
   setCrashLogger as setRuntimeCrashLogger,
+  setLabelOf,
   stats,
   SUSPENDED,
   table,
@@ -334,19 +337,23 @@ export function unlink(pid: Pid): void {
 }
 
 function monitorFrom(caller: Proc, target: Proc | null, dest: Pid | string, tag: unknown): Ref {
-  const ref = makeRef();
   // Monitoring oneself creates no monitor, as in Erlang.
-  if (caller.state === DEAD || target === caller) return ref;
+  if (caller.state === DEAD || target === caller) return makeRef();
   const name = typeof dest === "string" ? dest : undefined;
-  const m = tag === undefined ? new ProcMonitor(ref, caller, name) : new TaggedProcMonitor(ref, caller, name, tag);
+  // The monitor is its own ref.
+  const m = name !== undefined
+    ? new NamedProcMonitor(caller, name, tag)
+    : tag === undefined
+    ? new ProcMonitor(caller)
+    : new TaggedProcMonitor(caller, tag);
   if (target !== null && target.state !== DEAD) {
     holdMonitor(m, target);
-    addMonitor(target, ref.id, m);
+    addMonitor(target, m.id, m);
   } else {
     // The DOWN names what was monitored: the dead pid, or the name (OTP's `{Name, Node}`).
     m.down(typeof dest === "string" ? nobody : { pid: dest } as Proc, "noproc");
   }
-  return ref;
+  return m;
 }
 
 /** The process behind a name nobody holds, for its DOWN. */
@@ -631,7 +638,7 @@ export function info(pid: Pid): ProcessInfo | undefined {
     parent: p.parent?.pid,
     memory: 160 + qlen * 48 + linksOf(p).length * 48 + monitorsOf(p).length * 64 +
       monitors.length * 48,
-    label: p.pid._label,
+    label: labelOf(p),
   };
 }
 
@@ -661,7 +668,7 @@ export function info(pid: Pid): ProcessInfo | undefined {
  * @throws {Error} Outside a process.
  */
 export function setLabel(label: unknown): void {
-  callerOrThrow("Process.setLabel").pid._label = label;
+  setLabelOf(callerOrThrow("Process.setLabel"), label);
 }
 
 /**
@@ -714,7 +721,7 @@ function json(value: unknown): string {
  */
 export function getLabel(pid: Pid): unknown {
   const p = procOf(pid);
-  return p === null || p.state === DEAD ? undefined : p.pid._label;
+  return p === null || p.state === DEAD ? undefined : labelOf(p);
 }
 
 /**

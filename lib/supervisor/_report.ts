@@ -8,7 +8,7 @@
 
 import * as Logger from "../logger.ts";
 import type { Pid } from "../process/pid.ts";
-import type { Proc } from "../process/_runtime.ts";
+import { labelOfPid, type Proc } from "../process/_runtime.ts";
 import { formatLabel } from "../process/process.ts";
 import { formatReason, isNormalExit } from "../process/reason.ts";
 
@@ -35,7 +35,7 @@ export function reportChildExit(
 ): void {
   if (isNormalExit(reason) || !Logger.enabled("error")) return;
   Logger.error(() => {
-    const label = pid._label;
+    const label = labelOfPid(pid);
     const who = [id === undefined ? undefined : String(id), label === undefined ? undefined : formatLabel(label), pid]
       .filter((x) => x !== undefined).join(" ");
     return `supervisor ${sup.name ?? sup.pid}: child ${who} exited: ${oneLine(reason)}; ${action()}`;

@@ -226,6 +226,42 @@ describe("DiskLog", () => {
     await DiskLog.close(log);
   });
 
+  it("under always, records appended while an fsync is in flight go out in one write when it completes", async () => {
+    const fs = new MemoryFileSystem();
+    const held: (() => void)[] = [];
+    const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always" });
+    const file = DiskLog.info(log).files.at(-1)!.path;
+    fs.defer = (fn) => held.push(fn); // fdatasync completes only when the test says
+    const first = DiskLog.alog(log, enc("first"));
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    while (held.length === 0) await turn();
+    const sizeAtFsync = fs.size(file);
+    assert.equal(log.written, first);
+    // Appended over several turns while that fsync is in flight: nothing is written yet.
+    const later: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      later.push(DiskLog.alog(log, enc(`later ${i}`)));
+      await turn();
+    }
+    assert.equal(fs.size(file), sizeAtFsync, "no write while the fsync is in flight");
+    assert.equal(log.written, first);
+    let firstDone = false, laterDone = false;
+    DiskLog.onDurable(log, first, () => firstDone = true);
+    DiskLog.onDurable(log, later[2], () => laterDone = true);
+    held.shift()!();
+    // It completed: the later records went out in one write and the next fsync is in flight.
+    assert.ok(firstDone, "the first record's waiter is released");
+    assert.equal(log.written, later[2]);
+    assert.ok(fs.size(file) > sizeAtFsync);
+    assert.equal(held.length, 1, "the next fsync started");
+    assert.ok(!laterDone, "the later records wait for their own fsync");
+    fs.defer = (fn) => queueMicrotask(fn);
+    held.shift()!();
+    assert.ok(laterDone);
+    assert.deepEqual(await readAll(log), ["first", "later 0", "later 1", "later 2"]);
+    await DiskLog.close(log);
+  });
+
   it("truncate empties the log; bad options are refused", async () => {
     const fs = new MemoryFileSystem();
     const name = fresh();

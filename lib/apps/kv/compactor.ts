@@ -21,34 +21,19 @@
  * @module
  */
 import { DiskLog } from "../../../mod.ts";
-import { decode, encode } from "./kv_log.ts";
+import { encode } from "./kv_log.ts";
+import { Single } from "./bucket.ts";
+import { foldPayloads } from "./replay.ts";
 
 /** Yields the compacted records of `records`. */
 export function* compact(records: Iterable<Uint8Array>): Generator<Uint8Array> {
-  const buckets = new Map<string, Map<string, string>>();
-  for (const payload of records) {
-    const r = decode(payload);
-    switch (r.type) {
-      case "create":
-        if (!buckets.has(r.bucket)) buckets.set(r.bucket, new Map());
-        break;
-      case "put": {
-        let b = buckets.get(r.bucket);
-        if (b === undefined) buckets.set(r.bucket, b = new Map());
-        b.set(r.key, r.value);
-        break;
-      }
-      case "delete":
-        buckets.get(r.bucket)?.delete(r.key);
-        break;
-      case "drop":
-        buckets.delete(r.bucket);
-        break;
-    }
-  }
-  for (const [bucket, pairs] of buckets) {
+  // Replay's fold: records parsed in place, buckets found by a typed-array hash of their bytes.
+  const { names, states } = foldPayloads(records);
+  for (let i = 0; i < names.length; i++) {
+    const bucket = names[i], s = states[i];
     yield encode({ type: "create", bucket });
-    for (const [key, value] of pairs) yield encode({ type: "put", bucket, key, value });
+    if (s instanceof Single) yield encode({ type: "put", bucket, key: s.key, value: s.value });
+    else if (s !== null) { for (const [key, value] of s) yield encode({ type: "put", bucket, key, value }); }
   }
 }
 

@@ -77,8 +77,35 @@ export interface DurableBucket {
   readonly name: string;
 }
 
-/** Durable buckets by pid id (filled by the registry). */
+/** Durable buckets by pid id (filled by the registry), except those of a {@linkcode RestoredRange}. */
 const durable = new Map<number, DurableBucket>();
+
+/**
+ * Buckets restored at once (`Registry` on start): their pids have consecutive
+ * ids, so their names sit in one array by `id - first` instead of a million
+ * map entries and records. A bucket's record is made on its first write.
+ */
+class RestoredRange {
+  /** Buckets of the range still registered. */
+  live: number;
+  constructor(
+    readonly log: DiskLog.Log,
+    readonly first: number,
+    readonly entries: (string | DurableBucket | undefined)[],
+  ) {
+    this.live = entries.length;
+  }
+}
+const ranges: RestoredRange[] = [];
+
+/** The range `id` falls in, or undefined. */
+function rangeOf(id: number): RestoredRange | undefined {
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i];
+    if (id >= r.first && id < r.first + r.entries.length) return r;
+  }
+  return undefined;
+}
 
 /**
  * The log and name of the bucket `pid`, if it belongs to a durable tree.
@@ -91,7 +118,14 @@ const durable = new Map<number, DurableBucket>();
  * ```
  */
 export function durableOf(pid: Pid): DurableBucket | undefined {
-  return durable.get(pid.id);
+  const id = pid.id;
+  const r = ranges.length === 0 ? undefined : rangeOf(id);
+  if (r === undefined) return durable.get(id);
+  const e = r.entries[id - r.first];
+  if (typeof e !== "string") return e;
+  const d = { log: r.log, name: e };
+  r.entries[id - r.first] = d;
+  return d;
 }
 
 /** @ignore The registry marks a bucket durable (before publishing it). */
@@ -100,16 +134,44 @@ export function _register(pid: Pid, log: DiskLog.Log, name: string): void {
 }
 
 /**
+ * @ignore The registry marks restored buckets durable: `pids[i]` is named
+ * `names[i]` (the array is kept). One range when the ids are consecutive (a
+ * bulk start makes them so), else one entry each.
+ */
+export function _registerAll(pids: readonly Pid[], log: DiskLog.Log, names: string[]): void {
+  if (pids.length === 0) return;
+  const first = pids[0].id;
+  let consecutive = pids.length === names.length;
+  for (let i = 1; consecutive && i < pids.length; i++) consecutive = pids[i].id === first + i;
+  if (consecutive && rangeOf(first) === undefined && rangeOf(first + pids.length - 1) === undefined) {
+    ranges.push(new RestoredRange(log, first, names));
+    return;
+  }
+  for (let i = 0; i < pids.length; i++) _register(pids[i], log, names[i]);
+}
+
+/**
  * @ignore Forgets the buckets of logs that are closed or failed (their trees
  * stopped without a registry to see the buckets go); run on each restore.
  */
 export function _sweep(): void {
   for (const [id, d] of durable) if (DiskLog.whereis(d.log.name) !== d.log) durable.delete(id);
+  for (let i = ranges.length - 1; i >= 0; i--) {
+    if (DiskLog.whereis(ranges[i].log.name) !== ranges[i].log) ranges.splice(i, 1);
+  }
 }
 
 /** @ignore The registry forgets a bucket. */
 export function _unregister(pid: Pid): void {
-  durable.delete(pid.id);
+  const id = pid.id;
+  const r = ranges.length === 0 ? undefined : rangeOf(id);
+  if (r === undefined) {
+    durable.delete(id);
+    return;
+  }
+  if (r.entries[id - r.first] === undefined) return;
+  r.entries[id - r.first] = undefined;
+  if (--r.live === 0) ranges.splice(ranges.indexOf(r), 1);
 }
 
 function isNarrow(s: string): boolean {
@@ -145,17 +207,33 @@ function putStr(bytes: Uint8Array, at: number, s: string, wide: boolean): number
   return at;
 }
 
+// The record being appended, for `fillRecord`: set just before `DiskLog.append`
+// calls it (synchronously), so the hot path makes no closure per record.
+let recordType = 0, recordWide = false, recordA = "", recordB: string | undefined, recordC: string | undefined;
+
+function fillRecord(bytes: Uint8Array, at: number): void {
+  const wide = recordWide;
+  bytes[at++] = wide ? recordType | WIDE : recordType;
+  at = putStr(bytes, at, recordA, wide);
+  if (recordB !== undefined) at = putStr(bytes, at, recordB, wide);
+  if (recordC !== undefined) putStr(bytes, at, recordC, wide);
+}
+
 /** Appends one record of `type` with up to three strings; returns its end position. */
 function appendRecord(log: DiskLog.Log, type: number, a: string, b?: string, c?: string): number {
   const wide = !(isNarrow(a) && (b === undefined || isNarrow(b)) && (c === undefined || isNarrow(c)));
   const size = 1 + strSize(a, wide) + (b === undefined ? 0 : strSize(b, wide)) +
     (c === undefined ? 0 : strSize(c, wide));
-  return DiskLog.append(log, size, (bytes, at) => {
-    bytes[at++] = wide ? type | WIDE : type;
-    at = putStr(bytes, at, a, wide);
-    if (b !== undefined) at = putStr(bytes, at, b, wide);
-    if (c !== undefined) putStr(bytes, at, c, wide);
-  });
+  recordType = type;
+  recordWide = wide;
+  recordA = a;
+  recordB = b;
+  recordC = c;
+  const end = DiskLog.append(log, size, fillRecord);
+  // Keep no strings alive past the call (a throw before the fill leaves them until the next record).
+  recordA = "";
+  recordB = recordC = undefined;
+  return end;
 }
 
 /** @ignore Logs a bucket's creation. */
@@ -219,15 +297,23 @@ export class BadRecord extends Error {
 
 let viewOf: ArrayBufferLike | undefined;
 let view: Buffer | undefined;
+/** The array `_latin1` last read, and where it starts in `view`. */
+let lastArray: Uint8Array | undefined;
+let lastOffset = 0;
 
 /** @ignore `bytes[start..end]` as a binary string (one char per byte). */
 export function _latin1(bytes: Uint8Array, start: number, end: number): string {
-  // A replay's payloads are views into one chunk: one Buffer view per chunk, not per string.
-  if (bytes.buffer !== viewOf || view === undefined) {
-    viewOf = bytes.buffer;
-    view = Buffer.from(bytes.buffer);
+  // A replay reads a chunk's strings off one array, the compactor off views into one buffer:
+  // one Buffer view per buffer, not per string, and `.buffer` (a getter) read once per array.
+  if (bytes !== lastArray || view === undefined) {
+    if (bytes.buffer !== viewOf || view === undefined) {
+      viewOf = bytes.buffer;
+      view = Buffer.from(bytes.buffer);
+    }
+    lastArray = bytes;
+    lastOffset = bytes.byteOffset;
   }
-  return view.toString("latin1", bytes.byteOffset + start, bytes.byteOffset + end);
+  return view.toString("latin1", lastOffset + start, lastOffset + end);
 }
 
 /** @ignore Reads strings off a payload. */

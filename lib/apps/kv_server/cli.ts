@@ -4,7 +4,7 @@
  * ```sh
  * kv serve [--host H] [--port P] [--max-line BYTES] [--max-connections N]
  *          [--high-water BYTES] [--low-water BYTES] [--output-limit BYTES]
- *          [--idle-timeout SECONDS] [--drain-timeout SECONDS] [--log-level LEVEL]
+ *          [--idle-timeout SECONDS] [--idle-gc SECONDS] [--drain-timeout SECONDS] [--log-level LEVEL]
  *          [--dir DIR [--appendfsync always|everysec|no] [--repair truncate]]
  *          [--name NAME@HOST --cookie COOKIE --routes 'a-m=foo@host,n-z=bar@host']
  * kv --help
@@ -72,6 +72,8 @@ Options of serve:
   --low-water BYTES       unsent reply bytes at which it resumes (default ${Server.DEFAULT_LOW_WATER_MARK})
   --output-limit BYTES    unsent reply bytes past which a client is disconnected (default ${Server.DEFAULT_OUTPUT_LIMIT})
   --idle-timeout SECONDS  close a connection after SECONDS without a request (default 0: never)
+  --idle-gc SECONDS       idle that long after memory grew by 64 MiB, collect garbage and return it to the system
+                          (Bun; default ${Server.DEFAULT_IDLE_COLLECT}; 0: never)
   --drain-timeout SECONDS on SIGINT/SIGTERM, how long connections get to be answered (default ${Server.DEFAULT_DRAIN_TIMEOUT})
   --log-level LEVEL       error, warning, notice, info, debug or none (default ${Logger.DEFAULT_LEVEL})
   --dir DIR               keep the data in an append-only log in DIR (default: in memory only)
@@ -154,7 +156,7 @@ function integer(name: string, text: string | undefined, min: number, max: numbe
  *
  * assert.deepEqual(parseArgs(["serve", "--port", "0", "--max-line=100"], {}), {
  *   command: "serve",
- *   options: { hostname: "127.0.0.1", port: 0, maxLineLength: 100, maxConnections: 10000 },
+ *   options: { idleCollect: 1, hostname: "127.0.0.1", port: 0, maxLineLength: 100, maxConnections: 10000 },
  * });
  * assert.equal(parseArgs(["serve"], { PORT: "5050" }).command, "serve");
  * assert.deepEqual(parseArgs(["--version"], {}), { command: "version" });
@@ -215,6 +217,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
       case "--low-water":
       case "--output-limit":
       case "--idle-timeout":
+      case "--idle-gc":
       case "--drain-timeout":
       case "--log-level":
         extra.set(name, takeValue());
@@ -295,6 +298,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
     return value;
   };
   const idleTimeout = seconds("--idle-timeout");
+  const idleCollect = seconds("--idle-gc") ?? Server.DEFAULT_IDLE_COLLECT;
   const drainTimeout = seconds("--drain-timeout");
   const processFlags: ProcessFlags = {
     ...(logLevel === undefined ? {} : { logLevel: logLevel as Logger.Level | "none" }),
@@ -317,6 +321,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
       ...(lowWater === undefined ? {} : { lowWaterMark: lowWater }),
       ...(extra.has("--output-limit") ? { outputLimit: bytes("--output-limit") } : {}),
       ...(idleTimeout === undefined ? {} : { idleTimeout }),
+      idleCollect,
       hostname: host ?? Server.DEFAULT_HOSTNAME,
       port: portText === undefined || (port === undefined && portText === "")
         ? Server.DEFAULT_PORT

@@ -146,9 +146,14 @@ export class RegistryStore implements KvStore<Pid> {
     // Durable: no reply leaves before every record it could have observed is
     // durable (written; synced under "always"). While the disk is full, the
     // changes answer ERROR and reads go on without waiting.
-    const replies = this.#executeMany(commands, (late) => whenDurable(log, late, done), onError);
-    if (replies === undefined || log.durable >= log.appended || log.full) return replies;
-    whenDurable(log, replies, done);
+    const gate = ReplyGate.take(log, done);
+    const replies = this.#executeMany(commands, gate.late, onError);
+    if (replies === undefined) return undefined; // the gate gets them
+    if (log.durable >= log.appended || log.full) {
+      gate.release();
+      return replies;
+    }
+    gate.hold(replies);
     return undefined;
   }
 
@@ -166,13 +171,60 @@ export class RegistryStore implements KvStore<Pid> {
   }
 }
 
-/** Passes `replies` on once the log is durable up to what was appended so far; `ERROR` if it fails first. */
-function whenDurable(log: Log, replies: Reply[], done: (replies: Reply[]) => void): void {
-  if (log.durable >= log.appended || log.full) {
-    done(replies);
-    return;
+/** Gates not in use, for reuse: the durable hot path then allocates no closure per read. */
+const gates: ReplyGate[] = [];
+const GATE_POOL_LIMIT = 1024;
+const NO_REPLIES: Reply[] = [];
+
+/**
+ * Holds one batch's replies until the log is durable up to what was
+ * appended when they were made (every record they could have observed);
+ * `ERROR` for all of them if the log fails first.
+ */
+class ReplyGate {
+  #log: Log | undefined;
+  #done: ((replies: Reply[]) => void) | undefined;
+  #replies: Reply[] = NO_REPLIES;
+
+  static take(log: Log, done: (replies: Reply[]) => void): ReplyGate {
+    const gate = gates.pop() ?? new ReplyGate();
+    gate.#log = log;
+    gate.#done = done;
+    return gate;
   }
-  onDurable(log, log.appended, (error) => done(error === undefined ? replies : replies.fill(ERROR)));
+
+  /** The store's callback for replies made later. */
+  readonly late = (replies: Reply[]): void => {
+    const log = this.#log!;
+    if (log.durable >= log.appended || log.full) this.#pass(replies);
+    else this.hold(replies);
+  };
+
+  /** Waits for the log, then passes `replies` on. */
+  hold(replies: Reply[]): void {
+    const log = this.#log!;
+    this.#replies = replies;
+    onDurable(log, log.appended, this.#durable);
+  }
+
+  readonly #durable = (error?: unknown): void => {
+    const replies = this.#replies;
+    this.#pass(error === undefined ? replies : replies.fill(ERROR));
+  };
+
+  #pass(replies: Reply[]): void {
+    const done = this.#done!;
+    // Back in the pool first: `done` may start the next batch, which takes a gate.
+    this.release();
+    done(replies);
+  }
+
+  release(): void {
+    this.#log = undefined;
+    this.#done = undefined;
+    this.#replies = NO_REPLIES;
+    if (gates.length < GATE_POOL_LIMIT) gates.push(this);
+  }
 }
 
 /**

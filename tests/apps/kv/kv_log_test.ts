@@ -116,6 +116,42 @@ describe("durable KV tree", () => {
     await Supervisor.stop(again.sup);
   });
 
+  it("restored buckets log under their own names; one killed after a restore stays dead", async () => {
+    const fs = new DiskLog.MemoryFileSystem();
+    const t = await durableTree(fs);
+    const { registry, table } = t.names;
+    for (const name of ["shopping", "__proto__", "killed", "other"]) {
+      await Bucket.put(await Registry.create(registry, name), "milk", name);
+    }
+    await Supervisor.stop(t.sup);
+
+    const second = await durableTree(fs, "always", t.prefix);
+    // Restored in bulk: each knows its name and log without an entry of its own.
+    for (const name of ["shopping", "__proto__", "killed", "other"]) {
+      const pid = Registry.lookup(table, name)!;
+      assert.equal(KVLog.durableOf(pid)?.name, name);
+      assert.equal(KVLog.durableOf(pid)?.log, DiskLog.whereis(t.names.log));
+      // ...and is labelled as a created bucket is (the Observer shows `bucket "shopping"`).
+      assert.deepEqual(Process.getLabel(pid), ["bucket", name]);
+    }
+    await Bucket.put(Registry.lookup(table, "shopping")!, "eggs", "12");
+    await Bucket.del(Registry.lookup(table, "other")!, "milk");
+    const killed = Registry.lookup(table, "killed")!;
+    const exited = exitOf(t.names.events, "killed");
+    Process.exit(killed, "kill");
+    await exited;
+    assert.equal(KVLog.durableOf(killed), undefined);
+    await Supervisor.stop(second.sup);
+
+    const third = await durableTree(fs, "always", t.prefix);
+    assert.deepEqual(await contents(table), {
+      shopping: { milk: "shopping", eggs: "12" },
+      ["__proto__"]: { milk: "__proto__" },
+      other: {},
+    });
+    await Supervisor.stop(third.sup);
+  });
+
   it("a failed fsync crashes the log; the tree rebuilds the buckets from the file", async () => {
     const fs = new DiskLog.MemoryFileSystem();
     const t = await durableTree(fs, "always");

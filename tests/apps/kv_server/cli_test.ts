@@ -5,10 +5,16 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { cliCommand, Client, runCommand, RUNTIME, spawnServe } from "../../_kv_server_helpers.ts";
 import { parseArgs, USAGE, VERSION } from "../../../lib/apps/kv_server/cli.ts";
-import { DEFAULT_MAX_CONNECTIONS } from "../../../lib/apps/kv_server/server.ts";
+import { DEFAULT_IDLE_COLLECT, DEFAULT_MAX_CONNECTIONS } from "../../../lib/apps/kv_server/server.ts";
 
 test("parseArgs: defaults, PORT, options in both spellings, and errors", () => {
-  const defaults = { hostname: "127.0.0.1", port: 4040, maxLineLength: 65536, maxConnections: DEFAULT_MAX_CONNECTIONS };
+  const defaults = {
+    idleCollect: DEFAULT_IDLE_COLLECT,
+    hostname: "127.0.0.1",
+    port: 4040,
+    maxLineLength: 65536,
+    maxConnections: DEFAULT_MAX_CONNECTIONS,
+  };
   assert.deepEqual(parseArgs(["serve"], {}), { command: "serve", options: defaults });
   assert.deepEqual(parseArgs(["serve"], { PORT: "5050" }), { command: "serve", options: { ...defaults, port: 5050 } });
   assert.deepEqual(parseArgs(["serve"], { PORT: "" }), { command: "serve", options: defaults });
@@ -19,7 +25,7 @@ test("parseArgs: defaults, PORT, options in both spellings, and errors", () => {
   });
   assert.deepEqual(
     parseArgs(["serve", "--host=0.0.0.0", "--port=1", "--max-line", "10", "--max-connections=3"], {}),
-    { command: "serve", options: { hostname: "0.0.0.0", port: 1, maxLineLength: 10, maxConnections: 3 } },
+    { command: "serve", options: { ...defaults, hostname: "0.0.0.0", port: 1, maxLineLength: 10, maxConnections: 3 } },
   );
   assert.deepEqual(parseArgs(["--help"], {}), { command: "help" });
   assert.deepEqual(parseArgs(["serve", "--help"], {}), { command: "help" });
@@ -144,5 +150,10 @@ test("parseArgs: the operating flags, and their errors", () => {
   assert.throws(() => parseArgs(["serve", "--low-water", "2000000"], {}), /--low-water \(2000000\) must be below/);
   assert.throws(() => parseArgs(["serve", "--log-level", "loud"], {}), /--log-level must be one of/);
   assert.throws(() => parseArgs(["serve", "--idle-timeout", "soon"], {}), /--idle-timeout must be a number/);
+  assert.equal(parsed.options.idleCollect, 1, "kv serve collects when idle by default");
+  const noCollect = parseArgs(["serve", "--idle-gc", "0"], {});
+  assert.ok(noCollect.command === "serve");
+  assert.equal(noCollect.options.idleCollect, 0);
+  assert.throws(() => parseArgs(["serve", "--idle-gc", "-1"], {}), /--idle-gc must be a number of seconds/);
   assert.throws(() => parseArgs(["serve", "--output-limit", "0"], {}), /--output-limit must be an integer/);
 });

@@ -17,6 +17,8 @@ import * as Registry from "../../../lib/apps/kv/registry.ts";
 import * as KVSupervisor from "../../../lib/apps/kv/kv_supervisor.ts";
 import { RegistryStore, registryStore } from "../../../lib/apps/kv_server/kv_store.ts";
 import { BucketBatch } from "../../../lib/apps/kv_server/_bucket_ops.ts";
+import { MapStore } from "../../../lib/apps/kv_server/map_store.ts";
+import { canCollectGarbage, collectGarbage } from "../../../lib/net/mod.ts";
 import {
   type Command,
   EMPTY_OK,
@@ -196,6 +198,20 @@ test("a port in use fails the start; startLink validates its options", async () 
   await assert.rejects(Server.startLink({ port: 70000 }), RangeError);
   await assert.rejects(Server.startLink({ port: 0, maxConnections: 0 }), RangeError);
   await assert.rejects(Server.startLink({ port: 0, maxLineLength: -1 }), RangeError);
+  await assert.rejects(Server.startLink({ port: 0, idleCollect: -1 }), /idleCollect must be a number of seconds/);
+});
+
+test("the idle collector runs under the server only when asked for and the runtime can collect", async () => {
+  const ids = async (sup: Pid) => (await Supervisor.whichChildren(sup)).map((c) => c.id);
+  const store = new MapStore();
+  const plain = await Server.startLink({ port: 0, store });
+  assert.ok(!(await ids(plain)).includes("KVServer.IdleCollector"), "off by default in the library");
+  await Server.stop(plain);
+  const collecting = await Server.startLink({ port: 0, store, idleCollect: 0.05 });
+  assert.equal((await ids(collecting)).includes("KVServer.IdleCollector"), canCollectGarbage());
+  await Server.stop(collecting);
+  // Bun can always collect (and give the memory back); elsewhere only under --expose-gc.
+  if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") assert.equal(collectGarbage(), true);
 });
 
 test("Server.stop closes every connection, even idle ones and ones mid-request", async () => {
