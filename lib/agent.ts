@@ -25,7 +25,7 @@ import type { Pid } from "./process/pid.ts";
 import { call, type Callbacks, callWith, cast as genCast, type StartOptions, stop as genStop } from "./gen_server.ts";
 import { GenServerProcess, startBehaviour } from "./_gen_server.ts";
 import { type AgentRequest, GET, GET_AND_UPDATE, UPDATE } from "./_agent_request.ts";
-import { linkProcs, type Proc, spawnProc } from "./process/_runtime.ts";
+import { linkProcs, type Proc, setLabelOf, spawnProc } from "./process/_runtime.ts";
 import { adoptChild } from "./supervisor/_dynamic.ts";
 import { childSpec as toSpec, type FullChildSpec } from "./supervisor/child_spec.ts";
 
@@ -247,6 +247,22 @@ export function stop<S>(agent: AgentRef<S>, reason: unknown = "normal", timeout 
 let adoptedSpec: FullChildSpec | undefined;
 
 /**
+ * Options of {@linkcode startChildren}.
+ *
+ * @example
+ * ```ts
+ * import type { Agent } from "../mod.ts";
+ * const names = ["a", "b"];
+ * const options: Agent.StartChildrenOptions = { label: (i) => ["bucket", names[i]] };
+ * console.assert(options.label !== undefined);
+ * ```
+ */
+export interface StartChildrenOptions {
+  /** The label of the agent at index `i` (as `Process.setLabel`); none when omitted. */
+  label?: (index: number) => unknown;
+}
+
+/**
  * Starts one agent per value of `states` under the DynamicSupervisor `sup`,
  * at once and synchronously: each agent's value is given (no function to
  * run), and `sup` knows every child before this returns. The bulk path for
@@ -257,19 +273,24 @@ let adoptedSpec: FullChildSpec | undefined;
  * running, `DynamicSupervisor.StartError` (`"max_children"`) when it fills up
  * (the agents started before stay).
  *
+ * `options.label`, if given, labels agent `i` with `label(i)` as if it had
+ * called `Process.setLabel` itself (there is no init in which it could).
+ *
  * @example
  * ```ts
- * import { Agent, DynamicSupervisor } from "../mod.ts";
+ * import { Agent, DynamicSupervisor, Process } from "../mod.ts";
  * const sup = await DynamicSupervisor.startLink();
- * const [a, b] = Agent.startChildren(sup, [1, 2]);
+ * const [a, b] = Agent.startChildren(sup, [1, 2], { label: (i) => ["counter", i] });
  * console.assert(await Agent.get(b, (n: number) => n) === 2);
  * console.assert((await DynamicSupervisor.countChildren(sup)).active === 2);
+ * console.assert(Process.formatLabel(Process.getLabel(a)) === "counter 0");
  * await DynamicSupervisor.stop(sup);
  * ```
  */
 export function startChildren<S>(
   sup: Pid | string,
   states: readonly S[],
+  options: StartChildrenOptions = {},
 ): (Pid & { readonly __agent?: AgentMessage<S> })[] {
   const spec = adoptedSpec ??= toSpec({
     id: "Agent",
@@ -280,6 +301,7 @@ export function startChildren<S>(
     shutdown: 5000,
   });
   const pids: Pid[] = new Array(states.length);
+  const label = options.label;
   for (let i = 0; i < states.length; i++) {
     const state = states[i];
     pids[i] = adoptChild(sup, spec, (supProc: Proc) => {
@@ -289,6 +311,7 @@ export function startChildren<S>(
       server.proc = proc;
       server.state = state;
       linkProcs(supProc, proc);
+      if (label !== undefined) setLabelOf(proc, label(i));
       return proc.pid;
     });
   }

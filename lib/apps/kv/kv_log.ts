@@ -297,15 +297,23 @@ export class BadRecord extends Error {
 
 let viewOf: ArrayBufferLike | undefined;
 let view: Buffer | undefined;
+/** The array `_latin1` last read, and where it starts in `view`. */
+let lastArray: Uint8Array | undefined;
+let lastOffset = 0;
 
 /** @ignore `bytes[start..end]` as a binary string (one char per byte). */
 export function _latin1(bytes: Uint8Array, start: number, end: number): string {
-  // A replay's payloads are views into one chunk: one Buffer view per chunk, not per string.
-  if (bytes.buffer !== viewOf || view === undefined) {
-    viewOf = bytes.buffer;
-    view = Buffer.from(bytes.buffer);
+  // A replay reads a chunk's strings off one array, the compactor off views into one buffer:
+  // one Buffer view per buffer, not per string, and `.buffer` (a getter) read once per array.
+  if (bytes !== lastArray || view === undefined) {
+    if (bytes.buffer !== viewOf || view === undefined) {
+      viewOf = bytes.buffer;
+      view = Buffer.from(bytes.buffer);
+    }
+    lastArray = bytes;
+    lastOffset = bytes.byteOffset;
   }
-  return view.toString("latin1", bytes.byteOffset + start, bytes.byteOffset + end);
+  return view.toString("latin1", lastOffset + start, lastOffset + end);
 }
 
 /** @ignore Reads strings off a payload. */

@@ -131,6 +131,8 @@ describe("durable KV tree", () => {
       const pid = Registry.lookup(table, name)!;
       assert.equal(KVLog.durableOf(pid)?.name, name);
       assert.equal(KVLog.durableOf(pid)?.log, DiskLog.whereis(t.names.log));
+      // ...and is labelled as a created bucket is (the Observer shows `bucket "shopping"`).
+      assert.deepEqual(Process.getLabel(pid), ["bucket", name]);
     }
     await Bucket.put(Registry.lookup(table, "shopping")!, "eggs", "12");
     await Bucket.del(Registry.lookup(table, "other")!, "milk");
