@@ -414,19 +414,25 @@ export function setRemoteHooks(hooks: RemoteHooks | null): void {
 // ---------------------------------------------------------------- run queue
 
 /**
- * The run queue, oldest first: `rq` from `rqHead` on, then `rqNext`. New
- * entries go on `rqNext`, which becomes `rq` when `rq` is used up, and the
- * used-up array is emptied and reused: two arrays the size of one round of
- * runnable processes, rather than one that grows by every dispatch of a
- * macrotask (20,000 entries, new memory each time) and is copied at its end.
- * 1,000-pair ping-pong: +7-14% per CPU second (`scripts/bench_ab.ts --only=ping-pong`,
- * and one process per run alternating trees).
+ * The run queue, oldest first: `rq` from `rqHead` to `rqLen`, then `rqNext`
+ * up to `rqNextLen`. New entries go on `rqNext`, which becomes `rq` when `rq`
+ * is used up, and the used-up array is reused as it is (its length is never
+ * cut: V8 would free its storage, and a pair of processes would pay an
+ * allocation per dispatch): two arrays the size of one round of runnable
+ * processes, rather than one that grows by every dispatch of a macrotask
+ * (20,000 entries, new memory each time) and is copied at its end.
+ * Per CPU second, Bun: 1,000-pair ping-pong +8-17%, one pair +4-11% (`scripts/bench_ab.ts
+ * --only=ping-pong`, and one process per run alternating trees); Deno: one pair +10-15%,
+ * 1,000 pairs unchanged (0.98-1.01). Cutting the length to reuse an array cost Deno's
+ * one pair 30%.
  */
-let rq: Proc[] = [];
+let rq: Array<Proc | undefined> = [];
 let rqHead = 0;
-let rqNext: Proc[] = [];
+let rqLen = 0;
+let rqNext: Array<Proc | undefined> = [];
+let rqNextLen = 0;
 /** An emptied array longer than this is dropped rather than kept for reuse. */
-const RQ_KEEP = 65_536;
+const RQ_KEEP = 16_384;
 let drainScheduled = false;
 /** Messages handled per process per turn before it goes to the back of the queue. */
 const PROC_BUDGET = 200;
@@ -435,7 +441,7 @@ const TICK_BUDGET = 20_000;
 
 function enqueue(p: Proc): void {
   p.queued = true;
-  rqNext.push(p);
+  rqNext[rqNextLen++] = p;
   if (!drainScheduled && !holding) {
     drainScheduled = true;
     queueMicrotask(drain);
@@ -444,7 +450,7 @@ function enqueue(p: Proc): void {
 
 /** Number of processes waiting in the run queue (introspection). */
 export function runQueueLength(): number {
-  return rq.length - rqHead + rqNext.length;
+  return rqLen - rqHead + rqNextLen;
 }
 
 /** The run queue is being worked through (`drain` is on the stack). */
@@ -486,7 +492,7 @@ export function runAfter<A, T>(fn: (arg: A) => T, arg: A): T {
     return fn(arg);
   } finally {
     holding = false;
-    if (rqHead < rq.length || rqNext.length !== 0) drain();
+    if (rqHead < rqLen || rqNextLen !== 0) drain();
   }
 }
 
@@ -510,22 +516,21 @@ function drainQueue(): void {
   draining = true;
   let budget = TICK_BUDGET;
   for (;;) {
-    if (rqHead === rq.length) {
-      if (rqNext.length === 0) break;
+    if (rqHead === rqLen) {
+      if (rqNextLen === 0) break;
       const used = rq;
       rq = rqNext;
+      rqLen = rqNextLen;
       rqHead = 0;
-      if (used.length > RQ_KEEP) rqNext = [];
-      else {
-        used.length = 0;
-        rqNext = used;
-      }
+      rqNext = used.length > RQ_KEEP ? [] : used;
+      rqNextLen = 0;
     }
-    const p = rq[rqHead++];
+    const p = rq[rqHead]!;
+    rq[rqHead++] = undefined; // the queue keeps no dead process alive
     p.queued = false;
     if (p.state !== WAITING) continue;
     budget -= dispatch(p);
-    if (budget <= 0 && (rqHead < rq.length || rqNext.length !== 0)) {
+    if (budget <= 0 && (rqHead < rqLen || rqNextLen !== 0)) {
       drainScheduled = true;
       setImmediate(drain);
       draining = false;
@@ -533,8 +538,7 @@ function drainQueue(): void {
     }
   }
   if (rq.length > RQ_KEEP) rq = [];
-  else rq.length = 0;
-  rqHead = 0;
+  rqHead = rqLen = 0;
   drainScheduled = false;
   draining = false;
 }
