@@ -432,7 +432,7 @@ let rqLen = 0;
 let rqNext: Array<Proc | undefined> = [];
 let rqNextLen = 0;
 /** An emptied array longer than this is dropped rather than kept for reuse. */
-const RQ_KEEP = 16_384;
+const RQ_KEEP = 4_096;
 let drainScheduled = false;
 /** Messages handled per process per turn before it goes to the back of the queue. */
 const PROC_BUDGET = 200;
@@ -538,6 +538,7 @@ function drainQueue(): void {
     }
   }
   if (rq.length > RQ_KEEP) rq = [];
+  if (rqNext.length > RQ_KEEP) rqNext = [];
   rqHead = rqLen = 0;
   drainScheduled = false;
   draining = false;
