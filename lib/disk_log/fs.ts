@@ -155,6 +155,11 @@ export class MemoryFileSystem implements FileSystem {
   /** Runs the fdatasync callbacks (a microtask by default: fdatasync never calls back synchronously). */
   defer: (fn: () => void) => void = (fn) => queueMicrotask(fn);
 
+  /** How many file descriptors are open (a log keeps its active file's open until closed). */
+  get openFds(): number {
+    return this.#fds.size;
+  }
+
   #used(): number {
     let n = 0;
     for (const f of this.#files.values()) n += f.length;

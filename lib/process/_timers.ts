@@ -3,16 +3,15 @@
  * has one). Timers of the same duration expire in the order they were made,
  * so each distinct duration keeps a FIFO lane with at most one host timer.
  * Cancelling is O(1): the entry is marked and skipped later; a lane compacts
- * itself when dead entries dominate. When nothing live is left its host timer
- * is unref'd, so an idle program can exit, and kept, so back-to-back calls
- * (each adding and cancelling one timer) reuse it; it is dropped when it fires
- * with nothing live.
+ * itself when dead entries dominate. When nothing live is left after a burst
+ * of work its host timer is unref'd, so an idle program can exit, and kept, so
+ * the next burst reuses it; it is dropped when it fires with nothing live.
  *
  * @module
  */
 
 // node:timers' timers: they have `ref`/`unref` on every runtime (Deno's global `setTimeout` gives a number).
-import { clearTimeout, setTimeout } from "node:timers";
+import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 
 /**
  * A scheduled action. Subclasses override `fire` (a call's `From` is one, so a
@@ -67,20 +66,33 @@ export class Lane {
   handle: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The host timer is unref'd: nothing live waits on it. */
   idle = false;
+  idleCheck = false;
   constructor(ms: number) {
     this.ms = ms;
   }
   /**
-   * Nothing live is left: the host timer stops holding the program open, but
-   * stays armed (not cleared), so that back-to-back calls (each adding and
-   * cancelling one timer) reuse it instead of arming and clearing one per
-   * call — or scheduling a check per call. It is dropped when it fires idle.
+   * Nothing live is left: on the next macrotask turn, once the current burst
+   * of work is over (not at once: back-to-back calls each add and cancel one
+   * timer), let go of the entries and unref the host timer, so an idle
+   * program can exit. The timer stays armed rather than cleared, so the next
+   * burst reuses it instead of arming a new one; it is dropped when it fires
+   * with nothing live.
    */
   idleSoon(): void {
-    if (this.idle || this.handle === undefined) return;
+    if (this.idleCheck) return;
+    this.idleCheck = true;
+    setImmediate(this.checkIdle);
+  }
+  checkIdle = (): void => {
+    this.idleCheck = false;
+    if (this.live !== 0 || this.idle) return;
+    this.entries = [];
+    this.head = 0;
+    this.compactAt = 1024;
+    if (this.handle === undefined) return;
     this.idle = true;
     this.handle.unref();
-  }
+  };
   add(t: Timer): void {
     t.deadline = performance.now() + this.ms;
     t.lane = this;

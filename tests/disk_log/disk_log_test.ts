@@ -226,7 +226,7 @@ describe("DiskLog", () => {
     await DiskLog.close(log);
   });
 
-  it("under always, records appended while an fsync is in flight go out in one write when it completes", async () => {
+  it("under always, two fsyncs run at once; records appended meanwhile go out in one write when one completes", async () => {
     const fs = new MemoryFileSystem();
     const held: (() => void)[] = [];
     const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always" });
@@ -235,31 +235,63 @@ describe("DiskLog", () => {
     const first = DiskLog.alog(log, enc("first"));
     const turn = () => new Promise((resolve) => setImmediate(resolve));
     while (held.length === 0) await turn();
-    const sizeAtFsync = fs.size(file);
     assert.equal(log.written, first);
-    // Appended over several turns while that fsync is in flight: nothing is written yet.
+    // The next turn's record does not wait for the first fsync: it is written and synced beside it.
+    const second = DiskLog.alog(log, enc("second"));
+    while (held.length === 1) await turn();
+    assert.equal(log.written, second);
+    const sizeAtTwo = fs.size(file);
+    // Appended over several turns while two fsyncs are in flight: nothing is written yet.
     const later: number[] = [];
     for (let i = 0; i < 3; i++) {
       later.push(DiskLog.alog(log, enc(`later ${i}`)));
       await turn();
     }
-    assert.equal(fs.size(file), sizeAtFsync, "no write while the fsync is in flight");
-    assert.equal(log.written, first);
-    let firstDone = false, laterDone = false;
-    DiskLog.onDurable(log, first, () => firstDone = true);
-    DiskLog.onDurable(log, later[2], () => laterDone = true);
-    held.shift()!();
-    // It completed: the later records went out in one write and the next fsync is in flight.
-    assert.ok(firstDone, "the first record's waiter is released");
+    assert.equal(fs.size(file), sizeAtTwo, "no write while two fsyncs are in flight");
+    assert.equal(held.length, 2);
+    const done = new Set<string>();
+    DiskLog.onDurable(log, first, () => done.add("first"));
+    DiskLog.onDurable(log, second, () => done.add("second"));
+    DiskLog.onDurable(log, later[2], () => done.add("later"));
+    // The second fsync completes first: it covers both records, and the later ones go out in one write.
+    held.splice(1, 1)[0]();
+    assert.deepEqual([...done].sort(), ["first", "second"]);
     assert.equal(log.written, later[2]);
-    assert.ok(fs.size(file) > sizeAtFsync);
-    assert.equal(held.length, 1, "the next fsync started");
-    assert.ok(!laterDone, "the later records wait for their own fsync");
+    assert.ok(fs.size(file) > sizeAtTwo);
+    assert.equal(held.length, 2, "the next fsync started beside the first, still running");
+    // The first completes late: it covers nothing new and starts nothing.
+    held.shift()!();
+    assert.ok(!done.has("later"), "the later records wait for their own fsync");
+    assert.equal(held.length, 1);
     fs.defer = (fn) => queueMicrotask(fn);
     held.shift()!();
-    assert.ok(laterDone);
-    assert.deepEqual(await readAll(log), ["first", "later 0", "later 1", "later 2"]);
+    assert.ok(done.has("later"));
+    assert.deepEqual(await readAll(log), ["first", "second", "later 0", "later 1", "later 2"]);
     await DiskLog.close(log);
+  });
+
+  it("closing waits for every fsync in flight before the file is closed", async () => {
+    const fs = new MemoryFileSystem();
+    const held: (() => void)[] = [];
+    const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always" });
+    fs.defer = (fn) => held.push(fn);
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    DiskLog.alog(log, enc("a"));
+    while (held.length === 0) await turn();
+    const b = DiskLog.alog(log, enc("b"));
+    while (held.length === 1) await turn();
+    // The later fsync covers everything: the close's own sync is satisfied, but the older one still runs.
+    held.splice(1, 1)[0]();
+    assert.equal(log.synced, b);
+    let closed = false;
+    const closing = DiskLog.close(log).then(() => closed = true);
+    for (let i = 0; i < 5; i++) await turn();
+    assert.ok(!closed, "the fd stays open while an fsync of it runs");
+    const open = fs.openFds;
+    assert.ok(open > 0);
+    held.shift()!();
+    await closing;
+    assert.equal(fs.openFds, open - 1);
   });
 
   it("truncate empties the log; bad options are refused", async () => {
