@@ -256,6 +256,12 @@ export class GenServerProcess implements Behaviour {
         null,
       );
     } catch (e) {
+      if (inflightServer === this) {
+        // The call in flight must hear the crash even if an async `terminate`
+        // lets other servers run (and take the shared pair) before this one dies.
+        inflightFrom!.hold();
+        inflightServer = inflightFrom = null;
+      }
       return this.crash(e);
     }
   }

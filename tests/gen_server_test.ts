@@ -341,3 +341,23 @@ test("a call to a process that dies without replying fails at once with its exit
   assert.equal(reason[0], "error");
   assert.match(reason[1].message, /no handleCall/);
 });
+
+test("a call whose handleCall throws fails with the crash reason, even while an async terminate lets other servers answer calls", async () => {
+  const other = await GenServer.start(Stack, ["x"]);
+  const crashing = await GenServer.start({
+    init: () => ["ok", null],
+    handleCall: () => {
+      throw new Error("boom");
+    },
+    // While this runs, another server handles a call: the crash must still reach the caller.
+    terminate: async () => {
+      await GenServer.call(other, "peek");
+    },
+  }, null);
+  const err = await GenServer.call(crashing, "go", Infinity).catch((e) => e);
+  assert.ok(err instanceof GenServer.CallError);
+  const reason = err.reason as [string, Error];
+  assert.equal(reason[0], "error");
+  assert.match(String(reason[1]), /boom/);
+  await GenServer.stop(other);
+});
