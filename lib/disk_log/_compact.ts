@@ -9,7 +9,17 @@
  * @module
  */
 import type { FileSystem } from "./fs.ts";
-import { crc, decodeHeader, frameEnd, frameStart, HEADER_SIZE, SHORT, varintSize, writeVarint } from "./_format.ts";
+import { fdatasync, readAll } from "./_io.ts";
+import {
+  decodeHeader,
+  frameEnd,
+  frameStart,
+  HEADER_SIZE,
+  sealFrame,
+  SHORT,
+  varintSize,
+  writeVarint,
+} from "./_format.ts";
 
 /** Folds a log's records into fewer, with the same replay. */
 export type CompactFn = (records: Iterable<Uint8Array>) => Iterable<Uint8Array>;
@@ -22,23 +32,6 @@ export interface BaseWritten {
 
 const SYNC_EVERY = 8 << 20;
 const CHUNK = 1 << 20;
-
-function readAll(fs: FileSystem, path: string): Uint8Array {
-  const size = fs.size(path);
-  const bytes = new Uint8Array(size);
-  const fd = fs.open(path);
-  try {
-    let got = 0;
-    while (got < size) {
-      const n = fs.read(fd, bytes, got, size - got, got);
-      if (n <= 0) break;
-      got += n;
-    }
-  } finally {
-    fs.close(fd);
-  }
-  return bytes;
-}
 
 function* records(fs: FileSystem, files: readonly string[], maxSize: number): Generator<Uint8Array> {
   for (const file of files) {
@@ -53,10 +46,6 @@ function* records(fs: FileSystem, files: readonly string[], maxSize: number): Ge
       at = end + 4;
     }
   }
-}
-
-function sync(fs: FileSystem, fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => e === null ? resolve() : reject(e)));
 }
 
 /** Writes the base to `tmp` (replacing it), synced. */
@@ -85,7 +74,7 @@ export async function writeBase(
       unsynced += len;
       len = 0;
       if (unsynced >= SYNC_EVERY) {
-        await sync(fs, fd);
+        await fdatasync(fs, fd);
         unsynced = 0;
       }
     };
@@ -97,17 +86,11 @@ export async function writeBase(
       }
       const p = writeVarint(buf, len, payload.length);
       buf.set(payload, p);
-      const end = p + payload.length;
-      const c = crc(buf, len, end);
-      buf[end] = c & 0xff;
-      buf[end + 1] = (c >>> 8) & 0xff;
-      buf[end + 2] = (c >>> 16) & 0xff;
-      buf[end + 3] = c >>> 24;
-      len = end + 4;
+      len = sealFrame(buf, len, p + payload.length);
       count++;
     }
     await flush();
-    await sync(fs, fd);
+    await fdatasync(fs, fd);
     return { records: count, bytes: position };
   } finally {
     fs.close(fd);

@@ -39,6 +39,20 @@ export function crc(bytes: Uint8Array, start: number, end: number): number {
   return end - start < SHORT_CRC ? crc32Range(bytes, start, end) : crc32(bytes.subarray(start, end)) >>> 0;
 }
 
+/**
+ * Ends the frame that starts at `start` (its length) and whose payload ends
+ * at `end`: writes the CRC-32 of `bytes[start..end)` after it, little-endian.
+ * Returns where the frame ends. The writer's half of {@linkcode frameEnd}.
+ */
+export function sealFrame(bytes: Uint8Array, start: number, end: number): number {
+  const c = crc(bytes, start, end);
+  bytes[end] = c & 0xff;
+  bytes[end + 1] = (c >>> 8) & 0xff;
+  bytes[end + 2] = (c >>> 16) & 0xff;
+  bytes[end + 3] = c >>> 24;
+  return end + 4;
+}
+
 export function encodeHeader(kind: number, seq: number): Uint8Array {
   const h = new Uint8Array(HEADER_SIZE);
   h.set(MAGIC, 0);

@@ -74,8 +74,8 @@ import * as Process from "../process/process.ts";
 import type { Pid } from "../process/pid.ts";
 import type { ChildSpec } from "../supervisor/child_spec.ts";
 import { type FileSystem, nodeFileSystem } from "./fs.ts";
-import { crc32Range } from "./_crc32.ts";
 import { type BaseWritten, type CompactFn, writeBase } from "./_compact.ts";
+import { fdatasync, readAll } from "./_io.ts";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
@@ -90,6 +90,7 @@ import {
   KIND_BASE,
   KIND_INCREMENTAL,
   scan,
+  sealFrame,
   SHORT,
   varintSize,
   VERSION,
@@ -341,23 +342,6 @@ function path(dir: string, name: string, seq: number, kind: number): string {
   return `${dir}/${name}.${String(seq).padStart(8, "0")}.${kind === KIND_BASE ? "base" : "log"}`;
 }
 
-function readAll(fs: FileSystem, file: string): Uint8Array {
-  const size = fs.size(file);
-  const bytes = new Uint8Array(size);
-  const fd = fs.open(file);
-  try {
-    let got = 0;
-    while (got < size) {
-      const n = fs.read(fd, bytes, got, size - got, got);
-      if (n <= 0) break;
-      got += n;
-    }
-    return got === size ? bytes : bytes.subarray(0, got);
-  } finally {
-    fs.close(fd);
-  }
-}
-
 function writeAll(fs: FileSystem, fd: number, bytes: Uint8Array, position: number): void {
   let done = 0;
   while (done < bytes.length) {
@@ -365,10 +349,6 @@ function writeAll(fs: FileSystem, fd: number, bytes: Uint8Array, position: numbe
     if (n <= 0) throw new DiskLogError("failed", `short write`);
     done += n;
   }
-}
-
-function fdatasync(fs: FileSystem, fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => e === null ? resolve() : reject(e)));
 }
 
 /** Lists a log's files and deletes leftovers of an interrupted compaction. */
@@ -994,13 +974,7 @@ export function append(ref: LogRef, size: number, fill: (bytes: Uint8Array, at: 
   }
   const p = writeVarint(buf, at0, size);
   fill(buf, p);
-  const end = p + size;
-  const c = crc32Range(buf, at0, end);
-  buf[end] = c & 0xff;
-  buf[end + 1] = (c >>> 8) & 0xff;
-  buf[end + 2] = (c >>> 16) & 0xff;
-  buf[end + 3] = c >>> 24;
-  log.bufLen = at0 + total;
+  log.bufLen = sealFrame(buf, at0, p + size);
   log.appended += total;
   log.records++;
   if (!log.flushScheduled) scheduleFlush(log);
