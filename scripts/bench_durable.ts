@@ -28,6 +28,7 @@ import * as os from "node:os";
 import { fileURLToPath } from "node:url";
 import { DiskLog } from "../mod.ts";
 import { KVCompactor, KVLog } from "../lib/apps/kv/mod.ts";
+import { key16, LineConnection, linesPer, phase, requests, VALUE16 } from "./_line_load.ts";
 
 const CLI = fileURLToPath(new URL("../lib/apps/kv_server/cli.ts", import.meta.url));
 const deno = (process.versions as Record<string, string | undefined>).deno !== undefined;
@@ -41,7 +42,6 @@ const ROUNDS = Number(arg("--rounds", "3"));
 const CONNECTIONS = Number(arg("--connections", "50"));
 const KEYS = Number(arg("--keys", "1000000"));
 const ONLY = arg("--only", "throughput,bytes,restart,compaction").split(",");
-const KEY_SPACE = 10_000;
 
 const tmpDirs: string[] = [];
 function tmpDir(tag: string): string {
@@ -50,12 +50,6 @@ function tmpDir(tag: string): string {
   return d;
 }
 const children: ChildProcess[] = [];
-
-/** 16-byte keys and values. */
-function key16(i: number): string {
-  return `k${String(i).padStart(15, "0")}`;
-}
-const VALUE16 = "v".repeat(16);
 
 // --- servers -------------------------------------------------------------------
 
@@ -120,73 +114,6 @@ function stop(s: Server): Promise<void> {
 
 // --- load ----------------------------------------------------------------------
 
-function requests(protocol: "kv" | "redis", phase: "PUT" | "GET"): Buffer[] {
-  const out: Buffer[] = [];
-  for (let k = 0; k < KEY_SPACE; k++) {
-    const key = key16(k);
-    const line = protocol === "redis"
-      ? (phase === "PUT" ? `SET b:${key} ${VALUE16}\r\n` : `GET b:${key}\r\n`)
-      : (phase === "PUT" ? `PUT b ${key} ${VALUE16}\r\n` : `GET b ${key}\r\n`);
-    out.push(Buffer.from(line, "latin1"));
-  }
-  return out;
-}
-
-class Load {
-  readonly socket: net.Socket;
-  #pending = 0;
-  #newlines = 0;
-  #per = 1;
-  #onBatch: (() => void) | undefined;
-  constructor(port: number) {
-    this.socket = net.connect(port, "127.0.0.1");
-    this.socket.setNoDelay(true);
-    this.socket.on("data", (chunk: Buffer) => {
-      let n = 0;
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
-      this.#newlines += n;
-      if (this.#newlines >= this.#pending * this.#per) {
-        this.#newlines -= this.#pending * this.#per;
-        this.#pending = 0;
-        const f = this.#onBatch;
-        this.#onBatch = undefined;
-        f?.();
-      }
-    });
-  }
-  ready(): Promise<void> {
-    return new Promise((resolve) => this.socket.once("connect", () => resolve()));
-  }
-  send(batch: Buffer, count: number, per: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#pending = count;
-      this.#per = per;
-      this.#onBatch = resolve;
-      this.socket.write(batch);
-    });
-  }
-}
-
-/** ops/s of `ops` requests over the connections, `pipeline` deep. */
-async function phase(conns: Load[], reqs: Buffer[], per: number, pipeline: number, ops: number): Promise<number> {
-  let issued = 0, cursor = 0;
-  const start = performance.now();
-  await Promise.all(conns.map(async (c) => {
-    for (;;) {
-      const n = Math.min(pipeline, ops - issued);
-      if (n <= 0) return;
-      issued += n;
-      const parts: Buffer[] = [];
-      for (let i = 0; i < n; i++) {
-        parts.push(reqs[cursor]);
-        cursor = cursor + 1 === reqs.length ? 0 : cursor + 1;
-      }
-      await c.send(Buffer.concat(parts), n, per);
-    }
-  }));
-  return ops / ((performance.now() - start) / 1000);
-}
-
 async function throughput(): Promise<void> {
   const servers: Server[] = [
     await startKv("kv (no --dir)", []),
@@ -196,22 +123,30 @@ async function throughput(): Promise<void> {
     await startRedis("redis everysec", "everysec"),
     await startRedis("redis always", "always"),
   ];
-  const conns = new Map<Server, Load[]>();
+  const conns = new Map<Server, LineConnection[]>();
   for (const s of servers) {
-    const list = Array.from({ length: CONNECTIONS }, () => new Load(s.port));
+    const list = Array.from({ length: CONNECTIONS }, () => new LineConnection(s.port));
     await Promise.all(list.map((c) => c.ready()));
-    if (s.protocol === "kv") await list[0].send(Buffer.from("CREATE b\r\n"), 1, 1);
+    if (s.protocol === "kv") await list[0].send(Buffer.from("CREATE b\r\n"), 1);
     conns.set(s, list);
   }
   const best = new Map<string, number>();
   const record = (k: string, v: number) => best.set(k, Math.max(best.get(k) ?? 0, v));
   for (const pipeline of [1, 16]) {
-    for (const s of servers) await phase(conns.get(s)!, requests(s.protocol, "PUT"), 1, pipeline, OPS / 5); // warm-up
+    for (const s of servers) {
+      await phase(conns.get(s)!, requests(s.protocol, "PUT"), linesPer("PUT"), pipeline, OPS / 5); // warm-up
+    }
     for (let round = 0; round < ROUNDS; round++) {
       for (const s of servers) {
         const c = conns.get(s)!;
-        record(`${s.label}|PUT|${pipeline}`, await phase(c, requests(s.protocol, "PUT"), 1, pipeline, OPS));
-        record(`${s.label}|GET|${pipeline}`, await phase(c, requests(s.protocol, "GET"), 2, pipeline, OPS));
+        record(
+          `${s.label}|PUT|${pipeline}`,
+          await phase(c, requests(s.protocol, "PUT"), linesPer("PUT"), pipeline, OPS),
+        );
+        record(
+          `${s.label}|GET|${pipeline}`,
+          await phase(c, requests(s.protocol, "GET"), linesPer("GET"), pipeline, OPS),
+        );
       }
     }
   }
@@ -288,9 +223,9 @@ async function bytesPerPut(): Promise<void> {
   const redis = await startRedis("redis", "everysec");
   const sizes: Record<string, number> = {};
   for (const s of [kv, redis]) {
-    const c = new Load(s.port);
+    const c = new LineConnection(s.port);
     await c.ready();
-    if (s.protocol === "kv") await c.send(Buffer.from("CREATE b\r\n"), 1, 1);
+    if (s.protocol === "kv") await c.send(Buffer.from("CREATE b\r\n"), 1);
     const dir = s.protocol === "kv" ? kvDir : s.dir!;
     const before = dirBytes(dir);
     for (let i = 0; i < N; i += 100) {
@@ -303,7 +238,7 @@ async function bytesPerPut(): Promise<void> {
           ),
         );
       }
-      await c.send(Buffer.concat(parts), 100, 1);
+      await c.send(Buffer.concat(parts), 100);
     }
     c.socket.destroy();
     await stop(s);

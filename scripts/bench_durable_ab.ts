@@ -28,9 +28,9 @@
 import process from "node:process";
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import { fileURLToPath } from "node:url";
+import { LineConnection, linesPer, phase, requests } from "./_line_load.ts";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -48,7 +48,6 @@ if (specs.length === 0) {
   console.error("usage: bench_durable_ab.ts [options] -- LABEL=RUNTIME:CLI[:ARGS[:ENV]] ...");
   process.exit(2);
 }
-const KEY_SPACE = 10_000;
 const BIN = fileURLToPath(new URL("../node_modules/.bin/", import.meta.url));
 
 const children: ChildProcess[] = [];
@@ -108,74 +107,13 @@ function cpuMs(pid: number, mainThread: boolean): number {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, 100 ticks a second
 }
 
-class Connection {
-  readonly socket: net.Socket;
-  #expected = 0;
-  #newlines = 0;
-  #done: (() => void) | undefined;
-  constructor(port: number) {
-    this.socket = net.connect(port, "127.0.0.1");
-    this.socket.setNoDelay(true);
-    this.socket.on("data", (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) this.#newlines++;
-      if (this.#newlines >= this.#expected) {
-        this.#newlines -= this.#expected;
-        this.#expected = 0;
-        const done = this.#done;
-        this.#done = undefined;
-        done?.();
-      }
-    });
-  }
-  ready(): Promise<void> {
-    return new Promise((resolve) => this.socket.once("connect", () => resolve()));
-  }
-  /** Sends `batch` and resolves once `lines` reply lines came back. */
-  send(batch: Buffer, lines: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#expected = lines;
-      this.#done = resolve;
-      this.socket.write(batch);
-    });
-  }
-}
-
-const VALUE = "v".repeat(16);
-function requests(phase: "PUT" | "GET"): Buffer[] {
-  return Array.from({ length: KEY_SPACE }, (_, k) => {
-    const key = `k${String(k).padStart(15, "0")}`;
-    return Buffer.from(phase === "PUT" ? `PUT b ${key} ${VALUE}\r\n` : `GET b ${key}\r\n`, "latin1");
-  });
-}
-const REQUESTS = { PUT: requests("PUT"), GET: requests("GET") };
-
-/** ops/s of `ops` requests of `phase` over `conns`, `pipeline` deep. */
-async function phase(conns: Connection[], name: "PUT" | "GET", pipeline: number, ops: number): Promise<number> {
-  const reqs = REQUESTS[name];
-  const linesPer = name === "PUT" ? 1 : 2; // a GET answers the value (or an empty line) then OK
-  let issued = 0, cursor = 0;
-  const t0 = performance.now();
-  await Promise.all(conns.map(async (c) => {
-    for (;;) {
-      const n = Math.min(pipeline, ops - issued);
-      if (n <= 0) return;
-      issued += n;
-      const parts: Buffer[] = [];
-      for (let i = 0; i < n; i++) {
-        parts.push(reqs[cursor]);
-        cursor = (cursor + 1) % reqs.length;
-      }
-      await c.send(Buffer.concat(parts), n * linesPer);
-    }
-  }));
-  return ops / ((performance.now() - t0) / 1000);
-}
+const REQUESTS = { PUT: requests("kv", "PUT"), GET: requests("kv", "GET") };
 
 const servers: Server[] = [];
 for (const spec of specs) servers.push(await start(spec));
-const conns = new Map<Server, Connection[]>();
+const conns = new Map<Server, LineConnection[]>();
 for (const s of servers) {
-  const list = Array.from({ length: CONNECTIONS }, () => new Connection(s.port));
+  const list = Array.from({ length: CONNECTIONS }, () => new LineConnection(s.port));
   await Promise.all(list.map((c) => c.ready()));
   await list[0].send(Buffer.from("CREATE b\r\n"), 1);
   conns.set(s, list);
@@ -188,13 +126,13 @@ interface Samples {
 }
 const results = new Map<string, Samples>();
 for (const p of PIPELINES) {
-  for (const s of servers) await phase(conns.get(s)!, "PUT", p, OPS / 5); // warm-up, and the keys for GET
+  for (const s of servers) await phase(conns.get(s)!, REQUESTS.PUT, linesPer("PUT"), p, OPS / 5); // warm-up, and the keys for GET
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of round % 2 === 0 ? servers : [...servers].reverse()) {
       for (const name of PHASES) {
         const pid = s.child.pid!;
         const c0 = cpuMs(pid, false), m0 = cpuMs(pid, true);
-        const rate = await phase(conns.get(s)!, name, p, OPS);
+        const rate = await phase(conns.get(s)!, REQUESTS[name], linesPer(name), p, OPS);
         const c1 = cpuMs(pid, false), m1 = cpuMs(pid, true);
         const key = `${s.label}|${name}|${p}`;
         const r = results.get(key) ?? { rate: [], cpu: [], main: [] };
