@@ -25,3 +25,16 @@ export async function reasonOf(pid: Pid, ref = Process.monitor(pid)): Promise<un
   if (down === Process.TIMEOUT) throw new Error(`no DOWN from ${pid}`);
   return down.reason;
 }
+
+/**
+ * Waits until `cond()` holds, checking every few ms, for state with no message
+ * or event to wait on (a connection's tick counter, a peer's socket, a restarted tree); fails
+ * naming `what` after `timeoutMs`.
+ */
+export async function until(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -363,15 +363,4 @@ export async function withHandler<T>(handler: Wire.ControlHandler, body: () => P
   }
 }
 
-/**
- * Waits until `cond()` holds, checking every few ms, for state with no message
- * or event to wait on (a connection's tick counter, a peer's socket); fails
- * naming `what` after `timeoutMs`.
- */
-export async function until(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from "../_helpers.ts";

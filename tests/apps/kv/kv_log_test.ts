@@ -3,13 +3,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { Application, DiskLog, EventManager, Process, Supervisor } from "../../../mod.ts";
+import { Application, DiskLog, EventManager, type Pid, Process, Supervisor } from "../../../mod.ts";
 import * as KVLog from "../../../lib/apps/kv/kv_log.ts";
 import * as KVSupervisor from "../../../lib/apps/kv/kv_supervisor.ts";
 import * as Registry from "../../../lib/apps/kv/registry.ts";
 import * as Bucket from "../../../lib/apps/kv/bucket.ts";
 import * as Server from "../../../lib/apps/kv_server/server.ts";
 import { registryStore } from "../../../lib/apps/kv_server/kv_store.ts";
+import { until } from "../../_helpers.ts";
 
 const ALL_BYTES = String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i));
 let trees = 0;
@@ -50,6 +51,19 @@ describe("KV log records", () => {
     assert.throws(() => KVLog.decode(new Uint8Array([1, 0, 0])), /bytes after/);
   });
 });
+
+/** The bucket `name` once the registry has restored it in place of `old`. */
+async function restored(table: string, name: string, old: Pid): Promise<Pid> {
+  await until(
+    () => {
+      const now = Registry.lookup(table, name);
+      return now !== undefined && now !== old;
+    },
+    `bucket ${name} restored`,
+    5000,
+  );
+  return Registry.lookup(table, name)!;
+}
 
 /** A durable tree on an in-memory disk. */
 async function durableTree(fs: DiskLog.MemoryFileSystem, sync: DiskLog.SyncPolicy = "always", prefix?: string) {
@@ -161,16 +175,12 @@ describe("durable KV tree", () => {
     fs.failFsync = true;
     await assert.rejects(Bucket.put(shopping, "eggs", "unacknowledged"), DiskLog.DiskLogError);
     // The log, the buckets and the registry restart; the registry restores from the file.
-    for (let i = 0; !(DiskLog.whereis(t.names.log) !== undefined && DiskLog.whereis(t.names.log) !== oldLog); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      assert.ok(i < 1000, "the log restarts");
-    }
-    let bucket: ReturnType<typeof Registry.lookup>;
-    for (let i = 0; (bucket = Registry.lookup(t.names.table, "shopping")) === shopping || bucket === undefined; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      assert.ok(i < 1000, "the bucket is restored");
-    }
-    assert.equal(await Bucket.get(bucket!, "milk"), "1");
+    await until(
+      () => DiskLog.whereis(t.names.log) !== undefined && DiskLog.whereis(t.names.log) !== oldLog,
+      "the log restarts",
+      5000,
+    );
+    assert.equal(await Bucket.get(await restored(t.names.table, "shopping", shopping), "milk"), "1");
     await Supervisor.stop(t.sup);
   });
 
@@ -181,12 +191,7 @@ describe("durable KV tree", () => {
     await Bucket.put(shopping, "milk", "1");
     const old = Process.whereis(t.names.buckets)!;
     Process.exit(old, "kill");
-    let bucket: ReturnType<typeof Registry.lookup>;
-    for (let i = 0; (bucket = Registry.lookup(t.names.table, "shopping")) === shopping || bucket === undefined; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      assert.ok(i < 1000, "the bucket is restored");
-    }
-    assert.equal(await Bucket.get(bucket!, "milk"), "1");
+    assert.equal(await Bucket.get(await restored(t.names.table, "shopping", shopping), "milk"), "1");
     await Supervisor.stop(t.sup);
   });
 
