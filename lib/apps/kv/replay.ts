@@ -119,6 +119,13 @@ function fnv(h: number, c: number): number {
 }
 const FNV_BASIS = 0x811c9dc5 | 0;
 
+/** Whether the narrow name `bytes[at..at+n)` is `name`. */
+function sameName(name: string, bytes: Uint8Array, at: number, n: number): boolean {
+  if (name.length !== n) return false;
+  for (let j = 0; j < n; j++) if (name.charCodeAt(j) !== bytes[at + j]) return false;
+  return true;
+}
+
 /**
  * Folds records parsed in place (no object per record) into bucket states,
  * with the same outcome as {@linkcode applyRecord} record by record.
@@ -167,11 +174,7 @@ class Fold {
       if (s === 0) return add ? this.add(_latin1(bytes, at, at + n), h, slot) : -1;
       const i = s - 1;
       if (this.hashes[i] !== h) continue;
-      const name = this.names[i];
-      if (name.length !== n) continue;
-      let same = true;
-      for (let j = 0; same && j < n; j++) same = name.charCodeAt(j) === bytes[at + j];
-      if (same) return i;
+      if (sameName(this.names[i], bytes, at, n)) return i;
     }
   }
 
@@ -266,12 +269,7 @@ class Fold {
     }
     // The bucket of the record before? Then no lookup.
     let i = this.last;
-    if (i >= 0) {
-      const name = this.names[i];
-      let same = name.length === n;
-      for (let j = 0; same && j < n; j++) same = name.charCodeAt(j) === bytes[at + j];
-      if (!same) i = -1;
-    }
+    if (i >= 0 && !sameName(this.names[i], bytes, at, n)) i = -1;
     if (i < 0) {
       // A DELETE or DROP of a bucket never seen changes nothing: no need to remember its name.
       i = this.findBytes(bytes, at, n, type === CREATE || type === PUT);
