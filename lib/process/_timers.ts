@@ -86,9 +86,7 @@ export class Lane {
   checkIdle = (): void => {
     this.idleCheck = false;
     if (this.live !== 0 || this.idle) return;
-    this.entries = [];
-    this.head = 0;
-    this.compactAt = 1024;
+    this.dropEntries();
     if (this.handle === undefined) return;
     this.idle = true;
     this.handle.unref();
@@ -123,11 +121,15 @@ export class Lane {
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handle = undefined;
     this.idle = false;
+    this.dropEntries();
+    this.live = 0;
+    if (lanes.get(this.ms) === this) lanes.delete(this.ms);
+  }
+  /** Lets go of every entry (none is live, or the lane is being reset). */
+  private dropEntries(): void {
     this.entries = [];
     this.head = 0;
-    this.live = 0;
     this.compactAt = 1024;
-    if (lanes.get(this.ms) === this) lanes.delete(this.ms);
   }
   onTimeout = (): void => {
     this.handle = undefined;
