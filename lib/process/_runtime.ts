@@ -782,10 +782,6 @@ export class OneMonitor {
  */
 export type InlineMonitor = OneMonitor | ProcMonitor;
 
-function inlineId(m: InlineMonitor): number {
-  return m.id;
-}
-
 function inlineWho(m: InlineMonitor): DownTarget {
   return m instanceof ProcMonitor ? m : m.who;
 }
@@ -793,7 +789,7 @@ function inlineWho(m: InlineMonitor): DownTarget {
 function putMonitor(p: Proc, id: number, who: DownTarget): void {
   const m = p.monitors;
   if (m === null) p.monitors = who instanceof ProcMonitor && who.id === id ? who : new OneMonitor(id, who);
-  else if (!(m instanceof Map)) p.monitors = new Map([[inlineId(m), inlineWho(m)], [id, who]]);
+  else if (!(m instanceof Map)) p.monitors = new Map([[m.id, inlineWho(m)], [id, who]]);
   else m.set(id, who);
 }
 
