@@ -19,6 +19,7 @@ import {
   SHORT,
   varintSize,
   writeVarint,
+  zeroFrom,
 } from "./_format.ts";
 
 /** Folds a log's records into fewer, with the same replay. */
@@ -41,7 +42,10 @@ function* records(fs: FileSystem, files: readonly string[], maxSize: number): Ge
     let at = HEADER_SIZE;
     while (at < bytes.length) {
       const end = frameEnd(bytes, at, bytes.length, maxSize);
-      if (end < 0) throw new Error(`${file}: ${end === SHORT ? "short" : "bad"} record at offset ${at}`);
+      if (end < 0) {
+        if (zeroFrom(bytes, at, bytes.length)) break;
+        throw new Error(`${file}: ${end === SHORT ? "short" : "bad"} record at offset ${at}`);
+      }
       yield bytes.subarray(frameStart, end);
       at = end + 4;
     }

@@ -16,6 +16,12 @@
  * then the CRC-32 (u32 LE) of the length bytes and the payload (one
  * contiguous range, one CRC call). A 34-byte payload thus costs 39 bytes.
  *
+ * **Zeros end a file.** A file may end in zero bytes after its last record:
+ * space written ahead of the records (see `preallocate` in `disk_log.ts`), or
+ * left by a crash before the records reached it. A zero byte cannot start a
+ * valid record there (a zero length's CRC is not zero), so an all-zero tail
+ * is unused space, not a torn record: readers stop at it and open cuts it.
+ *
  * @module
  */
 import { crc32 } from "node:zlib";
@@ -139,7 +145,7 @@ export function frameEnd(bytes: Uint8Array, at: number, limit: number, maxSize: 
 export interface Scan {
   /** Records whose frames are valid, in order, before `validEnd`. */
   records: number;
-  /** The end of the last valid record before the first problem (the file's size when none). */
+  /** The end of the last valid record before the first problem or a zero tail (else the file's size). */
   validEnd: number;
   /** Where the first problem is, or -1. */
   problemAt: number;
@@ -147,7 +153,16 @@ export interface Scan {
   validAfter: number;
 }
 
-/** Scans `bytes` from `from`: counts valid records and locates the first problem. */
+/** Whether `bytes[from..limit)` are all zero: unused space, not a record (see the module doc). */
+export function zeroFrom(bytes: Uint8Array, from: number, limit: number): boolean {
+  for (let p = from; p < limit; p++) if (bytes[p] !== 0) return false;
+  return true;
+}
+
+/**
+ * Scans `bytes` from `from`: counts valid records and locates the first
+ * problem. An all-zero tail is no problem: `validEnd` is where it starts.
+ */
 export function scan(bytes: Uint8Array, from: number, maxSize: number): Scan {
   const limit = bytes.length;
   let at = from;
@@ -155,6 +170,7 @@ export function scan(bytes: Uint8Array, from: number, maxSize: number): Scan {
   while (at < limit) {
     const end = frameEnd(bytes, at, limit, maxSize);
     if (end < 0) {
+      if (zeroFrom(bytes, at, limit)) break;
       // Is there any valid record after the problem? Then it is damage.
       for (let p = at + 1; p < limit; p++) {
         if (frameEnd(bytes, p, limit, maxSize) >= 0) {

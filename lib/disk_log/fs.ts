@@ -6,7 +6,8 @@
  * yet synced is dropped).
  *
  * Every call is synchronous except {@linkcode FileSystem.fdatasync}, which
- * runs off the JavaScript thread on a real disk.
+ * runs off the JavaScript thread on a real disk ({@linkcode FileSystem.fdatasyncSync}
+ * is its blocking twin, for a log's `fsync: "inline"`).
  *
  * @example
  * ```ts
@@ -37,6 +38,8 @@ export interface FileSystem {
   truncate(fd: number, length: number): void;
   /** Flushes the file's data to stable storage; `done(error)` when finished. Off the main thread. */
   fdatasync(fd: number, done: (error: Error | null) => void): void;
+  /** Flushes the file's data to stable storage on the calling thread; throws on error. Optional: `fsync: "inline"` needs it. */
+  fdatasyncSync?(fd: number): void;
   /** The file's size in bytes (0 when it does not exist). */
   size(path: string): number;
   /** The names (not paths) of the files in `dir`; `[]` if it does not exist. */
@@ -67,6 +70,7 @@ export const nodeFileSystem: FileSystem = {
   write: (fd, buffer, offset, length, position) => nodeFs.writeSync(fd, buffer, offset, length, position),
   truncate: (fd, length) => nodeFs.ftruncateSync(fd, length),
   fdatasync: (fd, done) => nodeFs.fdatasync(fd, (error) => done(error ?? null)),
+  fdatasyncSync: (fd) => nodeFs.fdatasyncSync(fd),
   size(path) {
     try {
       return nodeFs.statSync(path).size;
@@ -229,6 +233,15 @@ export class MemoryFileSystem implements FileSystem {
     }
     f.synced = f.bytes.slice(0, f.length);
     this.defer(() => done(null));
+  }
+  fdatasyncSync(fd: number): void {
+    this.fsyncs++;
+    const f = this.#fd(fd);
+    if (this.failFsync) {
+      this.failFsync = false;
+      throw new FsError("EIO", "fdatasync failed");
+    }
+    f.synced = f.bytes.slice(0, f.length);
   }
   size(path: string): number {
     return this.#files.get(path)?.length ?? 0;

@@ -132,7 +132,8 @@ describe("DiskLog", () => {
   it("a short write under always cuts the file back to the last record and stops the log", async () => {
     const fs = new MemoryFileSystem();
     const name = fresh();
-    const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "always" });
+    // No zeros written ahead: the next record must need new space.
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "always", preallocate: 0 });
     await DiskLog.log(log, enc("kept"));
     const file = DiskLog.info(log).files[0].path;
     const size = fs.size(file);
@@ -177,26 +178,30 @@ describe("DiskLog", () => {
     await DiskLog.close(log);
   });
 
-  it("power loss drops only unsynced bytes: nothing durable is lost under always", async () => {
-    const fs = new MemoryFileSystem();
-    const name = fresh();
-    const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "always" });
-    const acked: string[] = [];
-    for (let i = 0; i < 50; i++) {
-      const r = `r${i}`;
-      const end = DiskLog.alog(log, enc(r));
-      DiskLog.onDurable(log, end, (e) => e === undefined && acked.push(r));
-      if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-    const after = fs.powerLoss();
-    await DiskLog.close(log);
-    const [, again] = await DiskLog.open({ name, dir: "/d", fs: after });
-    const got = await readAll(again);
-    for (const r of acked) assert.ok(got.includes(r), `acknowledged ${r} survives`);
-    assert.deepEqual(got, got.map((_, i) => `r${i}`), "a prefix, nothing invented");
-    await DiskLog.close(again);
-  });
+  for (const fsync of ["thread", "inline"] as const) {
+    it(`power loss drops only unsynced bytes: nothing durable is lost under always (fsync ${fsync})`, async () => {
+      const fs = new MemoryFileSystem();
+      const name = fresh();
+      const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "always", fsync, preallocate: 64 });
+      const acked: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const r = `r${i}`;
+        const end = DiskLog.alog(log, enc(r));
+        DiskLog.onDurable(log, end, (e) => e === undefined && acked.push(r));
+        if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      const after = fs.powerLoss();
+      await DiskLog.close(log);
+      const [status, again] = await DiskLog.open({ name, dir: "/d", fs: after });
+      assert.equal(status, "ok", "the zeros written ahead are no torn record");
+      const got = await readAll(again);
+      assert.ok(acked.length > 0);
+      for (const r of acked) assert.ok(got.includes(r), `acknowledged ${r} survives`);
+      assert.deepEqual(got, got.map((_, i) => `r${i}`), "a prefix, nothing invented");
+      await DiskLog.close(again);
+    });
+  }
 
   it("power loss under everysec/no loses the unsynced window but never breaks the log", async () => {
     for (const sync of ["everysec", "no"] as const) {
@@ -229,7 +234,8 @@ describe("DiskLog", () => {
   it("under always, two fsyncs run at once; records appended meanwhile go out in one write when one completes", async () => {
     const fs = new MemoryFileSystem();
     const held: (() => void)[] = [];
-    const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always" });
+    // The file's size tells what was written: no zeros written ahead.
+    const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always", preallocate: 0 });
     const file = DiskLog.info(log).files.at(-1)!.path;
     fs.defer = (fn) => held.push(fn); // fdatasync completes only when the test says
     const first = DiskLog.alog(log, enc("first"));
@@ -305,5 +311,139 @@ describe("DiskLog", () => {
     await DiskLog.close(log);
     await assert.rejects(DiskLog.open({ name: "../x", dir: "/d", fs }), /name must match/);
     await assert.rejects(DiskLog.open({ name, dir: "/d", fs, sync: "sometimes" as "no" }), /"sync" must be/);
+  });
+});
+
+describe("DiskLog: zeros written ahead, and inline fsync", () => {
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("under always the active file runs ahead in zeros; readers, a crash and a reopen see only the records", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const [, log] = await DiskLog.open({ name, dir: "/d", fs, sync: "always", preallocate: 100 });
+    const file = DiskLog.info(log).files[0].path;
+    await DiskLog.log(log, enc("one"));
+    const logical = DiskLog.info(log).files[0].bytes;
+    assert.equal(fs.size(file), logical + 100, "100 zero bytes past the record");
+    // Records go into the zeros without growing the file until they reach their end.
+    await DiskLog.log(log, enc("two"));
+    assert.equal(fs.size(file), logical + 100);
+    for (let i = 0; i < 30; i++) DiskLog.alog(log, enc(`r${i}`));
+    await DiskLog.sync(log);
+    assert.ok(fs.size(file) > DiskLog.info(log).files[0].bytes, "still ahead after growing");
+    assert.deepEqual(await readAll(log), ["one", "two", ...Array.from({ length: 30 }, (_, i) => `r${i}`)]);
+    // kill -9: the zeros stay. A clean close cuts them.
+    const crashed = fs.snapshot();
+    const logicalAtCrash = DiskLog.info(log).files[0].bytes;
+    assert.ok(crashed.size(file) > logicalAtCrash);
+    await DiskLog.close(log);
+    assert.equal(fs.size(file), logicalAtCrash, "closed at its last record");
+    // The next open reads the records, reports nothing, and cuts the zeros.
+    const [status, again] = await DiskLog.open({ name, dir: "/d", fs: crashed, preallocate: 0 });
+    assert.equal(status, "ok");
+    assert.equal(crashed.size(file), logicalAtCrash, "cut to the last record");
+    assert.equal((await readAll(again)).length, 32);
+    await DiskLog.log(again, enc("after"));
+    assert.equal((await readAll(again)).at(-1), "after");
+    await DiskLog.close(again);
+  });
+
+  it("zeros end a file only at its end: a torn record before them is repaired, a record after them is damage", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const file = await writeRecords(fs, name, ["a", "bb", "ccc"]);
+    const size = fs.size(file);
+    // A torn write into zeros written ahead: the last record's end (its CRC) never came.
+    const torn = fs.snapshot();
+    const fd = torn.open(file);
+    torn.write(fd, new Uint8Array(4), 0, 4, size - 4);
+    torn.truncate(fd, size + 50);
+    torn.close(fd);
+    const [status, log, repaired] = await DiskLog.open({ name, dir: "/d", fs: torn });
+    assert.equal(status, "repaired");
+    assert.equal(repaired!.offset, size - 8);
+    assert.equal(repaired!.badBytes, 58);
+    assert.deepEqual(await readAll(log), ["a", "bb"]);
+    await DiskLog.close(log);
+    // Zeros over a record in the middle, valid records after: refused.
+    const holed = fs.snapshot();
+    const hfd = holed.open(file);
+    holed.write(hfd, new Uint8Array(6), 0, 6, 20);
+    holed.close(hfd);
+    await assert.rejects(
+      DiskLog.open({ name, dir: "/d", fs: holed }),
+      /damaged record at offset 20, followed by a valid/,
+    );
+  });
+
+  it("a file switch cuts the zeros off the closed file, so the compaction reads its records only", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    const [, log] = await DiskLog.open({
+      name,
+      dir: "/d",
+      fs,
+      sync: "always",
+      preallocate: 4096,
+      compactor: { worker: "unused:", compact: (records) => records },
+    });
+    for (let i = 0; i < 20; i++) DiskLog.alog(log, enc(`r${i}`));
+    await DiskLog.sync(log);
+    const closed = DiskLog.info(log).files[0].path;
+    let sizeAtSwitch = -1;
+    await DiskLog.compact(log, {
+      step: (s) => {
+        if (s === "switched") sizeAtSwitch = fs.size(closed);
+      },
+    });
+    assert.equal(sizeAtSwitch, 20 + 10 * 7 + 10 * 8, "the header and 20 records, no zeros");
+    assert.deepEqual(await readAll(log), Array.from({ length: 20 }, (_, i) => `r${i}`));
+    await DiskLog.close(log);
+  });
+
+  it("fsync inline: the turn's records are synced before it ends, with no fdatasync on a thread", async () => {
+    const fs = new MemoryFileSystem();
+    const held: (() => void)[] = [];
+    const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always", fsync: "inline" });
+    assert.equal(log.fsyncMode, "inline");
+    fs.defer = (fn) => held.push(fn); // a thread fdatasync would never complete
+    const before = fs.fsyncs;
+    const ends = [DiskLog.alog(log, enc("a")), DiskLog.alog(log, enc("b"))];
+    const durableAt = Promise.all(ends.map((end) => durable(log, end)));
+    await turn();
+    assert.equal(log.synced, ends[1], "synced in the flush after the appending turn");
+    assert.deepEqual(await durableAt, [undefined, undefined]);
+    assert.equal(fs.fsyncs - before, 1, "one fdatasync for the turn's records");
+    assert.equal(held.length, 0);
+    fs.defer = (fn) => queueMicrotask(fn);
+    await DiskLog.close(log);
+  });
+
+  it("fsync inline: a failed fdatasync is not retried, the owner exits and the waiters fail", async () => {
+    const fs = new MemoryFileSystem();
+    const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always", fsync: "inline" });
+    await DiskLog.log(log, enc("kept"));
+    const exited = exitReason(log.pid);
+    const before = fs.fsyncs;
+    fs.failFsync = true;
+    const error = await durable(log, DiskLog.alog(log, enc("lost")));
+    assert.ok(error instanceof DiskLog.DiskLogError && error.code === "failed");
+    const reason = await exited as unknown[];
+    assert.deepEqual(reason.slice(0, 2), ["disk_log", "fsync"]);
+    assert.equal(fs.fsyncs, before + 1, "exactly one fdatasync");
+  });
+
+  it("refuses bad fsync and preallocate options, and inline on a file system without fdatasyncSync", async () => {
+    const fs = new MemoryFileSystem();
+    const name = fresh();
+    await assert.rejects(DiskLog.open({ name, dir: "/d", fs, fsync: "later" as "inline" }), /"fsync" must be/);
+    await assert.rejects(DiskLog.open({ name, dir: "/d", fs, preallocate: -1 }), /"preallocate" must be/);
+    await assert.rejects(DiskLog.open({ name, dir: "/d", fs, preallocate: 1.5 }), /"preallocate" must be/);
+    const noSync: DiskLog.FileSystem = { ...DiskLog.nodeFileSystem, fdatasyncSync: undefined };
+    await assert.rejects(
+      DiskLog.open({ name, dir: "/d", fs: noSync, fsync: "inline" }),
+      /needs a file system with fdatasyncSync/,
+    );
+    assert.throws(() => DiskLog.info(name), /no disk log named/, "nothing was opened");
   });
 });

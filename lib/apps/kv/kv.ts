@@ -51,6 +51,8 @@ export interface KVEnv {
   dir?: string;
   /** When the log reaches the disk: `"always"`, `"everysec"` (default) or `"no"`. */
   appendfsync?: "always" | "everysec" | "no";
+  /** Under `appendfsync` `"always"`, where the fdatasync runs: `"inline"` (default, as Redis) or `"thread"` (see `DiskLog.FsyncMode`). */
+  fsync?: "inline" | "thread";
   /** `true` (default) cuts a torn last record; `"truncate"` also cuts at damage (dropping what follows). */
   repair?: boolean | "truncate";
   /** Compact the log automatically once its incremental files hold this many bytes (and more than the base). Default 64 MiB. */
@@ -84,6 +86,7 @@ export const app: Application.Spec<KVEnv> = {
         log: {
           dir: env.dir,
           sync: env.appendfsync ?? "everysec",
+          ...(env.fsync === undefined ? {} : { fsync: env.fsync }),
           repair: env.repair ?? true,
           ...(env.compactAt === undefined ? {} : { compactAt: env.compactAt }),
         },

@@ -57,6 +57,11 @@ export interface KVLogOptions {
   dir: string;
   /** Default `"everysec"`. */
   sync?: DiskLog.SyncPolicy;
+  /**
+   * Under `"always"`, where the fdatasync runs (see `DiskLog.FsyncMode`).
+   * Default `"inline"`, as Redis does it, where the file system can (`fdatasyncSync`), else `"thread"`.
+   */
+  fsync?: DiskLog.FsyncMode;
   /** Default `true` (cut a torn tail); `"truncate"` also cuts at damage. */
   repair?: boolean | "truncate";
   /** Told about a repair on open. Default: one line on stderr. */
@@ -408,6 +413,8 @@ export function childSpec(name: string, opts: KVLogOptions): Supervisor.ChildSpe
     name,
     dir: opts.dir,
     sync: opts.sync ?? "everysec",
+    fsync: opts.fsync ??
+      (typeof (opts.fs ?? DiskLog.nodeFileSystem).fdatasyncSync === "function" ? "inline" : "thread"),
     repair: opts.repair ?? true,
     fs: opts.fs,
     ...(opts.compactor === undefined ? {} : { compactor: opts.compactor }),

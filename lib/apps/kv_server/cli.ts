@@ -5,7 +5,7 @@
  * kv serve [--host H] [--port P] [--max-line BYTES] [--max-connections N]
  *          [--high-water BYTES] [--low-water BYTES] [--output-limit BYTES]
  *          [--idle-timeout SECONDS] [--idle-gc SECONDS] [--drain-timeout SECONDS] [--log-level LEVEL]
- *          [--dir DIR [--appendfsync always|everysec|no] [--repair truncate]]
+ *          [--dir DIR [--appendfsync always|everysec|no] [--fsync inline|thread] [--repair truncate]]
  *          [--name NAME@HOST --cookie COOKIE --routes 'a-m=foo@host,n-z=bar@host']
  * kv --help
  * kv --version
@@ -78,6 +78,8 @@ Options of serve:
   --log-level LEVEL       error, warning, notice, info, debug or none (default ${Logger.DEFAULT_LEVEL})
   --dir DIR               keep the data in an append-only log in DIR (default: in memory only)
   --appendfsync POLICY    with --dir: always, everysec (default) or no
+  --fsync WHERE           with --appendfsync always: inline (default: the server waits for each fdatasync,
+                          as Redis) or thread (off the main thread: a slow disk stalls only the writes)
   --repair truncate       with --dir: start even on a damaged log, cutting it at the damage
   --observer [HOST:]PORT  serve the Observer web page (default host 127.0.0.1; off by default)
   --observer-read-only    the Observer shows but cannot kill
@@ -183,6 +185,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   let observerReadOnly = false; // observer
   let dir: string | undefined;
   let appendfsync: string | undefined;
+  let fsync: string | undefined;
   let repair: string | undefined;
   let nodeName: string | undefined;
   let cookie: string | undefined;
@@ -232,6 +235,12 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
           throw new UsageError(`--appendfsync must be always, everysec or no, got "${appendfsync}"`);
         }
         break;
+      case "--fsync":
+        fsync = takeValue();
+        if (fsync !== "inline" && fsync !== "thread") {
+          throw new UsageError(`--fsync must be inline or thread, got "${fsync}"`);
+        }
+        break;
       case "--repair":
         repair = takeValue();
         if (repair !== "truncate") throw new UsageError(`--repair takes only "truncate", got "${repair}"`);
@@ -271,6 +280,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
   if (dir === undefined && (appendfsync !== undefined || repair !== undefined)) {
     throw new UsageError(`${appendfsync !== undefined ? "--appendfsync" : "--repair"} needs --dir`);
   }
+  if (fsync !== undefined && appendfsync !== "always") throw new UsageError("--fsync needs --appendfsync always");
   const distribution = parseDistribution(nodeName, cookie ?? env.KV_COOKIE, routes ?? env.KV_ROUTES, routes);
   const portText = port ?? env.PORT;
   const bytes = (flag: string): number | undefined =>
@@ -313,6 +323,7 @@ export function parseArgs(args: readonly string[], env: Readonly<Record<string, 
       kv: {
         dir,
         appendfsync: (appendfsync ?? "everysec") as KVEnv["appendfsync"],
+        ...(fsync === undefined ? {} : { fsync: fsync as "inline" | "thread" }),
         repair: repair === "truncate" ? "truncate" as const : true,
       },
     }),

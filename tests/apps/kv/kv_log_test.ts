@@ -66,9 +66,14 @@ async function restored(table: string, name: string, old: Pid): Promise<Pid> {
 }
 
 /** A durable tree on an in-memory disk. */
-async function durableTree(fs: DiskLog.MemoryFileSystem, sync: DiskLog.SyncPolicy = "always", prefix?: string) {
+async function durableTree(
+  fs: DiskLog.MemoryFileSystem,
+  sync: DiskLog.SyncPolicy = "always",
+  prefix?: string,
+  fsync?: DiskLog.FsyncMode,
+) {
   prefix ??= `durable${trees++}.`;
-  const sup = await KVSupervisor.startLink({ prefix, log: { dir: "/data", sync, fs } });
+  const sup = await KVSupervisor.startLink({ prefix, log: { dir: "/data", sync, fs, ...(fsync ? { fsync } : {}) } });
   return { sup, prefix, names: KVSupervisor.names(prefix) };
 }
 
@@ -258,7 +263,7 @@ describe("durable KV server", () => {
   it("under always no reply, reads included, leaves before the fsync that covers what it could observe", async () => {
     const fs = new DiskLog.MemoryFileSystem();
     const held: (() => void)[] = [];
-    const t = await durableTree(fs, "always");
+    const t = await durableTree(fs, "always", undefined, "thread");
     const server = await Server.startLink({ port: 0, store: registryStore(t.prefix), onError: () => {} });
     const { port } = Server.address(server)!;
     assert.equal(await ask(port, ["CREATE s"]), "OK\r\n");
@@ -283,6 +288,37 @@ describe("durable KV server", () => {
     reader.socket.destroy();
     await Server.stop(server);
     await Supervisor.stop(t.sup);
+  });
+});
+
+describe("a durable KV tree under always, fsync inline (the default)", () => {
+  it("syncs on the server's thread: what a reply acknowledged survives a power loss at that moment", async () => {
+    const fs = new DiskLog.MemoryFileSystem();
+    const t = await durableTree(fs, "always");
+    assert.equal(DiskLog.info(t.names.log).fsync, "inline");
+    const server = await Server.startLink({ port: 0, store: registryStore(t.prefix), onError: () => {} });
+    const { port } = Server.address(server)!;
+    const client = new Collector(port);
+    await client.ready;
+    // The moment the first reply bytes arrive, the power goes: what they acknowledged must be on the disk.
+    let atAck: DiskLog.MemoryFileSystem | undefined;
+    let acked = 0;
+    client.socket.once("data", (c) => {
+      atAck = fs.powerLoss();
+      acked = c.toString("latin1").split("OK\r\n").length - 1;
+    });
+    client.socket.write("CREATE s\r\nPUT s k 1\r\nPUT s j 2\r\n");
+    await client.until("OK\r\nOK\r\nOK\r\n");
+    client.socket.destroy();
+    await Server.stop(server);
+    await Supervisor.stop(t.sup);
+    assert.ok(acked >= 1);
+    const again = await durableTree(atAck!, "always", t.prefix);
+    await until(() => Registry.lookup(again.names.table, "s") !== undefined, "bucket s restored", 5000);
+    const s = Registry.lookup(again.names.table, "s")!;
+    if (acked >= 2) assert.equal(await Bucket.get(s, "k"), "1");
+    if (acked >= 3) assert.equal(await Bucket.get(s, "j"), "2");
+    await Supervisor.stop(again.sup);
   });
 });
 

@@ -23,6 +23,21 @@ test("parseArgs: --dir, --appendfsync, --repair", () => {
   assert.throws(() => parseArgs(["serve", "--dir", ""], {}), /must not be empty/);
 });
 
+test("parseArgs: --fsync inline|thread, only with --appendfsync always", () => {
+  for (const where of ["inline", "thread"]) {
+    const r = parseArgs(["serve", "--dir", "/d", "--appendfsync", "always", "--fsync", where], {});
+    if (r.command === "serve") assert.deepEqual(r.kv, { dir: "/d", appendfsync: "always", fsync: where, repair: true });
+  }
+  assert.throws(
+    () => parseArgs(["serve", "--dir", "/d", "--fsync", "inline"], {}),
+    /--fsync needs --appendfsync always/,
+  );
+  assert.throws(
+    () => parseArgs(["serve", "--dir", "/d", "--appendfsync", "always", "--fsync", "later"], {}),
+    /--fsync must be inline or thread/,
+  );
+});
+
 function run(args: string[]): Promise<{ code: number | string; stderr: string }> {
   const [command, full] = serveCommand(["serve", "--port", "0", ...args]);
   return new Promise((resolve) => {
