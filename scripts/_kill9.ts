@@ -27,6 +27,8 @@ const CLI = fileURLToPath(new URL("../lib/apps/kv_server/cli.ts", import.meta.ur
 /** Options of one run. */
 export interface Kill9Options {
   policy: "always" | "everysec" | "no";
+  /** Under `always`, `--fsync` (default: the server's, inline). */
+  fsync?: "inline" | "thread";
   connections: number;
   pipeline: number;
   /** Kill after a random delay in [minMs, maxMs) of load. */
@@ -193,7 +195,8 @@ function load(opts: Kill9Options, conns: Conn[]) {
 export async function kill9Run(opts: Kill9Options): Promise<Kill9Result> {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/kv-kill9-`);
   try {
-    const server = await startServe(["--dir", dir, "--appendfsync", opts.policy]);
+    const flags = ["--dir", dir, "--appendfsync", opts.policy, ...(opts.fsync ? ["--fsync", opts.fsync] : [])];
+    const server = await startServe(flags);
     const conns = Array.from({ length: opts.connections }, () => new Conn(server.port));
     await Promise.all(conns.map((c) => c.ready()));
     for (let b = 0; b < Math.min(8, opts.connections); b++) {
@@ -209,7 +212,7 @@ export async function kill9Run(opts: Kill9Options): Promise<Kill9Result> {
     for (const c of conns) c.socket.destroy();
 
     const t0 = performance.now();
-    const again = await startServe(["--dir", dir, "--appendfsync", opts.policy]);
+    const again = await startServe(flags);
     const restartMs = performance.now() - t0;
     const reader = new Conn(again.port);
     await reader.ready();

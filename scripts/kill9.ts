@@ -4,8 +4,10 @@
  * undone, nothing invented (see `_kill9.ts`).
  *
  * ```sh
- * node_modules/.bin/bun scripts/kill9.ts [RUNS=100] [POLICIES=always,everysec,no]
+ * node_modules/.bin/bun scripts/kill9.ts [RUNS=100] [POLICIES=always,always-thread,everysec,no]
  * ```
+ *
+ * `always-thread` is `always` with `--fsync thread`.
  *
  * Runs alternate pipeline depths 1 and 16, 50 connections, kill after 50–500 ms of load.
  *
@@ -15,7 +17,7 @@ import process from "node:process";
 import { kill9Run } from "./_kill9.ts";
 
 const runs = Number(process.argv[2] ?? 100);
-const policies = (process.argv[3] ?? "always,everysec,no").split(",") as ("always" | "everysec" | "no")[];
+const policies = (process.argv[3] ?? "always,always-thread,everysec,no").split(",");
 console.log(`| policy | runs | acknowledged requests | unanswered at kill | violations | restart ms (median) |`);
 console.log(`|---|---|---|---|---|---|`);
 let failed = false;
@@ -23,7 +25,14 @@ for (const policy of policies) {
   let acknowledged = 0, unanswered = 0, violations = 0;
   const restarts: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const r = await kill9Run({ policy, connections: 50, pipeline: i % 2 === 0 ? 1 : 16, minMs: 50, maxMs: 500 });
+    const r = await kill9Run({
+      policy: policy === "always-thread" ? "always" : policy as "always" | "everysec" | "no",
+      ...(policy === "always-thread" ? { fsync: "thread" as const } : {}),
+      connections: 50,
+      pipeline: i % 2 === 0 ? 1 : 16,
+      minMs: 50,
+      maxMs: 500,
+    });
     acknowledged += r.acknowledged;
     unanswered += r.unanswered;
     violations += r.violations.length;
