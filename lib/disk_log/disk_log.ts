@@ -307,6 +307,10 @@ export class Log {
   preallocate = 0;
   /** @ignore The active file's size on disk: `fileSize` plus the zeros written ahead. */
   allocated = 0;
+  /** @ignore Inline fsync: the turns a flush has waited for more records ({@linkcode INLINE_SYNC_WAIT_TURNS}). */
+  flushWaits = 0;
+  /** @ignore Inline fsync: `appended` when the scheduled flush last looked. */
+  appendedAtFlushCheck = -1;
   /** @ignore When a slow inline fdatasync was last reported (ms, performance.now). */
   slowSyncReported = -Infinity;
   /** @ignore */ readonly fs: FileSystem;
@@ -553,8 +557,31 @@ function scheduleFlush(log: Log): void {
  */
 const MAX_SYNCS_IN_FLIGHT = 2;
 
+/**
+ * Under "always" with fsync "inline", a flush waits up to this many more
+ * turns of the event loop while each brings new records: requests that
+ * arrived while this turn ran join its fdatasync instead of waiting behind it
+ * for their own (group commit with a short delay, like PostgreSQL's
+ * `commit_delay`, but only while input keeps coming). Measured with
+ * `scripts/bench_durable_ab.ts` (Bun, C=50, median of 4 rounds, P=1 / P=16):
+ * 0.62 / 0.64 of the in-memory server without it, 0.68 / 0.71 with 4 (1: 0.66
+ * / 0.69; 16 or unbounded: no better than 4). No gain measured on Deno (0.62
+ * / 0.62 against 0.63 / 0.61): there the next immediate ran with no new input.
+ */
+const INLINE_SYNC_WAIT_TURNS = 4;
+
 function flushNow(log: Log): void {
   log.flushScheduled = false;
+  if (log.policy === "always" && log.fsyncMode === "inline") {
+    if (log.appended !== log.appendedAtFlushCheck && log.flushWaits < INLINE_SYNC_WAIT_TURNS) {
+      log.appendedAtFlushCheck = log.appended;
+      log.flushWaits++;
+      scheduleFlush(log);
+      return;
+    }
+    log.flushWaits = 0;
+    log.appendedAtFlushCheck = log.appended;
+  }
   // Under "always" nothing is acknowledged before an fsync covers it: while
   // the most fsyncs allowed are in flight, the records wait in the buffer and
   // go out in one write when one completes, just before the next fsync (one

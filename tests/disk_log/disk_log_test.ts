@@ -401,20 +401,34 @@ describe("DiskLog: zeros written ahead, and inline fsync", () => {
     await DiskLog.close(log);
   });
 
-  it("fsync inline: the turn's records are synced before it ends, with no fdatasync on a thread", async () => {
+  it("fsync inline: records of turns that follow each other join one fdatasync, on the owner's thread", async () => {
     const fs = new MemoryFileSystem();
     const held: (() => void)[] = [];
     const [, log] = await DiskLog.open({ name: fresh(), dir: "/d", fs, sync: "always", fsync: "inline" });
     assert.equal(log.fsyncMode, "inline");
     fs.defer = (fn) => held.push(fn); // a thread fdatasync would never complete
     const before = fs.fsyncs;
+    // Three turns in a row bring records: the flush waits for them (at most 4 turns), then one fdatasync covers all.
     const ends = [DiskLog.alog(log, enc("a")), DiskLog.alog(log, enc("b"))];
-    const durableAt = Promise.all(ends.map((end) => durable(log, end)));
     await turn();
-    assert.equal(log.synced, ends[1], "synced in the flush after the appending turn");
-    assert.deepEqual(await durableAt, [undefined, undefined]);
-    assert.equal(fs.fsyncs - before, 1, "one fdatasync for the turn's records");
-    assert.equal(held.length, 0);
+    ends.push(DiskLog.alog(log, enc("c")));
+    await turn();
+    ends.push(DiskLog.alog(log, enc("d")));
+    const durableAt = Promise.all(ends.map((end) => durable(log, end)));
+    let turns = 0;
+    while (log.synced < ends[3]) {
+      await turn();
+      assert.ok(++turns <= 5, "synced within the turns a flush may wait");
+    }
+    assert.deepEqual(await durableAt, [undefined, undefined, undefined, undefined]);
+    assert.equal(fs.fsyncs - before, 1, "one fdatasync for the three turns' records");
+    assert.equal(held.length, 0, "none on a thread");
+    // A turn with nothing new after it: synced a turn later, alone.
+    const e = DiskLog.alog(log, enc("e"));
+    await turn();
+    await turn();
+    assert.equal(log.synced, e);
+    assert.equal(fs.fsyncs - before, 2);
     fs.defer = (fn) => queueMicrotask(fn);
     await DiskLog.close(log);
   });
