@@ -16,7 +16,11 @@
  * appended while two run stays in the buffer; when one completes, all of that
  * goes out in one write and the next fdatasync starts at once, before the
  * completed one's waiters are called), `"everysec"` runs one each
- * second (a monotonic timer), `"no"` leaves it to the kernel.
+ * second (a monotonic timer), `"no"` leaves it to the kernel. With
+ * `fsync: "inline"`, `"always"` instead syncs on the owner's thread, after
+ * waiting up to 4 more turns while they bring records (see
+ * {@linkcode FsyncMode}); under `"always"` the active file runs ahead of its
+ * records in zeros ({@linkcode OpenOptions.preallocate}).
  * {@linkcode onDurable} calls back once a position is *durable*: written
  * (`"no"`, `"everysec"`) or synced (`"always"`). {@linkcode log} is the same
  * as a promise.
@@ -103,12 +107,15 @@ export type SyncPolicy = "always" | "everysec" | "no";
 /**
  * Where an `"always"` log runs its fdatasync ({@linkcode OpenOptions.fsync}).
  *
- * `"inline"` is the faster one where cores are few: with the load generator
- * on the same 2-core machine, `scripts/bench_durable.ts` measured kv
- * `always` PUTs at 0.67 / 0.70 of the in-memory server (P=1 / P=16) inline
- * against 0.43 / 0.45 on a thread, where the fdatasync thread waited for a
- * core (400-1000 us per fsync seen from the owner, 190 us when idle). Its
- * price: a slow disk stalls every process on the thread, not just the writers.
+ * `"inline"` is the faster one at low concurrency where cores are few:
+ * with the load generator on the same 2-core machine,
+ * `scripts/bench_durable.ts` measured kv `always` PUTs at 0.62-0.68 of the
+ * in-memory server at P=1 (C=50) inline, against 0.48-0.56 on a thread,
+ * whose fdatasync waited for a core (400-1000 us per fsync seen from the
+ * owner, 190 us when idle). At P=16 the thread was level or ahead (0.63-0.72
+ * against 0.61-0.66): a turn's work then hides the fsync. Inline's price: a
+ * slow disk stalls every process on the thread, not just the writers (an
+ * fdatasync over 500 ms is reported on stderr).
  */
 export type FsyncMode = "thread" | "inline";
 
