@@ -571,6 +571,8 @@ export interface DiskLogSummary {
   dir: string;
   /** `"always"`, `"everysec"` or `"no"`. */
   policy: string;
+  /** Where an `"always"` log's fdatasync runs: `"inline"` or `"thread"`. */
+  fsync: string;
   /** The owner process. */
   owner: string | null;
   /** Every file, oldest first (the last is appended to). */
@@ -616,6 +618,7 @@ export function diskLogs(): DiskLogSummary[] {
       name: i.name,
       dir: i.dir,
       policy: i.policy,
+      fsync: i.fsync,
       owner: pidStr(i.owner),
       files: i.files,
       bytes: i.files.reduce((n, f) => n + f.bytes, 0),

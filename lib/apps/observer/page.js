@@ -327,7 +327,7 @@
         "tr",
         { "data-log": l.name, title: l.files.map((f) => `${f.path} (${f.kind}, ${f.bytes} B)`).join("\n") },
         el("td", { text: l.full ? `${l.name} (disk full)` : l.name }),
-        el("td", { text: l.policy }),
+        el("td", { text: l.policy === "always" ? `always (fsync ${l.fsync})` : l.policy }),
         el("td", { class: "num", text: fmtNum(l.files.length) }),
         el("td", { class: "num", text: fmtBytes(l.bytes) }),
         el("td", { class: "num", text: fmtBytes(l.pendingBytes) }),

@@ -15,6 +15,7 @@ test("observer: /api/logs shows each open disk log", async () => {
     const body = await res.json() as { logs: Observer.DiskLogSummary[] };
     const found = body.logs.find((l) => l.name === "obs_test_log")!;
     assert.equal(found.policy, "everysec");
+    assert.equal(found.fsync, "thread", "the library's default");
     assert.equal(found.dir, "/obs");
     assert.deepEqual(found.files.map((f) => [f.path, f.kind]), [["/obs/obs_test_log.00000001.log", "incremental"]]);
     assert.equal(found.bytes, 20 + 15);
