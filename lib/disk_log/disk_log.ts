@@ -181,8 +181,9 @@ export interface OpenOptions {
    * Zero bytes written ahead of the records in the active file, in steps of
    * this many bytes, so that an fdatasync flushes the records only and not
    * the file's new size as well (no journal commit). Default 1 MiB under
-   * `"always"`, 0 (off) otherwise. Measured on this machine's ext4: 120-140 us
-   * and 50-60 us of CPU per fdatasync instead of 190-230 us and 80-110 us. The
+   * `"always"`, 0 (off) otherwise. Measured on this machine's ext4
+   * (`scripts/bench_fsync.ts`, Bun and Deno): 95-132 us and 40-60 us of the
+   * machine's CPU per fdatasync instead of 170-279 us and 60-113 us. The
    * zeros past the last record are unused space: readers stop there and
    * {@linkcode close}, a file switch and the next `open` cut them off.
    */
