@@ -112,8 +112,8 @@ export type SyncPolicy = "always" | "everysec" | "no";
  * `scripts/bench_durable.ts` measured kv `always` PUTs at 0.62-0.68 of the
  * in-memory server at P=1 (C=50) inline, against 0.48-0.56 on a thread,
  * whose fdatasync waited for a core (400-1000 us per fsync seen from the
- * owner, 190 us when idle). At P=16 the thread was level or ahead (0.63-0.72
- * against 0.61-0.66): a turn's work then hides the fsync. Inline's price: a
+ * owner, 190 us when idle). At P=16 the runs were mixed (thread 0.58-0.72,
+ * inline 0.61-0.66): a big turn's work can hide a thread's fsync. Inline's price: a
  * slow disk stalls every process on the thread, not just the writers (an
  * fdatasync over 500 ms is reported on stderr).
  */
