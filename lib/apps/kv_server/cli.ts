@@ -453,6 +453,13 @@ export async function serve(
   }
   // --- end observer
   const address = Server.address()!;
+  if (kv?.dir !== undefined) {
+    // What an operator needs to know of the data's safety, in one line.
+    const policy = kv.appendfsync ?? "everysec";
+    Logger.notice(
+      `kv: data in ${kv.dir} (appendfsync ${policy}${policy === "always" ? `, fsync ${kv.fsync ?? "inline"}` : ""})`,
+    );
+  }
   console.log(`listening on ${showAddress(address.hostname, address.port)}`);
   if (obs !== undefined) console.log(observerLine(obs.hostname, obs.port)); // observer
   started = true;

@@ -9,6 +9,7 @@ import process from "node:process";
 import { parseArgs } from "../../../lib/apps/kv_server/cli.ts";
 import { serveCommand, startServe } from "../../../scripts/_kill9.ts";
 import * as net from "node:net";
+import { until } from "../../_helpers.ts";
 
 test("parseArgs: --dir, --appendfsync, --repair", () => {
   const r = parseArgs(["serve", "--dir", "/tmp/x", "--appendfsync=always", "--repair", "truncate"], {});
@@ -65,6 +66,8 @@ test("kv serve --dir: torn tail cut and reported; damage refused unless --repair
   const dir = fs.mkdtempSync(`${os.tmpdir()}/kv-cli-durable-`);
   try {
     const first = await startServe(["--dir", dir]);
+    // One line tells the operator where the data is and how safe it is.
+    await until(() => first.stderr().includes(`kv: data in ${dir} (appendfsync everysec)\n`), "the data line", 5000);
     assert.equal(await put(first.port, ["CREATE s", "PUT s a 1", "PUT s b 2", "PUT s c 3"]), "OK\r\n".repeat(4));
     process.kill(first.pid, "SIGTERM");
     assert.equal(await first.exited, 0);

@@ -9,6 +9,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import process from "node:process";
 import { startServe } from "../../../scripts/_kill9.ts";
+import { until } from "../../_helpers.ts";
 
 function mountTmpfs(): string | undefined {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/kv-full-disk-`);
@@ -111,6 +112,7 @@ test("a full disk under always stops the server with a non-zero exit", { skip, t
   const dir = mountTmpfs()!;
   try {
     const server = await startServe(["--dir", dir, "--appendfsync", "always"]);
+    await until(() => server.stderr().includes("(appendfsync always, fsync inline)\n"), "the data line", 5000);
     const c = new Conn(server.port);
     assert.equal(await c.ask("CREATE s"), "OK");
     fill(dir, 0);
