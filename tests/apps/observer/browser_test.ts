@@ -391,6 +391,32 @@ test(
   },
 );
 
+test("observer in Chromium: the disk logs panel shows a durable server's log, its policy and fsync mode", {
+  skip: SKIP,
+  timeout: 60_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "observer-log-"));
+  const server = kvServe(["--port", "0", "--observer", "127.0.0.1:0", "--dir", dir, "--appendfsync", "always"]);
+  const opened: Opened = {};
+  const profile = mkdtempSync(join(tmpdir(), "observer-chromium-"));
+  try {
+    await server.line(/^listening on 127\.0\.0\.1:(\d+)$/, "kv listening line");
+    const url = (await server.line(/^observer on (http:\/\/127\.0\.0\.1:\d+)$/, "observer line"))[1] + "/";
+    await openPage(url, profile, opened);
+    const cdp = opened.cdp!;
+    const row = `document.querySelector("#logs tbody tr[data-log]")`;
+    await cdp.waitFor(`${row}?.dataset.log === "KV.Log"`, "the KV log's row");
+    assert.equal(await cdp.eval(`${row}.children[1].textContent`), "always (fsync inline)");
+    assert.deepEqual(opened.errors, []);
+  } finally {
+    await opened.cdp?.close().catch(() => {});
+    await opened.chrome?.stop();
+    await server.stop();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(
   "observer in Chromium: the nodes panel shows this node, a node it connects to, and that node going away",
   { skip: SKIP ?? beamSkip("browser_test.ts (epmd)"), timeout: 60_000 },
