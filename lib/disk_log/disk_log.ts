@@ -598,8 +598,9 @@ function flushNow(log: Log): void {
   flush(log);
 }
 
-/** Zeros written ahead of the records (`preallocate`), shared by every log. */
+/** Zeros written ahead of the records (`preallocate`), a chunk at a time; shared by every log. */
 let zeros: Uint8Array | undefined;
+const ZERO_CHUNK = 1 << 20;
 
 /**
  * Makes room for `n` more bytes of records: writes zeros from the end of the
@@ -613,13 +614,9 @@ function preallocate(log: Log, n: number): void {
   const from = Math.max(log.allocated, end);
   const to = end + log.preallocate;
   try {
-    if (zeros === undefined || zeros.length < Math.min(log.preallocate, 1 << 20)) {
-      zeros = new Uint8Array(Math.min(log.preallocate, 1 << 20));
-    }
-    for (let at = from; at < to;) {
-      const w = log.fs.write(log.fd, zeros, 0, Math.min(zeros.length, to - at), at);
-      if (w <= 0) throw new Error("short write");
-      at += w;
+    zeros ??= new Uint8Array(ZERO_CHUNK);
+    for (let at = from; at < to; at += ZERO_CHUNK) {
+      writeAll(log.fs, log.fd, zeros.subarray(0, Math.min(ZERO_CHUNK, to - at)), at);
     }
     log.allocated = to;
   } catch {
