@@ -224,15 +224,14 @@ export class MemoryFileSystem implements FileSystem {
     f.length = length;
   }
   fdatasync(fd: number, done: (error: Error | null) => void): void {
-    this.fsyncs++;
-    const f = this.#fds.get(fd);
-    if (f === undefined) return this.defer(() => done(new FsError("EBADF", `bad file descriptor ${fd}`)));
-    if (this.failFsync) {
-      this.failFsync = false;
-      return this.defer(() => done(new FsError("EIO", "fdatasync failed")));
+    // The same sync, its outcome told later, as a thread's would be.
+    let error: Error | null = null;
+    try {
+      this.fdatasyncSync(fd);
+    } catch (e) {
+      error = e as Error;
     }
-    f.synced = f.bytes.slice(0, f.length);
-    this.defer(() => done(null));
+    this.defer(() => done(error));
   }
   fdatasyncSync(fd: number): void {
     this.fsyncs++;
