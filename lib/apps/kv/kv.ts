@@ -42,6 +42,8 @@ export const TABLE: string = DEFAULT.table;
 export const BUCKET_SUPERVISOR: string = DEFAULT.buckets;
 /** The event manager's registered name: add handlers there to see `create`/`exit` events. */
 export const EVENT_MANAGER: string = DEFAULT.events;
+/** The log's name, when the environment has a `dir`: pass it to `DiskLog.info`. */
+export const LOG: string = DEFAULT.log;
 
 /** The application's environment. */
 export interface KVEnv {

@@ -25,5 +25,16 @@ export * as KVSupervisor from "./kv_supervisor.ts";
 export * as KVLog from "./kv_log.ts";
 export * as Replay from "./replay.ts";
 export * as KVCompactor from "./compactor.ts";
-export { app, BUCKET_SUPERVISOR, EVENT_MANAGER, type KVEnv, REGISTRY, start, stop, SUPERVISOR, TABLE } from "./kv.ts";
+export {
+  app,
+  BUCKET_SUPERVISOR,
+  EVENT_MANAGER,
+  type KVEnv,
+  LOG,
+  REGISTRY,
+  start,
+  stop,
+  SUPERVISOR,
+  TABLE,
+} from "./kv.ts";
 export { checkRoutes, parseRoutes, type Route, routeOf, ROUTING_TABLE, type RoutingTable } from "./routing.ts";

@@ -40,10 +40,10 @@ import process from "node:process";
 import { isMainThread } from "node:worker_threads";
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { Application, formatReason, Logger, Node } from "../../../mod.ts";
+import { Application, DiskLog, formatReason, Logger, Node } from "../../../mod.ts";
 import * as Server from "./server.ts";
 import { AddressInUseError } from "../../net/mod.ts";
-import { app as kvApp, Bucket, type KVEnv, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
+import { app as kvApp, Bucket, type KVEnv, LOG, parseRoutes, ROUTING_TABLE, type RoutingTable } from "../kv/mod.ts";
 import { routerApp } from "./router.ts";
 import { DEFAULT_MAX_LINE_LENGTH } from "./line_reader.ts";
 import denoJson from "../../../deno.json" with { type: "json" };
@@ -454,10 +454,10 @@ export async function serve(
   // --- end observer
   const address = Server.address()!;
   if (kv?.dir !== undefined) {
-    // What an operator needs to know of the data's safety, in one line.
-    const policy = kv.appendfsync ?? "everysec";
+    // What an operator needs to know of the data's safety, in one line: as the running log has it.
+    const log = DiskLog.info(LOG);
     Logger.notice(
-      `kv: data in ${kv.dir} (appendfsync ${policy}${policy === "always" ? `, fsync ${kv.fsync ?? "inline"}` : ""})`,
+      `kv: data in ${log.dir} (appendfsync ${log.policy}${log.policy === "always" ? `, fsync ${log.fsync}` : ""})`,
     );
   }
   console.log(`listening on ${showAddress(address.hostname, address.port)}`);
