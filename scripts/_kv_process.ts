@@ -16,6 +16,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export interface KvProcess {
   pid: number;
   port: number;
+  /** The Observer's port, when started with `--observer`. */
+  observerPort?: number;
   stop: () => Promise<number | null>;
 }
 
@@ -24,7 +26,7 @@ export interface KvProcess {
  *
  * @param runtime The runtime's name in `node_modules/.bin`.
  * @param extraArgs Further `serve` flags.
- * @returns Once the server listens; rejects if it exits first.
+ * @returns Once the server listens (and, with `--observer`, the Observer too); rejects if it exits first.
  */
 export async function startKvServer(runtime: string, extraArgs: readonly string[] = []): Promise<KvProcess> {
   const binary = `${ROOT}node_modules/.bin/${runtime}`;
@@ -35,14 +37,21 @@ export async function startKvServer(runtime: string, extraArgs: readonly string[
     env: { ...process.env, DENO_NO_PACKAGE_JSON: "1" },
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
+  const withObserver = extraArgs.includes("--observer");
+  const [port, observerPort] = await new Promise<[number, number | undefined]>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const m = /listening on [^\s]+:(\d+)/.exec(out);
-      if (m !== null) resolve(Number(m[1]));
+      const o = /observer on http:\/\/[^\s]+:(\d+)/.exec(out);
+      if (m !== null && (!withObserver || o !== null)) resolve([Number(m[1]), o === null ? undefined : Number(o[1])]);
     });
     void exited.then((code) => reject(new Error(`server exited (${code}) before listening`)));
   });
-  return { pid: child.pid!, port, stop: () => (child.kill("SIGTERM"), exited) };
+  return {
+    pid: child.pid!,
+    port,
+    ...(observerPort === undefined ? {} : { observerPort }),
+    stop: () => (child.kill("SIGTERM"), exited),
+  };
 }

@@ -13,11 +13,10 @@
  * @module
  */
 import process from "node:process";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { fileURLToPath } from "node:url";
 import { LineConnection, linesPer, phase, requests } from "./_line_load.ts";
+import { startKvServer } from "./_kv_process.ts";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -25,7 +24,6 @@ function arg(name: string, fallback: string): string {
 }
 const OPS = Number(arg("--ops", "200000"));
 const CONNECTIONS = Number(arg("--connections", "50"));
-const CLI = fileURLToPath(new URL("../lib/apps/kv_server/cli.ts", import.meta.url));
 const deno = (process.versions as Record<string, string | undefined>).deno !== undefined;
 
 interface LogCounters {
@@ -35,20 +33,10 @@ interface LogCounters {
 
 async function measure(fsync: "inline" | "thread"): Promise<string[]> {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/bench-group-commit-`);
-  const args = ["serve", "--port", "0", "--dir", dir, "--appendfsync", "always", "--fsync", fsync];
-  const full = [...(deno ? ["run", "-A"] : []), CLI, ...args, "--observer", "127.0.0.1:0"];
-  const child = spawn(process.execPath, full, { stdio: ["ignore", "pipe", "inherit"] });
+  const args = ["--dir", dir, "--appendfsync", "always", "--fsync", fsync, "--observer", "127.0.0.1:0"];
+  const server = await startKvServer(deno ? "deno" : "bun", args);
   try {
-    let out = "";
-    const [port, observer] = await new Promise<[number, number]>((resolve, reject) => {
-      child.stdout!.setEncoding("utf8");
-      child.stdout!.on("data", (t: string) => {
-        out += t;
-        const kv = /listening on [^\n]*:(\d+)/.exec(out), obs = /observer[^\n]*:(\d+)/i.exec(out);
-        if (kv && obs) resolve([Number(kv[1]), Number(obs[1])]);
-      });
-      child.once("exit", (code) => reject(new Error(`kv serve exited (${code}): ${out}`)));
-    });
+    const { port, observerPort: observer } = server;
     const counters = async (): Promise<LogCounters> => {
       const body = await (await fetch(`http://127.0.0.1:${observer}/api/logs`)).json() as { logs: LogCounters[] };
       return body.logs[0];
@@ -75,7 +63,7 @@ async function measure(fsync: "inline" | "thread"): Promise<string[]> {
     for (const c of conns) c.socket.destroy();
     return rows;
   } finally {
-    child.kill("SIGKILL");
+    await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
